@@ -1,0 +1,26 @@
+// GELU, tanh approximation (GPT-2's "gelu_new"; Hendrycks & Gimpel 2016):
+//   gelu(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+// Fused with an analytic gradient so backprop keeps one tanh instead of the chain of small ops autodiff makes.
+import { tf } from '../tf';
+import { customGradOp } from './custom-grad';
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const COEFF = 0.044715;
+
+export const gelu = customGradOp((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const t = tf.tidy(() => tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(COEFF, tf.mul(x, tf.mul(x, x)))))));
+  save([x, t]);
+  const value = tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, t)));
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ts] = saved as [tf.Tensor, tf.Tensor];
+      // d/dx = 0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²)
+      const x2 = tf.mul(xs, xs);
+      const inner = tf.mul(SQRT_2_OVER_PI, tf.add(1, tf.mul(3 * COEFF, x2)));
+      const sech2 = tf.sub(1, tf.mul(ts, ts));
+      const d = tf.add(tf.mul(0.5, tf.add(1, ts)), tf.mul(tf.mul(tf.mul(0.5, xs), sech2), inner));
+      return [tf.mul(dy, d)];
+    },
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
