@@ -1,0 +1,117 @@
+// The small internal interfaces the HTTP layer, the CLI and the UI are written against. The real
+// implementation (src/real.ts) wires @gptlab/model, @gptlab/tokenizer and @gptlab/decoding behind them;
+// tests can substitute a scripted fake model.
+
+export type StrategyType = 'greedy' | 'beam' | 'sample';
+
+/** A decoding strategy as plain data (camelCase Hugging Face names), as sent by the UI and the API. */
+export interface StrategySpec {
+  type: StrategyType;
+  numBeams?: number;
+  lengthPenalty?: number;
+  earlyStopping?: boolean;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  typicalP?: number;
+  repetitionPenalty?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  noRepeatNgramSize?: number;
+}
+
+/** A validated generation request (ids already tokenised). */
+export interface GenerateRequest {
+  promptIds: number[];
+  strategy: StrategySpec;
+  maxNewTokens: number;
+  stop: string[];
+  seed?: number;
+}
+
+/** The object printed by `generate --json` and returned by POST /api/generate. */
+export interface GenerateResult {
+  ids: number[];
+  text: string;
+  logprobs: number[];
+  score: number;
+  finishReason: string;
+}
+
+/** One streamed token: its id, the text it completes (never half a UTF-8 character) and its raw log-prob. */
+export interface TokenEvent {
+  token: number;
+  text: string;
+  logprob: number;
+}
+
+export interface Alternative {
+  token: number;
+  text: string;
+  logprob: number;
+}
+
+/** What the model card shows. */
+export interface ModelCard {
+  name: string;
+  parameters: number;
+  config: Record<string, unknown>;
+  backend: string;
+  tokenizer: { type: string; vocabSize: number; files: string[] };
+  contextLength: number;
+  nLayer: number;
+  nHead: number;
+  /** Per layer: null for dense attention, else a short description of the sparse pattern. */
+  attention: (Record<string, unknown> | null)[];
+}
+
+export interface GenerateHooks {
+  signal?: AbortSignal;
+  onToken?: (ev: TokenEvent) => void;
+}
+
+/** The sparse-attention pattern of one layer over T positions: a T×T 0/1 mask and, when available, an SVG. */
+export interface SparsePattern {
+  description: Record<string, unknown>;
+  mask: number[][];
+  svg?: string;
+}
+
+export interface LoadedModel {
+  readonly card: ModelCard;
+  readonly contextLength: number;
+  readonly vocabSize: number;
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+  /** The text of each token on its own (for labels; may contain partial UTF-8 shown as U+FFFD). */
+  tokenTexts(ids: number[]): string[];
+  generate(req: GenerateRequest, hooks?: GenerateHooks): Promise<GenerateResult>;
+  /**
+   * Under the model's unprocessed distribution, for each of `positions` (indexes into `ids`, each ≥ 1),
+   * the `k` most likely tokens given ids[0..pos).
+   */
+  topAlternatives(ids: number[], positions: number[], k: number): Promise<Alternative[][]>;
+  /** Attention probabilities [T][T] (query × key) of one layer/head over `ids`. */
+  attention(ids: number[], layer: number, head: number): Promise<number[][]>;
+  /** The sparse pattern of `layer` over `length` positions, or null when the layer is dense. */
+  sparsePattern(layer: number, length: number): SparsePattern | null;
+  dispose?(): void;
+}
+
+export interface ModelRegistry {
+  /** Names of the checkpoints available. */
+  list(): Promise<string[]>;
+  /** Load (or fetch from cache) a checkpoint by name; throws HttpError(404) for unknown names. */
+  load(name: string): Promise<LoadedModel>;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
