@@ -77,7 +77,12 @@ export class DirRegistry implements ModelRegistry {
   }
 
   load(name: string): Promise<LoadedModel> {
-    const dir = resolveModelDir(this.root, name);
+    let dir: string;
+    try {
+      dir = resolveModelDir(this.root, name);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const hit = this.cache.get(name);
     if (hit) {
       this.cache.delete(name);

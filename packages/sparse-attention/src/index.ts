@@ -1,1 +1,37 @@
-export {};
+// @gptlab/sparse-attention: Sparse Transformer and BigBird attention patterns, compiled to block layouts and
+// computed block-sparsely (cost grows with the kept blocks, never an n×n tensor), with dense references and pictures.
+export {
+  type AttentionPattern,
+  type PatternType,
+  DEFAULT_BLOCK_SIZE,
+  PATTERN_SYNTAX,
+  parsePattern,
+  patternToString,
+  validatePattern,
+  allowed,
+  makePredicate,
+  elementMask,
+  bigbirdRandomBlocks,
+} from './patterns';
+export { gatherBlocks, assembleBlocks, useBlockKernels } from './gather-blocks';
+export { type BlockLayout, compileLayout, compileLayoutReference, elementDensity, isBlockLayout } from './layout';
+export {
+  type AttentionOptions,
+  type BlockSparseOptions,
+  type AttentionWithProbs,
+  blockSparseAttention,
+  denseAttention,
+  bucketCount,
+  clearPlanCache,
+  planCacheSize,
+} from './attention';
+export {
+  type RenderOptions,
+  renderLayoutSVG,
+  renderLayoutASCII,
+  renderLayoutPNG,
+  renderMaskSVG,
+  renderMaskASCII,
+  layoutCaption,
+  encodeGrayPNG,
+} from './render';

@@ -23,7 +23,7 @@ export async function loadNative(backend: string): Promise<NativeStatus> {
   let mod: NativeModule;
   try {
     mod = req('@gptlab/tensor-native') as NativeModule;
-  } catch (e) {
+  } catch {
     return { active: false, detail: 'not installed', threads: 0 };
   }
   if (typeof mod.register !== 'function') return { active: false, detail: 'no register()', threads: 0 };

@@ -1,0 +1,281 @@
+// The real model behind the playground: @gptlab/model's GPT (HF GPT-2 layout checkpoints), the checkpoint's
+// BPE tokenizer from @gptlab/tokenizer, decoding from @gptlab/decoding and sparse patterns from
+// @gptlab/sparse-attention, adapted to the small LoadedModel interface the server and CLI use.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tf, initBackend, describeBackend } from '@gptlab/tensor';
+import { GPT, countParameters, type GPTConfig } from '@gptlab/model';
+import { BPETokenizer } from '@gptlab/tokenizer';
+import {
+  generate as decodeGenerate,
+  stream as decodeStream,
+  strategyFromJSON,
+  resultToJSON,
+  type GenerateResult as DecodingResult,
+  type LanguageModel,
+  type ModelSession,
+  type StrategyInput,
+} from '@gptlab/decoding';
+import { compileLayout, elementMask, patternToString, renderLayoutSVG, type AttentionPattern } from '@gptlab/sparse-attention';
+import { abortError } from './queue';
+import { DirRegistry } from './models-dir';
+import {
+  HttpError,
+  type Alternative,
+  type GenerateHooks,
+  type GenerateRequest,
+  type GenerateResult,
+  type LoadedModel,
+  type ModelCard,
+  type SparsePattern,
+  type StrategySpec,
+} from './types';
+
+/** The text side of a checkpoint: encode, decode and (for exact streaming) the raw bytes of tokens. */
+export interface TextCodec {
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+  decodeBytes?(ids: number[]): Uint8Array;
+  readonly vocabSize: number;
+}
+
+/** Next-token logits of a GPT with a KV cache, in the LanguageModel form @gptlab/decoding searches over. */
+export function gptLanguageModel(model: GPT, signal?: AbortSignal): LanguageModel {
+  const V = model.config.vocabSize;
+  return {
+    vocabSize: V,
+    contextLength: model.config.nPositions,
+    start(batch: number): ModelSession {
+      const cache = model.createCache(batch);
+      return {
+        async feed(tokens: number[][]): Promise<Float32Array[]> {
+          if (signal?.aborted) throw abortError();
+          const B = tokens.length;
+          const T = tokens[0]!.length;
+          const last = tf.tidy(() => {
+            const ids = tf.tensor2d(tokens.flat(), [B, T], 'int32');
+            const { logits } = model.forward(ids, { cache });
+            return tf.reshape(tf.slice(logits, [0, T - 1, 0], [B, 1, V]), [B, V]);
+          });
+          const data = (await last.data()) as Float32Array;
+          last.dispose();
+          // Let the event loop breathe between steps (a client's disconnect must be noticed).
+          await new Promise((r) => setImmediate(r));
+          if (signal?.aborted) throw abortError();
+          const rows: Float32Array[] = [];
+          for (let r = 0; r < B; r++) rows.push(data.slice(r * V, (r + 1) * V));
+          return rows;
+        },
+        reorder(rows: number[]): void {
+          cache.reorder(rows);
+        },
+        dispose(): void {
+          cache.dispose();
+        },
+      };
+    },
+  };
+}
+
+const TOKENIZER_FILES: [string, ...string[]][] = [['tokenizer.json'], ['vocab.json', 'merges.txt'], ['encoder.json', 'vocab.bpe']];
+
+/**
+ * Reads the checkpoint's tokenizer (tokenizer.json, or vocab.json + merges.txt, or encoder.json + vocab.bpe),
+ * or null when the directory has none (then only token ids can be used).
+ */
+export async function loadTokenizer(dir: string): Promise<{ codec: TextCodec; files: string[] } | null> {
+  const files = TOKENIZER_FILES.find((set) => set.every((f) => fs.existsSync(path.join(dir, f))));
+  if (!files) return null;
+  const tok = BPETokenizer.fromDir(dir);
+  const codec: TextCodec = {
+    encode: (text) => tok.encode(text),
+    decode: (ids) => tok.decode(ids),
+    // Exact bytes let @gptlab/decoding cut streamed text at UTF-8 boundaries.
+    decodeBytes: (ids) => {
+      const parts = ids.map((id) => tok.tokenBytes(id));
+      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+      return out;
+    },
+    vocabSize: tok.vocabSize,
+  };
+  return { codec, files };
+}
+
+/** The end-of-text token: config.json's eos_token_id when inside the vocabulary, else vocab.json's <|endoftext|>. */
+export function findEosTokenId(dir: string, vocabSize: number): number | null {
+  try {
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const e = cfg.eos_token_id;
+    if (typeof e === 'number' && Number.isInteger(e) && e >= 0 && e < vocabSize) return e;
+  } catch {
+    // fromPretrained reports a bad config.json
+  }
+  try {
+    const vocab = JSON.parse(fs.readFileSync(path.join(dir, 'vocab.json'), 'utf8')) as Record<string, number>;
+    const e = vocab['<|endoftext|>'];
+    if (typeof e === 'number' && e < vocabSize) return e;
+  } catch {
+    // no vocab.json
+  }
+  return null;
+}
+
+/** Turns the API's strategy + request fields into @gptlab/decoding's strategy input. */
+export function toDecodingStrategy(req: GenerateRequest, eosTokenId: number | null): StrategyInput {
+  const s: StrategySpec = req.strategy;
+  const input: StrategyInput = { ...s, maxNewTokens: req.maxNewTokens, stopStrings: req.stop, eosTokenId };
+  if (s.type === 'sample' && req.seed !== undefined) input.seed = req.seed;
+  return input;
+}
+
+export interface RealModelOptions {
+  /** Stop at the end-of-text token (default true, as Hugging Face generate does). */
+  stopAtEos?: boolean;
+}
+
+export class RealModel implements LoadedModel {
+  readonly card: ModelCard;
+  readonly contextLength: number;
+  readonly vocabSize: number;
+  readonly eosTokenId: number | null;
+
+  private constructor(
+    readonly gpt: GPT,
+    readonly codec: TextCodec | null,
+    card: ModelCard,
+    eosTokenId: number | null,
+  ) {
+    this.card = card;
+    this.contextLength = gpt.config.nPositions;
+    this.vocabSize = gpt.config.vocabSize;
+    this.eosTokenId = eosTokenId;
+  }
+
+  static async load(dir: string, name = path.basename(dir), opts: RealModelOptions = {}): Promise<RealModel> {
+    await initBackend();
+    const gpt = await GPT.fromPretrained(dir);
+    const tok = await loadTokenizer(dir);
+    const c: GPTConfig = gpt.config;
+    if (tok && tok.codec.vocabSize > c.vocabSize) {
+      gpt.dispose();
+      throw new Error(
+        `${dir}: the tokenizer has ${tok.codec.vocabSize} tokens but the model's vocab_size is ${c.vocabSize} (vocab.json does not belong to this checkpoint)`,
+      );
+    }
+    const card: ModelCard = {
+      name,
+      parameters: countParameters(c),
+      config: { ...c },
+      backend: describeBackend(),
+      tokenizer: tok
+        ? { type: 'byte-level BPE (GPT-2)', vocabSize: tok.codec.vocabSize, files: tok.files }
+        : { type: 'none (token ids only)', vocabSize: c.vocabSize, files: [] },
+      contextLength: c.nPositions,
+      nLayer: c.nLayer,
+      nHead: c.nHead,
+      attention: Array.from({ length: c.nLayer }, (_, i) => {
+        const p = c.attention?.[i];
+        return p && p.type !== 'dense' ? { ...p, spec: patternToString(p) } : null;
+      }),
+    };
+    const eos = opts.stopAtEos === false ? null : findEosTokenId(dir, c.vocabSize);
+    return new RealModel(gpt, tok?.codec ?? null, card, eos);
+  }
+
+  private requireCodec(what: string): TextCodec {
+    if (!this.codec) throw new HttpError(400, `${this.card.name} has no tokenizer files (vocab.json + merges.txt): ${what} needs token ids`);
+    return this.codec;
+  }
+
+  encode(text: string): number[] {
+    return this.requireCodec('a text prompt').encode(text);
+  }
+
+  decode(ids: number[]): string {
+    return this.codec ? this.codec.decode(ids) : '';
+  }
+
+  tokenTexts(ids: number[]): string[] {
+    return ids.map((id) => (this.codec ? this.codec.decode([id]) : `#${id}`));
+  }
+
+  async generate(req: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
+    const lm = gptLanguageModel(this.gpt, hooks.signal);
+    let strategy;
+    try {
+      strategy = strategyFromJSON(toDecodingStrategy(req, this.eosTokenId), { vocabSize: this.vocabSize });
+    } catch (e) {
+      throw new HttpError(400, (e as Error).message);
+    }
+    const opts = { strategy, tokenizer: this.codec ?? undefined };
+    if (strategy.stopStrings.length > 0 && !this.codec) throw new HttpError(400, 'stop strings need the checkpoint tokenizer (vocab.json + merges.txt)');
+    if (strategy.type === 'beam' || !hooks.onToken) {
+      const r = (await decodeGenerate(lm, req.promptIds, opts)) as DecodingResult;
+      if (hooks.onToken && this.codec) {
+        // Beam search cannot stream; report the final sequence's tokens once it is known.
+        this.tokenTexts(r.ids).forEach((text, i) => hooks.onToken!({ token: r.ids[i]!, text, logprob: r.logprobs[i]! }));
+      }
+      return resultToJSON(r);
+    }
+    const it = decodeStream(lm, req.promptIds, opts);
+    for (;;) {
+      const step = await it.next();
+      if (step.done) return resultToJSON(step.value);
+      hooks.onToken(step.value);
+    }
+  }
+
+  async topAlternatives(ids: number[], positions: number[], k: number): Promise<Alternative[][]> {
+    const T = ids.length;
+    const kk = Math.min(k, this.vocabSize);
+    const [vals, idx] = tf.tidy(() => {
+      const { logits } = this.gpt.forward(tf.tensor2d(ids, [1, T], 'int32'));
+      const lp = tf.logSoftmax(tf.reshape(logits, [T, this.vocabSize]));
+      const rows = tf.gather(lp, tf.tensor1d(positions.map((p) => p - 1), 'int32'));
+      const { values, indices } = tf.topk(rows, kk);
+      return [values, indices];
+    });
+    const v = (await vals.array()) as number[][];
+    const ix = (await idx.array()) as number[][];
+    tf.dispose([vals, idx]);
+    return ix.map((row, r) => row.map((token, j) => ({ token, text: this.tokenTexts([token])[0]!, logprob: v[r]![j]! })));
+  }
+
+  async attention(ids: number[], layer: number, head: number): Promise<number[][]> {
+    const T = ids.length;
+    const probs = tf.tidy(() => {
+      const out = this.gpt.forward(tf.tensor2d(ids, [1, T], 'int32'), { attentionProbs: { layer, head } });
+      return tf.reshape(out.attention!, [T, T]);
+    });
+    const arr = (await probs.array()) as number[][];
+    probs.dispose();
+    return arr;
+  }
+
+  sparsePattern(layer: number, length: number): SparsePattern | null {
+    const p = this.gpt.config.attention?.[layer] as AttentionPattern | undefined;
+    if (!p || p.type === 'dense') return null;
+    const flat = elementMask(p, length, length);
+    const mask: number[][] = [];
+    for (let q = 0; q < length; q++) mask.push(Array.from(flat.subarray(q * length, (q + 1) * length)));
+    return {
+      description: { ...p, spec: patternToString(p) },
+      mask,
+      svg: renderLayoutSVG(compileLayout(p, length), { cellSize: Math.max(4, Math.floor(240 / Math.ceil(length / 32))) }),
+    };
+  }
+
+  dispose(): void {
+    this.gpt.dispose();
+  }
+}
+
+/** The registry `serve` uses: checkpoints one level below `modelsDir`, loaded with RealModel. */
+export function realRegistry(modelsDir: string, opts: RealModelOptions & { maxLoaded?: number } = {}): DirRegistry {
+  return new DirRegistry(modelsDir, (dir, name) => RealModel.load(dir, name, opts), opts.maxLoaded ?? 2);
+}

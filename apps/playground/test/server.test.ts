@@ -1,0 +1,352 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { createServer } from '../src/server';
+import { JobQueue } from '../src/queue';
+import { DirRegistry } from '../src/models-dir';
+import { FakeModel, FakeRegistry } from './helpers/fake-model';
+
+let tmp: string;
+let modelsDir: string;
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'playground-'));
+  modelsDir = path.join(tmp, 'models');
+  for (const d of ['models/tiny', 'models/other', 'secret', 'models-evil']) {
+    fs.mkdirSync(path.join(tmp, d), { recursive: true });
+    fs.writeFileSync(path.join(tmp, d, 'config.json'), '{}');
+  }
+  fs.mkdirSync(path.join(modelsDir, 'not-a-model'));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+async function make(delayMs = 0, queue?: JobQueue): Promise<{ app: FastifyInstance; reg: FakeRegistry }> {
+  const reg = new FakeRegistry(modelsDir, ['other', 'tiny'], delayMs);
+  const app = await createServer({ registry: reg, queue, limits: { maxNewTokens: 50 } });
+  return { app, reg };
+}
+
+function parseSSE(body: string): { event: string; data: any }[] {
+  return body
+    .split('\n\n')
+    .filter((c) => c.trim())
+    .map((c) => {
+      const lines = c.split('\n');
+      return {
+        event: lines.find((l) => l.startsWith('event: '))!.slice(7),
+        data: JSON.parse(lines.find((l) => l.startsWith('data: '))!.slice(6)),
+      };
+    });
+}
+
+describe('UI and model listing', () => {
+  test('serves the single-page UI', async () => {
+    const { app } = await make();
+    const html = await app.inject({ method: 'GET', url: '/' });
+    expect(html.statusCode).toBe(200);
+    expect(html.headers['content-type']).toMatch(/text\/html/);
+    expect(html.body).toContain('<script src="/app.js">');
+    const js = await app.inject({ method: 'GET', url: '/app.js' });
+    expect(js.statusCode).toBe(200);
+    expect(js.headers['content-type']).toMatch(/javascript/);
+    expect(js.body).toContain('/api/generate');
+    expect((await app.inject({ method: 'GET', url: '/style.css' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/nope' })).statusCode).toBe(404);
+  });
+
+  test('GET /api/models lists names; GET /api/models/:name returns the card', async () => {
+    const { app } = await make();
+    const res = await app.inject({ method: 'GET', url: '/api/models' });
+    expect(res.json()).toEqual({ models: ['other', 'tiny'] });
+    const card = (await app.inject({ method: 'GET', url: '/api/models/tiny' })).json();
+    expect(card).toMatchObject({ name: 'tiny', parameters: 1234, nLayer: 2, nHead: 2, backend: 'fake' });
+    expect(card.limits.maxNewTokens).toBe(50);
+    expect((await app.inject({ method: 'GET', url: '/api/models/missing' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/api/models/not-a-model' })).statusCode).toBe(404);
+  });
+});
+
+describe('POST /api/generate', () => {
+  test('JSON reply is exactly the generate --json object', async () => {
+    const { app, reg } = await make();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/generate',
+      payload: { model: 'tiny', prompt: 'abc', strategy: { type: 'greedy' }, maxNewTokens: 4 },
+    });
+    expect(res.statusCode).toBe(200);
+    const j = res.json();
+    expect(Object.keys(j).sort()).toEqual(['finishReason', 'ids', 'logprobs', 'score', 'text']);
+    // 'c' = 3, the fake continues 4, 5, 6, 7 = "defg"
+    expect(j).toEqual({ ids: [4, 5, 6, 7], text: 'defg', logprobs: Array(4).fill(Math.log(0.5)), score: 4 * Math.log(0.5), finishReason: 'length' });
+    expect(reg.models.get('tiny')!.stats.requests[0]).toEqual({
+      promptIds: [1, 2, 3], strategy: { type: 'greedy' }, maxNewTokens: 4, stop: [], seed: undefined,
+    });
+  });
+
+  test('passes strategy, stop and seed through; promptIds accepted', async () => {
+    const { app, reg } = await make();
+    const strategy = { type: 'sample', temperature: 0.7, topP: 0.9, topK: 5, minP: 0.1, typicalP: 0.95, repetitionPenalty: 1.2 };
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/generate',
+      payload: { model: 'tiny', promptIds: [1, 2], strategy, maxNewTokens: 10, stop: ['f'], seed: 7 },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ ids: [3, 4, 5, 6], text: 'cde', finishReason: 'stop' });
+    expect(reg.models.get('tiny')!.stats.requests[0]).toEqual({ promptIds: [1, 2], strategy, maxNewTokens: 10, stop: ['f'], seed: 7 });
+  });
+
+  test('streams server-sent events when asked', async () => {
+    const { app } = await make();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/generate',
+      headers: { accept: 'text/event-stream' },
+      payload: { model: 'tiny', prompt: 'ab', strategy: { type: 'beam', numBeams: 2, lengthPenalty: 0.6 }, maxNewTokens: 3, topAlternatives: 3 },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/event-stream/);
+    const events = parseSSE(res.body);
+    expect(events.map((e) => e.event)).toEqual(['start', 'token', 'token', 'token', 'done']);
+    expect(events[0]!.data).toEqual({ promptIds: [1, 2], promptTokens: ['a', 'b'] });
+    expect(events.slice(1, 4).map((e) => e.data.text).join('')).toBe('cde');
+    const done = events[4]!.data;
+    expect(done).toMatchObject({ ids: [3, 4, 5], text: 'cde', finishReason: 'length', tokens: ['c', 'd', 'e'] });
+    expect(done.alternatives).toHaveLength(3);
+    expect(done.alternatives[0]).toHaveLength(3);
+    expect(done.alternatives[0][0]).toEqual({ token: 3, text: 'c', logprob: Math.log(0.5) });
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['not an object', [1, 2], /JSON object/],
+    ['unknown field', { model: 'tiny', prompt: 'a', maxNewTokens: 1, temperature: 1 }, /temperature is not a known field/],
+    ['no model', { prompt: 'a', maxNewTokens: 1 }, /model must be a non-empty string/],
+    ['both prompts', { model: 'tiny', prompt: 'a', promptIds: [1], maxNewTokens: 1 }, /exactly one of prompt/],
+    ['no prompt', { model: 'tiny', maxNewTokens: 1 }, /exactly one of prompt/],
+    ['empty prompt', { model: 'tiny', prompt: '', maxNewTokens: 1 }, /prompt must not be empty/],
+    ['prompt not string', { model: 'tiny', prompt: 5, maxNewTokens: 1 }, /prompt must be a string/],
+    ['ids not ints', { model: 'tiny', promptIds: [1, 2.5], maxNewTokens: 1 }, /promptIds\[1\] must be a non-negative integer/],
+    ['id outside vocab', { model: 'tiny', promptIds: [1, 999], maxNewTokens: 1 }, /promptIds\[1\] = 999 is outside the vocabulary/],
+    ['missing maxNewTokens', { model: 'tiny', prompt: 'a' }, /maxNewTokens is required/],
+    ['maxNewTokens 0', { model: 'tiny', prompt: 'a', maxNewTokens: 0 }, /maxNewTokens must be in \[1, 50\]/],
+    ['maxNewTokens too big', { model: 'tiny', prompt: 'a', maxNewTokens: 51 }, /maxNewTokens must be in \[1, 50\]/],
+    ['maxNewTokens string', { model: 'tiny', prompt: 'a', maxNewTokens: '5' }, /maxNewTokens must be a finite number/],
+    ['context overflow', { model: 'tiny', prompt: 'a'.repeat(60), maxNewTokens: 10 }, /exceeds the model's context of 64/],
+    ['bad type', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'nucleus' } }, /strategy.type must be/],
+    ['strategy not object', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: 'greedy' }, /strategy must be an object/],
+    ['temperature 0', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'sample', temperature: 0 } }, /strategy.temperature must be in \(0/],
+    ['topP 1.5', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'sample', topP: 1.5 } }, /strategy.topP must be in \(0, 1\]/],
+    ['topK negative', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'sample', topK: -1 } }, /strategy.topK/],
+    ['topK fractional', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'sample', topK: 2.5 } }, /strategy.topK must be an integer/],
+    ['numBeams 0', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'beam', numBeams: 0 } }, /strategy.numBeams must be in \[1, 16\]/],
+    ['topP on greedy', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'greedy', topP: 0.9 } }, /strategy.topP applies only to type "sample"/],
+    ['numBeams on sample', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'sample', numBeams: 2 } }, /strategy.numBeams applies only to type "beam"/],
+    ['unknown strategy key', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'greedy', top_p: 1 } }, /strategy.top_p is not a known parameter/],
+    ['NaN-like penalty', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'greedy', presencePenalty: 3 } }, /presencePenalty must be in \[-2, 2\]/],
+    ['stop not array', { model: 'tiny', prompt: 'a', maxNewTokens: 1, stop: 'x' }, /stop must be an array/],
+    ['stop empty string', { model: 'tiny', prompt: 'a', maxNewTokens: 1, stop: [''] }, /stop\[0\] must be a non-empty string/],
+    ['seed negative', { model: 'tiny', prompt: 'a', maxNewTokens: 1, seed: -1 }, /seed must be in/],
+    ['seed fractional', { model: 'tiny', prompt: 'a', maxNewTokens: 1, seed: 1.5 }, /seed must be an integer/],
+  ];
+  test.each(bad)('400 for %s', async (_name, payload, message) => {
+    const { app, reg } = await make();
+    const res = await app.inject({ method: 'POST', url: '/api/generate', payload: payload as object });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatch(message);
+    for (const m of reg.models.values()) expect(m.stats.started).toBe(0);
+  });
+
+  test('400 for malformed JSON, also when streaming is requested', async () => {
+    const { app } = await make();
+    const res = await app.inject({
+      method: 'POST', url: '/api/generate', headers: { 'content-type': 'application/json' }, payload: '{"model": ',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBeTruthy();
+    const res2 = await app.inject({
+      method: 'POST', url: '/api/generate', headers: { accept: 'text/event-stream' }, payload: { model: 'tiny', prompt: 'a', maxNewTokens: 0 },
+    });
+    expect(res2.statusCode).toBe(400);
+    expect(res2.json().error).toMatch(/maxNewTokens/);
+  });
+});
+
+describe('model names cannot escape the models directory', () => {
+  const escapes = ['../secret', '..', '.', 'tiny/../../secret', '/etc', '..\\secret', 'tiny/', `${'x'.repeat(10)}/..`, '.hidden', '', ' tiny', 'tiny\u0000'];
+  test.each(escapes)('generate rejects %j', async (name) => {
+    const { app, reg } = await make();
+    const res = await app.inject({ method: 'POST', url: '/api/generate', payload: { model: name, prompt: 'a', maxNewTokens: 1 } });
+    expect(res.statusCode).toBe(400);
+    expect(reg.models.size).toBe(0);
+  });
+
+  test.each(['..%2Fsecret', '%2E%2E', '..%5Csecret', '%2Fetc%2Fpasswd', '..'])('GET /api/models/%s is refused', async (enc) => {
+    const { app, reg } = await make();
+    const res = await app.inject({ method: 'GET', url: `/api/models/${enc}` });
+    expect([400, 404]).toContain(res.statusCode);
+    expect(reg.models.size).toBe(0);
+  });
+
+  test('a sibling directory sharing the prefix is not reachable', async () => {
+    const { app } = await make();
+    // models-evil starts with "models" but is outside models/.
+    const res = await app.inject({ method: 'POST', url: '/api/generate', payload: { model: '../models-evil', prompt: 'a', maxNewTokens: 1 } });
+    expect(res.statusCode).toBe(400);
+  });
+
+  test('DirRegistry only ever hands the loader directories directly inside the root', async () => {
+    const seen: string[] = [];
+    const reg = new DirRegistry(modelsDir, async (dir, name) => {
+      seen.push(dir);
+      return new FakeModel(name);
+    });
+    expect(await reg.list()).toEqual(['other', 'tiny']);
+    for (const name of ['../secret', '..', 'tiny/../other', '/tmp', 'missing']) await expect(reg.load(name)).rejects.toThrow();
+    await reg.load('tiny');
+    expect(seen).toEqual([path.join(path.resolve(modelsDir), 'tiny')]);
+  });
+
+  test('DirRegistry shares one load between concurrent requests and evicts the least recently used', async () => {
+    let loads = 0;
+    const disposed: string[] = [];
+    const reg = new DirRegistry(modelsDir, async (_dir, name) => {
+      loads++;
+      const m = new FakeModel(name);
+      (m as unknown as { dispose: () => void }).dispose = () => disposed.push(name);
+      return m;
+    }, 1);
+    const [a, b] = await Promise.all([reg.load('tiny'), reg.load('tiny')]);
+    expect(a).toBe(b);
+    expect(loads).toBe(1);
+    await reg.load('other');
+    await new Promise((r) => setImmediate(r));
+    expect(disposed).toEqual(['tiny']);
+  });
+});
+
+describe('concurrency', () => {
+  test('concurrent requests are queued and all answered', async () => {
+    const { app, reg } = await make(5);
+    const payload = { model: 'tiny', prompt: 'a', maxNewTokens: 5 };
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => app.inject({ method: 'POST', url: '/api/generate', payload })),
+    );
+    for (const r of results) expect(r.json()).toMatchObject({ text: 'bcdef', finishReason: 'length' });
+    const stats = reg.models.get('tiny')!.stats;
+    expect(stats.finished).toBe(4);
+    expect(stats.maxConcurrent).toBe(1);
+  });
+
+  test('a full queue answers 503 instead of crashing', async () => {
+    const { app } = await make(5, new JobQueue(1, 1));
+    const payload = { model: 'tiny', prompt: 'a', maxNewTokens: 5 };
+    const results = await Promise.all(Array.from({ length: 4 }, () => app.inject({ method: 'POST', url: '/api/generate', payload })));
+    const codes = results.map((r) => r.statusCode).sort();
+    expect(codes).toEqual([200, 200, 503, 503]);
+    expect(results.find((r) => r.statusCode === 503)!.json().error).toMatch(/busy/);
+    // still serving afterwards
+    expect((await app.inject({ method: 'POST', url: '/api/generate', payload })).statusCode).toBe(200);
+  });
+});
+
+describe('client disconnect', () => {
+  async function listen(delayMs: number) {
+    const made = await make(delayMs);
+    await made.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (made.app.server.address() as AddressInfo).port;
+    return { ...made, port };
+  }
+
+  function post(port: number, body: object, accept: string) {
+    const data = JSON.stringify(body);
+    return http.request({
+      host: '127.0.0.1', port, path: '/api/generate', method: 'POST',
+      headers: { 'content-type': 'application/json', accept, 'content-length': Buffer.byteLength(data) },
+    }).end(data) as http.ClientRequest;
+  }
+
+  async function until(cond: () => boolean, ms = 5000) {
+    const t0 = Date.now();
+    while (!cond()) {
+      if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  test('closing an SSE stream stops its generation', async () => {
+    const { app, reg, port } = await listen(20);
+    try {
+      const req = post(port, { model: 'tiny', prompt: 'a', maxNewTokens: 50 }, 'text/event-stream');
+      let received = '';
+      req.on('response', (res) => {
+        res.on('data', (c) => {
+          received += c;
+          if (received.includes('event: token')) req.destroy();
+        });
+      });
+      req.on('error', () => undefined);
+      await until(() => (reg.models.get('tiny')?.stats.aborted ?? 0) === 1);
+      const stats = reg.models.get('tiny')!.stats;
+      expect(stats.finished).toBe(0);
+      // A later request runs at once: the aborted one released the queue.
+      const r = await app.inject({ method: 'POST', url: '/api/generate', payload: { model: 'tiny', prompt: 'a', maxNewTokens: 2 } });
+      expect(r.json().text).toBe('bc');
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('a JSON client that goes away stops its generation, and a queued one never starts', async () => {
+    const { app, reg, port } = await listen(20);
+    try {
+      const first = post(port, { model: 'tiny', prompt: 'a', maxNewTokens: 30 }, 'application/json');
+      first.on('error', () => undefined);
+      await until(() => (reg.models.get('tiny')?.stats.started ?? 0) === 1);
+      const second = post(port, { model: 'tiny', prompt: 'b', maxNewTokens: 30 }, 'application/json');
+      second.on('error', () => undefined);
+      await new Promise((r) => setTimeout(r, 60));
+      second.destroy();
+      first.destroy();
+      await until(() => reg.models.get('tiny')!.stats.aborted === 1);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(reg.models.get('tiny')!.stats.started).toBe(1);
+      expect(reg.models.get('tiny')!.stats.finished).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('POST /api/attention', () => {
+  test('returns the query × key probabilities and the sparse pattern of sparse layers', async () => {
+    const { app } = await make();
+    const dense = (await app.inject({ method: 'POST', url: '/api/attention', payload: { model: 'tiny', prompt: 'abcdef', generatedIds: [7, 8], layer: 0, head: 1 } })).json();
+    expect(dense.ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(dense.tokens.join('')).toBe('abcdefgh');
+    expect(dense.promptLength).toBe(6);
+    expect(dense.probs).toHaveLength(8);
+    for (const row of dense.probs) expect(row.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 6);
+    expect(dense.sparse).toBeNull();
+    const sparse = (await app.inject({ method: 'POST', url: '/api/attention', payload: { model: 'tiny', promptIds: [1, 2, 3, 4, 5, 6], layer: 1, head: 0 } })).json();
+    expect(sparse.sparse.description).toEqual({ type: 'local', window: 4 });
+    expect(sparse.sparse.mask[5]).toEqual([0, 0, 1, 1, 1, 1]);
+  });
+
+  test.each([
+    [{ model: 'tiny', prompt: 'ab', layer: 2, head: 0 }, /layer must be in \[0, 1\]/],
+    [{ model: 'tiny', prompt: 'ab', layer: 0, head: 5 }, /head must be in \[0, 1\]/],
+    [{ model: 'tiny', prompt: 'ab', head: 0 }, /layer is required/],
+    [{ model: 'tiny', prompt: 'ab', layer: 0, head: 0, generatedIds: [99] }, /ids\[2\] = 99 is outside the vocabulary/],
+    [{ model: 'tiny', prompt: 'a'.repeat(70), layer: 0, head: 0 }, /exceeds the model's context/],
+    [{ model: '../secret', prompt: 'a', layer: 0, head: 0 }, /model/],
+  ])('400 for %j', async (payload, msg) => {
+    const { app } = await make();
+    const res = await app.inject({ method: 'POST', url: '/api/attention', payload });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatch(msg);
+  });
+});

@@ -1,0 +1,149 @@
+// `gptlab-train bench --json`: training throughput on random tokens (AdamW, the fastest setup: data-parallel
+// workers on plain wasm), one JSON line. FLOPs per token as the PyTorch peer counts them: 6·N + 12·L·C·T.
+import * as os from 'node:os';
+import { tf, initBackendInfo, describeBackend, matMulPeakGflops } from '@gptlab/tensor';
+import { GPT, getPreset, countParameters, trainingFlopsPerToken } from '@gptlab/model';
+import { parseFlags, UsageError, type FlagSpecs } from '../cli/flags';
+import type { Command } from '../cli/router';
+import { AdamW } from '../train/adamw';
+import { RandomTokenSampler, splitBatch, type TokenBatch } from '../train/batches';
+import { LocalGradients, type GradientSource } from '../train/gradients';
+import { WorkerGradients } from '../train/parallel';
+import { tokenLossFn } from '../train/replica';
+import { trainLoop } from '../train/trainer';
+import { namedWeights } from '../lm';
+import { defaultWorkers } from './pretrain';
+
+export const BENCH_FLAGS: FlagSpecs = {
+  'n-layer': { type: 'int', help: 'transformer blocks', default: 4 },
+  'n-head': { type: 'int', help: 'attention heads', default: 4 },
+  'n-embd': { type: 'int', help: 'width', default: 256 },
+  'block-size': { type: 'int', help: 'context T', default: 128 },
+  'batch-size': { type: 'int', help: 'sequences per step', default: 8 },
+  'vocab-size': { type: 'int', help: 'vocabulary', default: 8192 },
+  steps: { type: 'int', help: 'timed steps', default: 20 },
+  warmup: { type: 'int', help: 'untimed steps first', default: 2 },
+  workers: { type: 'int', help: 'gradient worker threads (default: the fastest setup for the backend)' },
+  seed: { type: 'int', help: 'seed', default: 0 },
+  json: { type: 'bool', help: 'print one JSON line (the default output)' },
+};
+
+export interface BenchOptions {
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  blockSize: number;
+  batchSize: number;
+  vocabSize: number;
+  steps: number;
+  warmup: number;
+  workers?: number;
+  seed: number;
+}
+
+export async function trainBench(o: BenchOptions, log: (s: string) => void = () => {}): Promise<Record<string, unknown>> {
+  const info = await initBackendInfo();
+  log(describeBackend(info));
+  const config = getPreset('gpt2-small', {
+    nLayer: o.nLayer,
+    nHead: o.nHead,
+    nEmbd: o.nEmbd,
+    nPositions: o.blockSize,
+    vocabSize: o.vocabSize,
+    embdDropout: 0,
+    attnDropout: 0,
+    residDropout: 0,
+  });
+  const workers = o.workers ?? defaultWorkers(info);
+  if (o.batchSize % workers !== 0) throw new UsageError(`--batch-size ${o.batchSize} must be a multiple of --workers ${workers}`);
+  const model = GPT.create(config, { seed: o.seed });
+  const params = namedWeights(model);
+  // The peer's optimizer settings (AdamW lr 3e-4, weight decay 0.1 on matrices).
+  const optimizer = new AdamW({ weightDecay: 0.1 });
+  const peak = matMulPeakGflops();
+  const gradients: GradientSource<TokenBatch> =
+    workers > 1
+      ? await WorkerGradients.start(params, { kind: 'gpt', config: config as unknown as Record<string, unknown> }, workers, info.backend)
+      : new LocalGradients<TokenBatch>(params, tokenLossFn(model));
+  const sampler = new RandomTokenSampler(o.vocabSize, o.blockSize, o.seed);
+  const times: number[] = [];
+  const losses: number[] = [];
+  const cpu0 = process.cpuUsage();
+  try {
+    await trainLoop<TokenBatch>({
+      params,
+      gradients,
+      optimizer,
+      lr: () => 3e-4,
+      totalSteps: o.warmup + o.steps,
+      batches: () => {
+        const b = sampler.sample(o.batchSize);
+        return { chunks: splitBatch(b, workers), seeds: [], tokens: o.batchSize * o.blockSize };
+      },
+      onStep: (r) => {
+        times.push(r.stepSeconds);
+        losses.push(r.loss);
+      },
+    });
+  } finally {
+    await gradients.dispose();
+    optimizer.dispose();
+    model.dispose();
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const timed = times.slice(o.warmup);
+  const seconds = timed.reduce((a, b) => a + b, 0);
+  const tokensPerSec = (o.batchSize * o.blockSize * timed.length) / seconds;
+  const fpt = trainingFlopsPerToken(config, o.blockSize);
+  const achieved = (tokensPerSec * fpt) / 1e9;
+  return {
+    bench: 'train',
+    backend: info.backend,
+    workers,
+    native: info.native.active,
+    native_detail: info.native.detail,
+    tokens_per_sec: Number(tokensPerSec.toFixed(1)),
+    ms_per_step: Number(((1000 * seconds) / timed.length).toFixed(1)),
+    mfu: Number((achieved / (peak * workers)).toFixed(4)),
+    achieved_gflops: Number(achieved.toFixed(2)),
+    matmul_peak_gflops: Number(peak.toFixed(2)),
+    params: countParameters(config),
+    model_flops_per_token: fpt,
+    flops_formula: '6*N + 12*L*C*T, N = params excluding wpe (wte counted once, tied)',
+    config: { n_layer: o.nLayer, n_head: o.nHead, n_embd: o.nEmbd, block_size: o.blockSize, batch_size: o.batchSize, vocab_size: o.vocabSize, steps: o.steps, warmup: o.warmup },
+    loss_first: Number(losses[0]!.toFixed(4)),
+    loss_last: Number(losses[losses.length - 1]!.toFixed(4)),
+    main_thread_cpu_s: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+    cores: os.cpus().length,
+    tf_tensors_after: tf.memory().numTensors,
+  };
+}
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'training throughput on random tokens: one JSON line {backend, workers, tokens_per_sec, mfu, params, ...}',
+  flags: BENCH_FLAGS,
+  async run(argv, io) {
+    const { flags } = parseFlags(argv, BENCH_FLAGS, 'bench');
+    const n = (k: string, d: number) => (flags[k] as number | undefined) ?? d;
+    const o: BenchOptions = {
+      nLayer: n('n-layer', 4),
+      nHead: n('n-head', 4),
+      nEmbd: n('n-embd', 256),
+      blockSize: n('block-size', 128),
+      batchSize: n('batch-size', 8),
+      vocabSize: n('vocab-size', 8192),
+      steps: n('steps', 20),
+      warmup: n('warmup', 2),
+      workers: flags.workers as number | undefined,
+      seed: n('seed', 0),
+    };
+    for (const [k, v] of Object.entries(o)) {
+      if (k !== 'workers' && k !== 'seed' && k !== 'warmup' && !(typeof v === 'number' && v >= 1)) throw new UsageError(`--${k.replace(/[A-Z]/g, (x) => '-' + x.toLowerCase())} must be ≥ 1`);
+    }
+    if (o.nEmbd % o.nHead !== 0) throw new UsageError(`--n-head ${o.nHead} does not divide --n-embd ${o.nEmbd}`);
+    const rec = await trainBench(o, (s) => io.stderr(s + '\n'));
+    io.stdout(JSON.stringify(rec) + '\n');
+    return 0;
+  },
+};

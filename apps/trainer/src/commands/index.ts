@@ -1,0 +1,9 @@
+// The command registry: one entry per src/commands/<name>.ts. Add new commands (finetune, eval, scaling) here.
+import type { Command } from '../cli/router';
+import { benchCommand } from './bench';
+import { dataCommand } from './data';
+import { demoCommand } from './demo';
+import { pretrainCommand } from './pretrain';
+import { tokenizerCommand } from './tokenizer';
+
+export const COMMANDS: Command[] = [pretrainCommand, demoCommand, benchCommand, tokenizerCommand, dataCommand];

@@ -1,0 +1,152 @@
+// Checkpoints: <run>/checkpoints/step-000123/ holding the model (config.json + model.safetensors, Hugging Face
+// layout), optimizer.safetensors (AdamW moments), trainer_state.json (step, RNG and data position, config)
+// and the tokenizer. A checkpoint is written into a temporary directory and renamed into place, so a
+// directory named step-* is always complete; killing the process at any moment leaves the last good one.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tf } from '@gptlab/tensor';
+import type { AdamW } from './adamw';
+import { readSafetensorsFile, writeSafetensorsFile, type RawTensor } from './safetensors';
+
+export const STATE_FILE = 'trainer_state.json';
+export const OPTIMIZER_FILE = 'optimizer.safetensors';
+export const LATEST_FILE = 'LATEST';
+
+export interface TrainerState {
+  format: 'gptlab-trainer-state';
+  version: 1;
+  /** Completed optimizer steps. */
+  step: number;
+  totalSteps: number;
+  tokensSeen: number;
+  elapsedSeconds: number;
+  /** Sampler RNG state (the data position). */
+  samplerState: number;
+  optimizer: { step: number; beta1: number; beta2: number; eps: number; weightDecay: number };
+  /** The run configuration (what --resume continues with). */
+  config: Record<string, unknown>;
+  /** Anything else the caller wants back (e.g. last losses). */
+  extra?: Record<string, unknown>;
+  savedAt: string;
+}
+
+function atomicWrite(file: string, data: string | Buffer): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+export function checkpointName(step: number): string {
+  return `step-${String(step).padStart(6, '0')}`;
+}
+
+export interface SaveCheckpointOptions {
+  runDir: string;
+  step: number;
+  /** Writes the model files into the given (temporary) directory. */
+  saveModel: (dir: string) => Promise<void> | void;
+  optimizer: AdamW;
+  state: Omit<TrainerState, 'format' | 'version' | 'savedAt' | 'optimizer' | 'step'>;
+  /** Extra files to copy in (e.g. tokenizer.json). */
+  files?: string[];
+  /** Complete checkpoints to keep (default 2; the newest are kept). */
+  keep?: number;
+}
+
+/** Writes a checkpoint atomically and returns its directory. */
+export async function saveCheckpoint(o: SaveCheckpointOptions): Promise<string> {
+  const root = path.join(o.runDir, 'checkpoints');
+  fs.mkdirSync(root, { recursive: true });
+  const name = checkpointName(o.step);
+  const final = path.join(root, name);
+  const staging = path.join(root, `.tmp-${name}-${process.pid}`);
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging, { recursive: true });
+  try {
+    await o.saveModel(staging);
+    const tensors: Record<string, RawTensor> = {};
+    for (const [k, t] of Object.entries(o.optimizer.stateTensors())) {
+      tensors[k] = { dtype: 'F32', shape: [...t.shape], data: (await t.data()) as Float32Array };
+    }
+    writeSafetensorsFile(path.join(staging, OPTIMIZER_FILE), tensors, { format: 'gptlab-adamw', step: String(o.optimizer.step) });
+    const state: TrainerState = {
+      format: 'gptlab-trainer-state',
+      version: 1,
+      step: o.step,
+      ...o.state,
+      optimizer: o.optimizer.stateMeta(),
+      savedAt: new Date().toISOString(),
+    };
+    fs.writeFileSync(path.join(staging, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
+    for (const f of o.files ?? []) fs.copyFileSync(f, path.join(staging, path.basename(f)));
+    // Replace an older checkpoint of the same step (e.g. an interval save followed by the end save).
+    if (fs.existsSync(final)) {
+      const old = path.join(root, `.old-${name}-${process.pid}`);
+      fs.renameSync(final, old);
+      fs.renameSync(staging, final);
+      fs.rmSync(old, { recursive: true, force: true });
+    } else fs.renameSync(staging, final);
+  } catch (e) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+  atomicWrite(path.join(root, LATEST_FILE), name + '\n');
+  prune(root, o.keep ?? 2);
+  return final;
+}
+
+/** Complete checkpoints of a run, oldest first. */
+export function listCheckpoints(runDir: string): { step: number; dir: string }[] {
+  const root = path.join(runDir, 'checkpoints');
+  if (!fs.existsSync(root)) return [];
+  return fs
+    .readdirSync(root)
+    .filter((n) => /^step-\d+$/.test(n) && fs.existsSync(path.join(root, n, STATE_FILE)))
+    .map((n) => ({ step: Number(n.slice(5)), dir: path.join(root, n) }))
+    .sort((a, b) => a.step - b.step);
+}
+
+function prune(root: string, keep: number): void {
+  const all = listCheckpoints(path.dirname(root));
+  for (const c of all.slice(0, Math.max(0, all.length - Math.max(1, keep)))) fs.rmSync(c.dir, { recursive: true, force: true });
+  // Leftovers of interrupted saves by dead processes.
+  for (const n of fs.readdirSync(root)) {
+    const m = /^\.(tmp|old)-.*-(\d+)$/.exec(n);
+    if (m && Number(m[2]) !== process.pid) fs.rmSync(path.join(root, n), { recursive: true, force: true });
+  }
+}
+
+/** The checkpoint directory a path names: a checkpoint itself, or a run directory (its newest checkpoint). */
+export function resolveCheckpoint(p: string): string {
+  if (!fs.existsSync(p)) throw new Error(`--resume ${p}: no such directory`);
+  if (fs.existsSync(path.join(p, STATE_FILE))) return p;
+  const list = listCheckpoints(p);
+  if (list.length === 0) throw new Error(`--resume ${p}: no complete checkpoint found (expected ${p}/checkpoints/step-*/${STATE_FILE})`);
+  return list[list.length - 1]!.dir;
+}
+
+export function readTrainerState(dir: string): TrainerState {
+  const file = path.join(dir, STATE_FILE);
+  let s: TrainerState;
+  try {
+    s = JSON.parse(fs.readFileSync(file, 'utf8')) as TrainerState;
+  } catch (e) {
+    throw new Error(`${file}: cannot read the trainer state (${(e as Error).message})`);
+  }
+  if (s.format !== 'gptlab-trainer-state') throw new Error(`${file}: not a gptlab trainer state`);
+  return s;
+}
+
+/** Restores the optimizer moments of a checkpoint into `optimizer`. */
+export function loadOptimizer(dir: string, optimizer: AdamW, params: Record<string, tf.Variable>, step: number): void {
+  const { tensors } = readSafetensorsFile(path.join(dir, OPTIMIZER_FILE));
+  const tfTensors: Record<string, tf.Tensor> = {};
+  try {
+    for (const [k, t] of Object.entries(tensors)) tfTensors[k] = tf.tensor(t.data as Float32Array, t.shape, 'float32');
+    const missing = Object.keys(params).filter((n) => !tfTensors[`m.${n}`]);
+    if (step > 0 && missing.length) throw new Error(`${dir}/${OPTIMIZER_FILE}: no moments for ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`);
+    optimizer.loadState(step, tfTensors, params);
+  } finally {
+    tf.dispose(Object.values(tfTensors));
+  }
+}

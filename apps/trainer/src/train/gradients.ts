@@ -1,0 +1,96 @@
+// Where gradients come from. One optimizer step consumes a list of micro-batches ("chunks") of equal size;
+// the gradient is the mean of the chunks' gradients and the loss the mean of their losses, which equals
+// the gradient/loss of the whole global batch. LocalGradients computes them in this thread (gradient
+// accumulation = several chunks in sequence); WorkerGradients (parallel.ts) spreads chunks over threads.
+import { tf } from '@gptlab/tensor';
+
+export interface LossContext {
+  /** Seed for dropout and other randomness of this chunk. */
+  seed: number;
+  /** Optimizer step (0-based). */
+  step: number;
+  /** Index of the chunk within the step. */
+  chunk: number;
+  training: boolean;
+}
+
+/** A loss function: builds the scalar loss of one micro-batch from the current parameters. */
+export type LossFn<B> = (batch: B, ctx: LossContext) => tf.Scalar;
+
+export interface StepGradients {
+  /** Mean loss over the chunks. */
+  loss: number;
+  /** Per-chunk losses (for diagnostics). */
+  chunkLosses: number[];
+  /** Mean gradients by parameter name; the caller disposes them. */
+  grads: Record<string, tf.Tensor>;
+}
+
+export interface GradientSource<B> {
+  compute(chunks: B[], step: number, seeds: number[]): Promise<StepGradients>;
+  /** Called after the optimizer changed the parameters (workers copy the new weights). */
+  paramsUpdated?(): Promise<void> | void;
+  dispose(): Promise<void> | void;
+  /** Threads computing gradients (for MFU). */
+  readonly workers: number;
+}
+
+export class LocalGradients<B> implements GradientSource<B> {
+  readonly workers = 1;
+  private readonly varList: tf.Variable[];
+  private readonly nameOf = new Map<string, string>();
+
+  constructor(
+    private readonly params: Record<string, tf.Variable>,
+    private readonly lossFn: LossFn<B>,
+  ) {
+    this.varList = Object.values(params);
+    for (const [name, v] of Object.entries(params)) this.nameOf.set(v.name, name);
+  }
+
+  async compute(chunks: B[], step: number, seeds: number[]): Promise<StepGradients> {
+    if (chunks.length === 0) throw new Error('a step needs at least one micro-batch');
+    let sum: Record<string, tf.Tensor> = {};
+    const lossTensors: tf.Scalar[] = [];
+    try {
+      for (let i = 0; i < chunks.length; i++) {
+        const { value, grads } = tf.variableGrads(
+          () => this.lossFn(chunks[i]!, { seed: seeds[i] ?? 0, step, chunk: i, training: true }),
+          this.varList,
+        );
+        lossTensors.push(value);
+        const next: Record<string, tf.Tensor> = {};
+        for (const [vname, g] of Object.entries(grads)) {
+          const name = this.nameOf.get(vname) ?? vname;
+          const prev = sum[name];
+          if (prev) {
+            next[name] = tf.add(prev, g);
+            prev.dispose();
+            g.dispose();
+          } else next[name] = g;
+        }
+        sum = next;
+        // Let the event loop breathe between chunks (SIGINT, progress) without holding tidy scopes.
+        if (chunks.length > 1) await new Promise((r) => setImmediate(r));
+      }
+      const chunkLosses: number[] = [];
+      for (const l of lossTensors) chunkLosses.push((await l.data())[0]!);
+      if (chunks.length > 1) {
+        const inv = 1 / chunks.length;
+        for (const [k, g] of Object.entries(sum)) {
+          sum[k] = tf.mul(g, inv);
+          g.dispose();
+        }
+      }
+      const loss = chunkLosses.reduce((a, b) => a + b, 0) / chunkLosses.length;
+      const out = sum;
+      sum = {};
+      return { loss, chunkLosses, grads: out };
+    } finally {
+      for (const l of lossTensors) l.dispose();
+      for (const g of Object.values(sum)) g.dispose();
+    }
+  }
+
+  dispose(): void {}
+}

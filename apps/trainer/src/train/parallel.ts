@@ -1,0 +1,214 @@
+// Data-parallel gradients over worker_threads (for the wasm backend, whose kernels run on one thread).
+// Each worker owns a tfjs/wasm instance and a replica of the model. Per step the main thread writes the
+// current weights into a SharedArrayBuffer, hands each worker its micro-batches, and each worker writes the
+// sum of its gradients into its own slot of a shared gradient buffer; the main thread averages the slots
+// and runs the single optimizer step. With equal micro-batches the mean of the chunk gradients is the
+// gradient of the global batch, so the losses match a single worker up to float rounding.
+import { Worker } from 'node:worker_threads';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { tf } from '@gptlab/tensor';
+import type { TokenBatch } from './batches';
+import type { GradientSource, StepGradients } from './gradients';
+import type { ReplicaSpec } from './replica';
+
+export interface ParamLayout {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+export interface WorkerInit {
+  spec: ReplicaSpec;
+  backend: string;
+  layout: ParamLayout[];
+  params: SharedArrayBuffer;
+  grads: SharedArrayBuffer;
+  index: number;
+  total: number;
+}
+
+export type WorkerRequest =
+  | { type: 'step'; step: number; chunks: { tokens: Int32Array; rows: number; T: number; seed: number; index: number }[] }
+  | { type: 'stop' };
+
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'done'; losses: { index: number; loss: number }[]; seconds: number }
+  | { type: 'error'; message: string };
+
+/** The worker script next to this module: dist/worker.(c)js when built, src/worker.ts under ts runners. */
+function workerScript(): { file: string; execArgv: string[]; eval?: boolean } {
+  const ext = path.extname(__filename);
+  if (ext === '.ts') {
+    // Running from TypeScript sources (tests): a CommonJS bootstrap registers tsx, then loads worker.ts.
+    const req = createRequire(__filename);
+    const file = path.resolve(__dirname, '..', 'worker.ts');
+    const api = req.resolve('tsx/cjs/api');
+    const code = `require(${JSON.stringify(api)}).register(); require(${JSON.stringify(file)});`;
+    return { file: code, eval: true, execArgv: [] };
+  }
+  const candidates = [path.join(__dirname, 'worker' + ext), path.join(__dirname, 'worker.js'), path.join(__dirname, 'worker.cjs')];
+  const file = candidates.find((f) => fs.existsSync(f));
+  if (!file) throw new Error(`worker script not found next to ${__filename} (looked for ${candidates.join(', ')}); run the build`);
+  return { file, execArgv: [] };
+}
+
+export function layoutOf(params: Record<string, tf.Variable>): { layout: ParamLayout[]; total: number } {
+  const layout: ParamLayout[] = [];
+  let offset = 0;
+  for (const [name, v] of Object.entries(params)) {
+    layout.push({ name, shape: [...v.shape], offset, size: v.size });
+    offset += v.size;
+  }
+  return { layout, total: offset };
+}
+
+export class WorkerGradients implements GradientSource<TokenBatch> {
+  private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }[] = [];
+  private closed = false;
+  private constructor(
+    private readonly params: Record<string, tf.Variable>,
+    private readonly workersList: Worker[],
+    private readonly layout: ParamLayout[],
+    private readonly total: number,
+    private readonly paramView: Float32Array,
+    private readonly gradView: Float32Array,
+  ) {}
+
+  get workers(): number {
+    return this.workersList.length;
+  }
+
+  /** Starts `n` workers, each building `spec`; resolves when all are ready. */
+  static async start(params: Record<string, tf.Variable>, spec: ReplicaSpec, n: number, backend: string): Promise<WorkerGradients> {
+    if (!(n >= 1)) throw new Error(`workers must be ≥ 1, got ${n}`);
+    const { layout, total } = layoutOf(params);
+    const paramsSab = new SharedArrayBuffer(total * 4);
+    const gradsSab = new SharedArrayBuffer(total * 4 * n);
+    const { file, execArgv, eval: isEval } = workerScript();
+    const list: Worker[] = [];
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      const init: WorkerInit = { spec, backend, layout, params: paramsSab, grads: gradsSab, index: i, total: n };
+      const w = new Worker(file, { workerData: init, execArgv, eval: isEval ?? false, stderr: false });
+      list.push(w);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          const onMsg = (m: WorkerReply) => {
+            off();
+            if (m.type === 'ready') resolve();
+            else reject(new Error(`worker ${i}: ${m.type === 'error' ? m.message : 'unexpected ' + m.type}`));
+          };
+          const onError = (e: Error) => {
+            off();
+            reject(new Error(`worker ${i} failed to start: ${e.message}`));
+          };
+          const onExit = (code: number) => {
+            off();
+            reject(new Error(`worker ${i} exited during start-up (code ${code})`));
+          };
+          // Only our own listeners are removed: Worker uses listener events internally to ref its port.
+          const off = () => {
+            w.off('message', onMsg);
+            w.off('error', onError);
+            w.off('exit', onExit);
+          };
+          w.on('message', onMsg);
+          w.on('error', onError);
+          w.on('exit', onExit);
+        }),
+      );
+    }
+    try {
+      await Promise.all(ready);
+    } catch (e) {
+      await Promise.all(list.map((w) => w.terminate()));
+      throw e;
+    }
+    const g = new WorkerGradients(params, list, layout, total, new Float32Array(paramsSab), new Float32Array(gradsSab));
+    for (const w of list) {
+      w.on('error', (e) => g.failAll(new Error(`a gradient worker failed: ${e.message}`)));
+      w.on('exit', (code) => {
+        if (!g.closed) g.failAll(new Error(`a gradient worker exited unexpectedly (code ${code})`));
+      });
+    }
+    return g;
+  }
+
+  private failAll(e: Error): void {
+    const p = this.pending;
+    this.pending = [];
+    for (const x of p) x.reject(e);
+  }
+
+  /** Copies the main thread's weights into shared memory. */
+  private async syncParams(): Promise<void> {
+    for (const l of this.layout) {
+      const d = (await this.params[l.name]!.data()) as Float32Array;
+      this.paramView.set(d, l.offset);
+    }
+  }
+
+  private ask(w: Worker, msg: WorkerRequest): Promise<WorkerReply> {
+    return new Promise<WorkerReply>((resolve, reject) => {
+      const entry = { resolve, reject };
+      this.pending.push(entry);
+      w.once('message', (m: WorkerReply) => {
+        this.pending = this.pending.filter((p) => p !== entry);
+        resolve(m);
+      });
+    });
+  }
+
+  async compute(chunks: TokenBatch[], step: number, seeds: number[]): Promise<StepGradients> {
+    if (this.closed) throw new Error('gradient workers are stopped');
+    await this.syncParams();
+    const n = this.workersList.length;
+    const per: WorkerRequest[] = Array.from({ length: n }, () => ({ type: 'step' as const, step, chunks: [] }));
+    chunks.forEach((c, i) => {
+      (per[i % n] as Extract<WorkerRequest, { type: 'step' }>).chunks.push({ tokens: c.tokens, rows: c.rows, T: c.T, seed: seeds[i] ?? 0, index: i });
+    });
+    const active = this.workersList.map((w, i) => ({ w, i })).filter(({ i }) => (per[i] as Extract<WorkerRequest, { type: 'step' }>).chunks.length > 0);
+    const replies = await Promise.all(active.map(({ w, i }) => {
+      const r = this.ask(w, per[i]!);
+      w.postMessage(per[i]);
+      return r;
+    }));
+    const chunkLosses = new Array<number>(chunks.length).fill(NaN);
+    for (const r of replies) {
+      if (r.type === 'error') throw new Error(`gradient worker: ${r.message}`);
+      if (r.type !== 'done') throw new Error(`gradient worker replied ${r.type}`);
+      for (const { index, loss } of r.losses) chunkLosses[index] = loss;
+    }
+    // Average the slots of the workers that ran.
+    const inv = 1 / chunks.length;
+    const grads: Record<string, tf.Tensor> = {};
+    for (const l of this.layout) {
+      const out = new Float32Array(l.size);
+      for (const { i } of active) {
+        const slot = this.gradView.subarray(i * this.total + l.offset, i * this.total + l.offset + l.size);
+        for (let j = 0; j < l.size; j++) out[j] += slot[j]!;
+      }
+      for (let j = 0; j < l.size; j++) out[j] *= inv;
+      grads[l.name] = tf.tensor(out, l.shape, 'float32');
+    }
+    const loss = chunkLosses.reduce((a, b) => a + b, 0) / chunkLosses.length;
+    return { loss, chunkLosses, grads };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.workersList.map(async (w) => {
+        w.postMessage({ type: 'stop' } satisfies WorkerRequest);
+        const t = setTimeout(() => void w.terminate(), 2000);
+        await new Promise((r) => w.once('exit', r));
+        clearTimeout(t);
+      }),
+    );
+  }
+}

@@ -1,0 +1,82 @@
+// Gradient worker (see train/parallel.ts): one tfjs instance and one model replica per thread.
+import { parentPort, workerData } from 'node:worker_threads';
+import { tf, initBackend, type BackendName } from '@gptlab/tensor';
+import { buildReplica, type Replica } from './train/replica';
+import type { WorkerInit, WorkerReply, WorkerRequest } from './train/parallel';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+let replica: Replica;
+const paramView = new Float32Array(init.params);
+const slot = new Float32Array(init.grads, init.index * getTotal() * 4, getTotal());
+
+function getTotal(): number {
+  return init.layout.reduce((a, l) => a + l.size, 0);
+}
+
+function reply(m: WorkerReply): void {
+  port.postMessage(m);
+}
+
+async function start(): Promise<void> {
+  await initBackend({ backend: init.backend as BackendName });
+  replica = await buildReplica(init.spec);
+  for (const l of init.layout) {
+    const v = replica.params[l.name];
+    if (!v) throw new Error(`the replica has no parameter "${l.name}"`);
+    if (v.size !== l.size) throw new Error(`parameter "${l.name}" has ${v.size} values in the replica, ${l.size} on the main thread`);
+  }
+  reply({ type: 'ready' });
+}
+
+async function step(msg: Extract<WorkerRequest, { type: 'step' }>): Promise<void> {
+  const t0 = performance.now();
+  for (const l of init.layout) {
+    const v = replica.params[l.name]!;
+    tf.tidy(() => v.assign(tf.tensor(paramView.slice(l.offset, l.offset + l.size), v.shape, 'float32')));
+  }
+  const vars = init.layout.map((l) => replica.params[l.name]!);
+  const nameOf = new Map(init.layout.map((l) => [replica.params[l.name]!.name, l.name]));
+  let sum: Record<string, tf.Tensor> = {};
+  const losses: { index: number; loss: number }[] = [];
+  try {
+    for (const c of msg.chunks) {
+      const { value, grads } = tf.variableGrads(
+        () => replica.lossFn({ tokens: c.tokens, rows: c.rows, T: c.T }, { seed: c.seed, step: msg.step, chunk: c.index, training: true }),
+        vars,
+      );
+      losses.push({ index: c.index, loss: value.dataSync()[0]! });
+      value.dispose();
+      const next: Record<string, tf.Tensor> = {};
+      for (const [vn, g] of Object.entries(grads)) {
+        const name = nameOf.get(vn) ?? vn;
+        const prev = sum[name];
+        if (prev) {
+          next[name] = tf.add(prev, g);
+          prev.dispose();
+          g.dispose();
+        } else next[name] = g;
+      }
+      sum = next;
+    }
+    for (const l of init.layout) {
+      const g = sum[l.name];
+      if (g) slot.set(g.dataSync() as Float32Array, l.offset);
+      else slot.fill(0, l.offset, l.offset + l.size);
+    }
+  } finally {
+    for (const g of Object.values(sum)) g.dispose();
+  }
+  reply({ type: 'done', losses, seconds: (performance.now() - t0) / 1000 });
+}
+
+port.on('message', (m: WorkerRequest) => {
+  if (m.type === 'stop') {
+    replica?.dispose();
+    port.close();
+    process.exit(0);
+  }
+  step(m).catch((e: Error) => reply({ type: 'error', message: e?.message ?? String(e) }));
+});
+
+start().catch((e: Error) => reply({ type: 'error', message: e?.message ?? String(e) }));

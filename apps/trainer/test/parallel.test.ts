@@ -1,0 +1,66 @@
+import { tf, initBackend } from '@gptlab/tensor';
+import { AdamW } from '../src/train/adamw';
+import { WindowSampler, splitBatch, type TokenBatch } from '../src/train/batches';
+import { LocalGradients } from '../src/train/gradients';
+import { WorkerGradients } from '../src/train/parallel';
+import { TinyLM } from '../src/train/tiny-lm';
+import { trainLoop } from '../src/train/trainer';
+import { tokenLossFn } from '../src/train/replica';
+
+const V = 40;
+const C = 16;
+const T = 8;
+const corpus = Uint16Array.from({ length: 2000 }, (_, i) => (i * 7 + (i % 13) * 3) % V);
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+async function run(opts: { chunksPerStep: number; rowsPerChunk: number; workers: number; steps: number }): Promise<number[]> {
+  const m = new TinyLM({ vocabSize: V, nEmbd: C }, 0);
+  const params = m.namedWeights();
+  const opt = new AdamW();
+  const sampler = new WindowSampler(corpus, T, 1);
+  const gradients =
+    opts.workers > 1
+      ? await WorkerGradients.start(params, { kind: 'tiny', config: { vocabSize: V, nEmbd: C } }, opts.workers, tf.getBackend())
+      : new LocalGradients<TokenBatch>(params, tokenLossFn(m));
+  const losses: number[] = [];
+  try {
+    await trainLoop({
+      params,
+      gradients,
+      optimizer: opt,
+      lr: () => 0.05,
+      totalSteps: opts.steps,
+      batches: () => {
+        const global = sampler.sample(opts.chunksPerStep * opts.rowsPerChunk);
+        return { chunks: splitBatch(global, opts.chunksPerStep), seeds: [], tokens: global.rows * T };
+      },
+      onStep: (r) => losses.push(r.loss),
+    });
+  } finally {
+    await gradients.dispose();
+    opt.dispose();
+    m.dispose();
+  }
+  return losses;
+}
+
+describe('gradient accumulation and data-parallel workers', () => {
+  test('accumulating 4 micro-batches of 2 equals one batch of 8 (float tolerance)', async () => {
+    const before = tf.memory().numTensors;
+    const full = await run({ chunksPerStep: 1, rowsPerChunk: 8, workers: 1, steps: 6 });
+    const accum = await run({ chunksPerStep: 4, rowsPerChunk: 2, workers: 1, steps: 6 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(full[5]!).toBeLessThan(full[0]!); // it learns
+    full.forEach((l, i) => expect(accum[i]!).toBeCloseTo(l, 4));
+  });
+
+  test('2 worker threads give the losses of 1 thread on the same global batch', async () => {
+    const single = await run({ chunksPerStep: 2, rowsPerChunk: 4, workers: 1, steps: 5 });
+    const parallel = await run({ chunksPerStep: 2, rowsPerChunk: 4, workers: 2, steps: 5 });
+    expect(single[4]!).toBeLessThan(single[0]!);
+    single.forEach((l, i) => expect(parallel[i]!).toBeCloseTo(l, 4));
+  }, 60000);
+});

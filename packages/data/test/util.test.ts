@@ -1,0 +1,54 @@
+import { Readable } from 'node:stream';
+import { decodeUtf8, SeededRandom } from '../src';
+import { readLines } from '../src/util';
+
+describe('decodeUtf8', () => {
+  it('passes valid UTF-8 through and counts nothing', () => {
+    const r = decodeUtf8(Buffer.from('héllo – wörld \uFFFD', 'utf8'));
+    expect(r).toEqual({ text: 'héllo – wörld \uFFFD', invalid: 0 });
+  });
+  it('replaces and counts invalid sequences, not genuine U+FFFD', () => {
+    const buf = Buffer.concat([Buffer.from('a'), Buffer.from([0xff]), Buffer.from('b'), Buffer.from([0xc3]), Buffer.from('c\uFFFD', 'utf8')]);
+    const r = decodeUtf8(buf);
+    expect(r.text).toBe('a\uFFFDb\uFFFDc\uFFFD');
+    expect(r.invalid).toBe(2);
+  });
+});
+
+describe('readLines', () => {
+  it('splits across chunk boundaries, strips CR, numbers lines', async () => {
+    const chunks = [Buffer.from('ab'), Buffer.from('c\r\nde'), Buffer.from('f\n\ng'), Buffer.from('h')];
+    const out: [string, number][] = [];
+    for await (const { line, lineNo } of readLines(Readable.from(chunks))) out.push([line.toString(), lineNo]);
+    expect(out).toEqual([
+      ['abc', 1],
+      ['def', 2],
+      ['', 3],
+      ['gh', 4],
+    ]);
+  });
+});
+
+describe('SeededRandom', () => {
+  it('is deterministic and uniform', () => {
+    const a = new SeededRandom(5);
+    const b = new SeededRandom(5);
+    const xs = Array.from({ length: 20000 }, () => a.next());
+    expect(xs.slice(0, 5)).toEqual(Array.from({ length: 5 }, () => b.next()));
+    const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+    expect(Math.abs(mean - 0.5)).toBeLessThan(0.01);
+    expect(Math.min(...xs)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...xs)).toBeLessThan(1);
+  });
+  it('pareto(9) keeps a document of score s with probability (2 - s)^-9 (GPT-3)', () => {
+    const rng = new SeededRandom(11);
+    const n = 200000;
+    for (const s of [0.5, 0.9]) {
+      let keep = 0;
+      for (let i = 0; i < n; i++) if (rng.pareto(9) > 1 - s) keep++;
+      const p = Math.pow(2 - s, -9);
+      const sd = Math.sqrt((p * (1 - p)) / n);
+      expect(Math.abs(keep / n - p)).toBeLessThan(5 * sd);
+    }
+  });
+});

@@ -1,0 +1,167 @@
+// GPT.save / GPT.fromPretrained: round trips, half-precision saves, extra tensors, tokenizer files, atomic
+// writes, and clear errors for broken checkpoints (naming the tensor and the file).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { GPT, getPreset, readSafetensors, readSafetensorsHeader, writeSafetensors, type SafetensorsInput } from '../src';
+import { FIXTURES, ids2d, maxAbsDiff, randomIds, setup, tf, tmpDir } from './helpers';
+
+const root = tmpDir();
+let tiny: GPT;
+
+beforeAll(async () => {
+  await setup();
+  tiny = await GPT.fromPretrained(path.join(FIXTURES, 'tiny'));
+});
+afterAll(() => {
+  tiny.dispose();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+function logits(m: GPT, rows: number[][]): Float32Array {
+  const ids = ids2d(rows);
+  const { logits: l } = m.forward(ids);
+  const out = l.dataSync() as Float32Array;
+  tf.dispose([ids, l]);
+  return out;
+}
+
+it('save → fromPretrained reproduces every weight bit for bit and the same logits', async () => {
+  const dir = path.join(root, 'rt');
+  const m = GPT.create(getPreset('nano', { postLN: true, attention: [{ type: 'dense' }, { type: 'local', window: 8 }] }), { seed: 4 });
+  await m.save(dir, { metadata: { step: '17' } });
+  expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors']);
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  expect(cfg).toMatchObject({ model_type: 'gpt2', n_layer: 2, n_embd: 32, post_ln: true, attention_layers: ['dense', 'local:8'] });
+  const st = await readSafetensors(path.join(dir, 'model.safetensors'));
+  expect(st.metadata).toMatchObject({ format: 'pt', step: '17' });
+  expect(st.tensors.has('lm_head.weight')).toBe(false);
+  expect(st.tensors.get('transformer.h.1.attn.c_attn.weight')!.shape).toEqual([32, 96]);
+  const back = await GPT.fromPretrained(dir);
+  expect(back.config).toEqual(m.config);
+  for (const [name, v] of m.namedWeights()) {
+    expect(maxAbsDiff(back.namedWeights().get(name)!.dataSync(), v.dataSync())).toBe(0);
+  }
+  const rows = [randomIds(20, 128, 3)];
+  expect(maxAbsDiff(logits(back, rows), logits(m, rows))).toBe(0);
+  m.dispose();
+  back.dispose();
+});
+
+it('saves F16 and BF16 copies whose logits stay close to the F32 model', async () => {
+  const rows = [randomIds(30, 512, 8)];
+  const want = logits(tiny, rows);
+  for (const dtype of ['F16', 'BF16'] as const) {
+    const dir = path.join(root, dtype);
+    await tiny.save(dir, { dtype });
+    const h = await readSafetensorsHeader(path.join(dir, 'model.safetensors'));
+    expect(h.entries.get('transformer.wte.weight')!.dtype).toBe(dtype);
+    expect(fs.statSync(path.join(dir, 'model.safetensors')).size).toBeLessThan(fs.statSync(path.join(FIXTURES, 'tiny', 'model.safetensors')).size * 0.55);
+    const m = await GPT.fromPretrained(dir);
+    const d = maxAbsDiff(logits(m, rows), want);
+    expect(d).toBeGreaterThan(0);
+    expect(d).toBeLessThan(dtype === 'F16' ? 0.02 : 0.2);
+    m.dispose();
+  }
+});
+
+it('overwrites an existing checkpoint atomically, keeping extra tensors and writing tokenizer files', async () => {
+  const dir = path.join(root, 'extra');
+  await tiny.save(dir);
+  const head = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+  const steps = tf.tensor1d([7], 'int32');
+  const tokenizer = { saveGPT2Files: (d: string) => fs.writeFileSync(path.join(d, 'vocab.json'), '{}') };
+  await tiny.save(dir, { extraTensors: { 'task_head.weight': head, 'train.step': steps }, tokenizer });
+  expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors', 'vocab.json']);
+  const m = await GPT.fromPretrained(dir);
+  expect(Array.from(m.extraTensors.get('task_head.weight')!.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(m.extraTensors.get('train.step')!.dtype).toBe('int32');
+  // Saving the loaded model keeps its extra tensors; dispose frees them.
+  await m.save(path.join(root, 'extra2'));
+  const st = await readSafetensors(path.join(root, 'extra2', 'model.safetensors'));
+  expect(st.tensors.has('task_head.weight')).toBe(true);
+  await expect(tiny.save(path.join(root, 'bad'), { extraTensors: { 'transformer.wte.weight': head } })).rejects.toThrow(/name of a model weight/);
+  const before = tf.memory().numTensors;
+  const owned = m.trainableVariables().length + m.extraTensors.size;
+  m.dispose();
+  expect(tf.memory().numTensors).toBe(before - owned);
+  tf.dispose([head, steps]);
+});
+
+it('loads the Hugging Face hub layout: no "transformer." prefix, mask buffers, lm_head.weight', async () => {
+  // tiny-f16 has the hub's names and h.N.attn.bias buffers; tiny-bf16 stores lm_head.weight (tied).
+  for (const name of ['tiny-f16', 'tiny-bf16']) {
+    const m = await GPT.fromPretrained(path.join(FIXTURES, name));
+    expect([...m.namedWeights().keys()][0]).toBe('transformer.wte.weight');
+    expect(m.extraTensors.size).toBe(0);
+    m.dispose();
+  }
+});
+
+describe('broken checkpoints → errors naming the tensor and the file', () => {
+  let base: Record<string, SafetensorsInput>;
+  beforeAll(async () => {
+    const st = await readSafetensors(path.join(FIXTURES, 'tiny', 'model.safetensors'));
+    base = {};
+    for (const [n, t] of st.tensors) base[n] = { dtype: 'F32', shape: t.shape, data: t.data as Float32Array };
+  });
+
+  async function broken(name: string, tensors: Record<string, SafetensorsInput>): Promise<string> {
+    const dir = path.join(root, name);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(FIXTURES, 'tiny', 'config.json'), path.join(dir, 'config.json'));
+    await writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
+    return dir;
+  }
+
+  it('wrong shape', async () => {
+    const t = { ...base, 'transformer.h.1.mlp.c_fc.weight': { dtype: 'F32' as const, shape: [256, 64], data: base['transformer.h.1.mlp.c_fc.weight']!.data } };
+    const dir = await broken('shape', t);
+    await expect(GPT.fromPretrained(dir)).rejects.toThrow(
+      new RegExp(`${dir}/model.safetensors: tensor 'transformer.h.1.mlp.c_fc.weight' has shape \\[256,64\\], expected \\[64,256\\]`),
+    );
+  });
+
+  it('missing tensor', async () => {
+    const t = { ...base };
+    delete t['transformer.h.0.ln_2.bias'];
+    const dir = await broken('missing', t);
+    await expect(GPT.fromPretrained(dir)).rejects.toThrow(new RegExp(`${dir}/model.safetensors: missing tensor 'transformer.h.0.ln_2.bias'`));
+  });
+
+  it('non-float weight dtype', async () => {
+    const t = { ...base, 'transformer.ln_f.bias': { dtype: 'I32' as const, shape: [64], data: new Int32Array(64) } };
+    const dir = await broken('int', t);
+    await expect(GPT.fromPretrained(dir)).rejects.toThrow(/model.safetensors: tensor 'transformer.ln_f.bias' has dtype I32; weights must be F32, F16, BF16/);
+  });
+
+  it('unknown dtype and truncated file', async () => {
+    const dir = await broken('trunc', base);
+    const file = path.join(dir, 'model.safetensors');
+    const raw = fs.readFileSync(file);
+    fs.writeFileSync(file, raw.subarray(0, raw.length - 100));
+    await expect(GPT.fromPretrained(dir)).rejects.toThrow(new RegExp(`${file}: truncated file: tensor 'transformer.wte.weight'`));
+    const n = Number(raw.readBigUInt64LE(0));
+    const header = raw.subarray(8, 8 + n).toString().replace('"transformer.h.0.ln_1.bias":{"dtype":"F32"', '"transformer.h.0.ln_1.bias":{"dtype":"Q32"');
+    fs.writeFileSync(file, Buffer.concat([raw.subarray(0, 8), Buffer.from(header), raw.subarray(8 + n)]));
+    await expect(GPT.fromPretrained(dir)).rejects.toThrow(new RegExp(`${file}: tensor 'transformer.h.0.ln_1.bias' has unknown dtype 'Q32'`));
+  });
+
+  it('missing files and bad config.json', async () => {
+    const dir = path.join(root, 'empty');
+    fs.mkdirSync(dir, { recursive: true });
+    await expect(GPT.fromPretrained(dir)).rejects.toThrow(new RegExp(`${dir}/config.json: cannot read the model config \\(ENOENT\\)`));
+    fs.writeFileSync(path.join(dir, 'config.json'), '{"n_layer": 2,');
+    await expect(GPT.fromPretrained(dir)).rejects.toThrow(/config.json: invalid JSON/);
+    fs.copyFileSync(path.join(FIXTURES, 'tiny', 'config.json'), path.join(dir, 'config.json'));
+    await expect(GPT.fromPretrained(dir)).rejects.toThrow(new RegExp(`${dir}/model.safetensors: not found`));
+  });
+
+  it('failed loads leak no tensors', async () => {
+    const t = { ...base };
+    delete t['transformer.ln_f.weight'];
+    const dir = await broken('leak', t);
+    const before = tf.memory().numTensors;
+    await expect(GPT.fromPretrained(dir)).rejects.toThrow(/missing tensor 'transformer.ln_f.weight'/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -1,0 +1,192 @@
+// Forward+backward time and peak tensor memory of dense attention vs block-sparse patterns.
+//
+//   pnpm --filter @gptlab/sparse-attention bench -- --json [--lengths 512,1024] [--patterns dense,local:256]
+//        [--block 32] [--heads 4] [--dim 64] [--batch 1] [--max-gb 3] [--iters 3]
+//
+// Pattern names: "dense" is denseAttention (the full n×n reference every user compares with);
+// "block:<spec>" runs a pattern through blockSparseAttention even when it is dense (e.g. block:dense, which
+// keeps the causal half of the blocks). Every other name is a pattern spec (parsePattern).
+// One JSON line per (pattern, length), then a summary line with the issue's targets.
+import { emit, machine, parseFlags } from '@gptlab/bench-utils';
+import { tf, initBackendInfo, describeBackend } from '@gptlab/tensor';
+import { blockSparseAttention, compileLayout, denseAttention, elementMask, parsePattern, type AttentionPattern, type BlockLayout } from '../src';
+
+const flags = parseFlags();
+const list = (name: string, dflt: string) => String(flags[name] ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);
+const num = (name: string, dflt: number) => {
+  const v = flags[name] === undefined ? dflt : Number(flags[name]);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number, got ${flags[name]}`);
+  return v;
+};
+
+const LENGTHS = list('lengths', '512,1024,2048,4096,8192').map((s) => {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--lengths: "${s}" is not a positive integer`);
+  return n;
+});
+const PATTERNS = list('patterns', 'dense,block:dense,local:256,strided:128,fixed:128:32,bigbird:96:32:1:0');
+const BLOCK = num('block', 32);
+const HEADS = num('heads', 4);
+const DIM = num('dim', 64);
+const BATCH = num('batch', 1);
+const MAX_BYTES = num('max-gb', 3) * 2 ** 30;
+const MAX_ITERS = num('iters', 3);
+
+interface Case {
+  name: string;
+  dense: boolean; // run through denseAttention
+  pattern: AttentionPattern;
+}
+
+function parseCase(name: string): Case {
+  if (name === 'dense') return { name, dense: true, pattern: { type: 'dense' } };
+  const spec = name.startsWith('block:') ? name.slice(6) : name;
+  try {
+    return { name, dense: false, pattern: parsePattern(spec) };
+  } catch (e) {
+    throw new Error(`--patterns: ${(e as Error).message}`);
+  }
+}
+
+/** Rough peak bytes of one forward+backward pass (what tfjs keeps on the tape plus the gradients). */
+function estimateBytes(c: Case, n: number, layout: BlockLayout): number {
+  const bh = BATCH * HEADS;
+  if (c.dense) return bh * n * n * 4 * 6;
+  const kept = layout.keptBlocks;
+  return bh * kept * (BLOCK * BLOCK * 4 * 6 + BLOCK * DIM * 4 * 8);
+}
+
+/** Attention FLOPs actually computed (multiply-adds × 2) for forward + backward: 2 products forward, 4 backward. */
+function flops(c: Case, n: number, layout: BlockLayout): number {
+  const bh = BATCH * HEADS;
+  const pairs = c.dense ? n * n : layout.keptBlocks * BLOCK * BLOCK;
+  return bh * pairs * DIM * 2 * 6;
+}
+
+function rssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+async function main() {
+  const info = await initBackendInfo();
+  const backend = describeBackend(info);
+  const mach = machine();
+  emit({ bench: 'sparse-attention', kind: 'machine', ...mach, backend, batch: BATCH, heads: HEADS, head_dim: DIM, block: BLOCK });
+  const results = new Map<string, { s: number; density: number }>();
+  for (const name of PATTERNS) {
+    const c = parseCase(name);
+    for (const n of LENGTHS) {
+      const t0 = performance.now();
+      const layout = compileLayout(c.pattern, n, BLOCK);
+      const compileMs = performance.now() - t0;
+      const base = {
+        bench: 'sparse-attention',
+        pattern: name,
+        n,
+        batch: BATCH,
+        heads: HEADS,
+        head_dim: DIM,
+        block: BLOCK,
+        impl: c.dense ? 'denseAttention (full n×n scores)' : 'blockSparseAttention',
+        density: c.dense ? 1 : +layout.density.toFixed(4),
+        kept_blocks: c.dense ? layout.numBlocks * layout.numBlocks : layout.keptBlocks,
+        layout_compile_ms: +compileMs.toFixed(1),
+      };
+      const est = estimateBytes(c, n, layout);
+      if (est > MAX_BYTES) {
+        emit({
+          ...base,
+          skipped: true,
+          reason: `estimated peak ${(est / 2 ** 30).toFixed(1)} GiB > --max-gb ${(MAX_BYTES / 2 ** 30).toFixed(1)} (the wasm heap tops out at 4 GiB; other helpers share this machine's memory)`,
+        });
+        continue;
+      }
+      const shape: [number, number, number, number] = [BATCH, HEADS, n, DIM];
+      const q = tf.randomNormal(shape, 0, 1, 'float32', 1) as tf.Tensor4D;
+      const k = tf.randomNormal(shape, 0, 1, 'float32', 2) as tf.Tensor4D;
+      const v = tf.randomNormal(shape, 0, 1, 'float32', 3) as tf.Tensor4D;
+      const attend = (a: tf.Tensor, b: tf.Tensor, cc: tf.Tensor) =>
+        c.dense
+          ? denseAttention(a as tf.Tensor4D, b as tf.Tensor4D, cc as tf.Tensor4D)
+          : blockSparseAttention(a as tf.Tensor4D, b as tf.Tensor4D, cc as tf.Tensor4D, layout);
+      const fwdBwd = () => {
+        const gs = tf.grads((a, b, cc) => tf.sum(attend(a!, b!, cc!)))([q, k, v]);
+        for (const g of gs) g.dataSync();
+        tf.dispose(gs);
+      };
+      const fwd = () => tf.tidy(() => void attend(q, k, v).dataSync());
+      // First pass (also the warm-up: builds the cached plan) under tf.profile for the peak bytes.
+      const before = tf.memory().numBytes;
+      const tp = performance.now();
+      const prof = await tf.profile(() => {
+        fwdBwd();
+      });
+      const firstS = (performance.now() - tp) / 1000;
+      const peakBytes = prof.peakBytes - before;
+      const iters = firstS > 8 ? 1 : firstS > 2 ? Math.min(2, MAX_ITERS) : MAX_ITERS;
+      const times: number[] = [];
+      for (let i = 0; i < iters; i++) {
+        const t = performance.now();
+        fwdBwd();
+        times.push((performance.now() - t) / 1000);
+      }
+      times.sort((a, b) => a - b);
+      const s = times[Math.floor(times.length / 2)]!;
+      const tf0 = performance.now();
+      fwd();
+      const fwdS = (performance.now() - tf0) / 1000;
+      let check: number | undefined;
+      if (!c.dense && n <= 1024) {
+        // sanity: the same numbers as dense attention with the pattern's mask
+        check = tf.tidy(() => {
+          const a = blockSparseAttention(q, k, v, layout);
+          const b = denseAttention(q, k, v, elementMask(c.pattern, n, n, 0, BLOCK));
+          return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!;
+        });
+      }
+      tf.dispose([q, k, v]);
+      const f = flops(c, n, layout);
+      emit({
+        ...base,
+        fwd_bwd_s: +s.toFixed(4),
+        fwd_bwd_min_s: +times[0]!.toFixed(4),
+        fwd_s: +fwdS.toFixed(4),
+        runs: times.length,
+        gflop: +(f / 1e9).toFixed(2),
+        gflops_per_s: +(f / s / 1e9).toFixed(2),
+        peak_tensor_mb: Math.round(peakBytes / 2 ** 20),
+        rss_max_mb: rssMb(),
+        ...(check !== undefined ? { max_abs_diff_vs_dense: check } : {}),
+        others_cores: machine().others_cores,
+      });
+      results.set(`${name}@${n}`, { s, density: c.dense ? 1 : layout.density });
+    }
+  }
+  // Targets of issue 5, from this run's side-by-side figures.
+  const dense4k = results.get('dense@4096');
+  const local4k = results.get('local:256@4096');
+  const summary: Record<string, unknown> = { bench: 'sparse-attention', kind: 'summary' };
+  if (dense4k && local4k) {
+    const speedup = dense4k.s / local4k.s;
+    const promised = 1 / local4k.density;
+    summary.local256_vs_dense_at_4096 = {
+      speedup: +speedup.toFixed(2),
+      promised_by_density: +promised.toFixed(2),
+      fraction_of_promise: +(speedup / promised).toFixed(2),
+      target: '≥ 0.5',
+      met: speedup / promised >= 0.5,
+    };
+  }
+  const l2 = results.get('local:256@2048');
+  const l8 = results.get('local:256@8192');
+  if (l2 && l8) {
+    const exponent = Math.log(l8.s / l2.s) / Math.log(4);
+    summary.local256_growth_2048_to_8192 = { time_ratio: +(l8.s / l2.s).toFixed(2), exponent: +exponent.toFixed(2), linear_is: 1, quadratic_is: 2 };
+  }
+  emit(summary);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,338 @@
+// Block-sparse causal attention and its dense reference.
+//
+// blockSparseAttention never forms an n×n tensor: per query block it gathers only the kept key/value blocks,
+// computes [blk × (kept·blk)] scores, masks inside those blocks with the pattern's element rule, and takes the
+// softmax and the weighted sum there. Query blocks with the same (bucketed) number of kept blocks are batched
+// into one gather + two batched products, so the op count grows with the number of distinct row lengths, not
+// with n. Backward comes from tfjs autodiff through gather/softmax and @gptlab/tensor's batchMatMul.
+import { tf, batchMatMul, MASK_VALUE } from '@gptlab/tensor';
+import { DEFAULT_BLOCK_SIZE, makePredicate, patternToString, type AttentionPattern } from './patterns';
+import { compileLayout, isBlockLayout, type BlockLayout } from './layout';
+import { assembleBlocks, gatherBlocks } from './gather-blocks';
+
+export interface AttentionOptions {
+  /** Score scale; default 1/√headDim. */
+  scale?: number;
+  /** Also return the attention probabilities [B, H, T, T] (not differentiable; for pictures, small T). */
+  returnProbs?: boolean;
+}
+
+export interface BlockSparseOptions extends AttentionOptions {
+  /** Block size when `p` is a pattern (16, 32 or 64 usual; default 32). Ignored for a compiled layout. */
+  blockSize?: number;
+}
+
+export interface AttentionWithProbs {
+  output: tf.Tensor4D;
+  probs: tf.Tensor4D;
+}
+
+function check4D(name: string, t: tf.Tensor, where: string): void {
+  if (!(t instanceof tf.Tensor) || t.rank !== 4) {
+    throw new Error(`${where}: ${name} must be a rank-4 tensor [batch, heads, time, headDim], got shape ${t instanceof tf.Tensor ? JSON.stringify(t.shape) : typeof t}`);
+  }
+}
+
+function checkQKV(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, where: string): void {
+  check4D('q', q, where);
+  check4D('k', k, where);
+  check4D('v', v, where);
+  const [b, h, , d] = q.shape;
+  if (k.shape[0] !== b || k.shape[1] !== h || k.shape[3] !== d) {
+    throw new Error(`${where}: k shape ${JSON.stringify(k.shape)} does not match q shape ${JSON.stringify(q.shape)} (batch, heads, headDim)`);
+  }
+  if (v.shape[0] !== b || v.shape[1] !== h || v.shape[2] !== k.shape[2]) {
+    throw new Error(`${where}: v shape ${JSON.stringify(v.shape)} does not match k shape ${JSON.stringify(k.shape)} (batch, heads, time)`);
+  }
+}
+
+function resolveScale(opts: AttentionOptions | undefined, d: number, where: string): number {
+  const s = opts?.scale ?? 1 / Math.sqrt(d);
+  if (!Number.isFinite(s)) throw new Error(`${where}: scale must be a finite number, got ${opts?.scale}`);
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Dense reference
+
+/**
+ * Dense softmax attention: softmax(q·kᵀ·scale + mask) · v over [B, H, Tq, D] × [B, H, Tk, D]. `mask` is a row-major
+ * [Tq, Tk] Uint8Array (1 = attend, e.g. from elementMask); null/undefined means causal (query r sits at position
+ * Tk − Tq + r). Builds the full Tq×Tk score tensor: this is the reference and the dense baseline.
+ */
+export function denseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask?: Uint8Array | null, opts?: AttentionOptions & { returnProbs?: false }): tf.Tensor4D;
+export function denseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: Uint8Array | null | undefined, opts: AttentionOptions & { returnProbs: true }): AttentionWithProbs;
+export function denseAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  mask?: Uint8Array | null,
+  opts?: AttentionOptions,
+): tf.Tensor4D | AttentionWithProbs {
+  const where = 'denseAttention';
+  checkQKV(q, k, v, where);
+  const tq = q.shape[2];
+  const tk = k.shape[2];
+  const scale = resolveScale(opts, q.shape[3], where);
+  if (mask != null && mask.length !== tq * tk) {
+    throw new Error(`${where}: mask has ${mask.length} entries, expected Tq·Tk = ${tq}·${tk} = ${tq * tk}`);
+  }
+  const bias = new Float32Array(tq * tk);
+  if (mask != null) {
+    for (let i = 0; i < bias.length; i++) if (!mask[i]) bias[i] = MASK_VALUE;
+  } else {
+    const off = tk - tq;
+    for (let r = 0; r < tq; r++) for (let c = Math.max(0, r + off + 1); c < tk; c++) bias[r * tk + c] = MASK_VALUE;
+  }
+  const [out, probs] = tf.tidy(() => {
+    const b = tf.tensor2d(bias, [tq, tk]);
+    const scores = tf.add(tf.mul(batchMatMul(q, k, false, true), scale), b);
+    const p = tf.softmax(scores);
+    const o = batchMatMul(p, v) as tf.Tensor4D;
+    return opts?.returnProbs ? [o, p as tf.Tensor4D] : [o];
+  });
+  return opts?.returnProbs ? { output: out!, probs: probs! } : out!;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Execution plan of a layout: row groups with their gather indices and in-block masks (cached, kept tensors)
+
+interface Group {
+  /** Query blocks of the group. */
+  rows: Int32Array;
+  /** Kept key blocks per row after bucketing (rows with fewer are padded with fully masked slots). */
+  m: number;
+  keyIdx: Int32Array;
+  /** Additive mask [g, blk, m·blk], or null when every slot is fully kept. */
+  bias: tf.Tensor3D | null;
+}
+
+interface Plan {
+  key: string;
+  layout: BlockLayout;
+  groups: Group[];
+}
+
+/** Rounds a kept-block count up to a bucket: exact up to 8, then four buckets per doubling (≤ 25% padding). */
+export function bucketCount(m: number): number {
+  if (m <= 8) return m;
+  const step = 2 ** (Math.floor(Math.log2(m - 1)) - 2);
+  return Math.ceil(m / step) * step;
+}
+
+const MAX_PLANS = 8;
+const plans = new Map<string, Plan>();
+
+function fingerprint(layout: BlockLayout): string {
+  let h = 0x811c9dc5;
+  for (const row of layout.rows) {
+    h = Math.imul(h ^ row.length, 0x01000193);
+    for (let i = 0; i < row.length; i++) h = Math.imul(h ^ row[i]!, 0x01000193);
+  }
+  return `${tf.getBackend()}|${patternToString(layout.pattern)}|${layout.seqLen}|${layout.blockSize}|${layout.rows.length}|${h >>> 0}`;
+}
+
+function validateLayout(layout: BlockLayout, where: string): void {
+  const { blockSize: bs, seqLen, numBlocks, rows } = layout;
+  if (!Number.isInteger(bs) || bs < 1) throw new Error(`${where}: layout.blockSize must be an integer ≥ 1, got ${bs}`);
+  if (numBlocks !== Math.ceil(seqLen / bs) || rows.length !== numBlocks) {
+    throw new Error(`${where}: layout.numBlocks (${numBlocks}) / rows (${rows.length}) do not match ⌈seqLen/blockSize⌉ = ${Math.ceil(seqLen / bs)}`);
+  }
+  rows.forEach((row, qb) => {
+    for (let s = 0; s < row.length; s++) {
+      if (row[s]! < 0 || row[s]! > qb) throw new Error(`${where}: layout.rows[${qb}] holds key block ${row[s]}, outside the causal range 0..${qb}`);
+    }
+  });
+}
+
+function buildPlan(layout: BlockLayout, key: string): Plan {
+  const { blockSize: bs, seqLen: T, numBlocks: nb, rows } = layout;
+  const f = makePredicate(layout.pattern, bs);
+  const byBucket = new Map<number, number[]>();
+  rows.forEach((row, qb) => {
+    // A query block whose kept list is empty would only hold padded queries; give it its own block so the
+    // softmax stays defined (its output is sliced away or is a padded row).
+    const m = bucketCount(Math.max(1, row.length));
+    const list = byBucket.get(m) ?? [];
+    list.push(qb);
+    byBucket.set(m, list);
+  });
+  const groups: Group[] = [];
+  for (const m of [...byBucket.keys()].sort((a, b) => a - b)) {
+    const groupRows = Int32Array.from(byBucket.get(m)!);
+    const g = groupRows.length;
+    const keyIdx = new Int32Array(g * m);
+    const bias = new Float32Array(g * bs * m * bs);
+    let anyMasked = false;
+    for (let r = 0; r < g; r++) {
+      const qb = groupRows[r]!;
+      const kept = rows[qb]!.length > 0 ? rows[qb]! : Int32Array.of(qb);
+      for (let s = 0; s < m; s++) {
+        const real = s < kept.length;
+        const kb = real ? kept[s]! : qb;
+        keyIdx[r * m + s] = kb;
+        for (let qi = 0; qi < bs; qi++) {
+          const i = qb * bs + qi;
+          const base = ((r * bs + qi) * m + s) * bs;
+          for (let kj = 0; kj < bs; kj++) {
+            const j = kb * bs + kj;
+            if (!(real && j < T && f(i, j))) {
+              bias[base + kj] = MASK_VALUE;
+              anyMasked = true;
+            }
+          }
+        }
+      }
+    }
+    groups.push({
+      rows: groupRows,
+      m,
+      keyIdx,
+      bias: anyMasked ? tf.keep(tf.tensor3d(bias, [g, bs, m * bs])) : null,
+    });
+  }
+  return { key, layout, groups };
+}
+
+function disposePlan(plan: Plan): void {
+  for (const g of plan.groups) {
+    g.bias?.dispose();
+  }
+}
+
+function getPlan(layout: BlockLayout): Plan {
+  const key = fingerprint(layout);
+  let plan = plans.get(key);
+  if (plan && plan.groups.every((g) => !g.bias || !g.bias.isDisposed)) {
+    plans.delete(key); // refresh LRU position
+    plans.set(key, plan);
+    return plan;
+  }
+  plan = buildPlan(layout, key);
+  plans.set(key, plan);
+  while (plans.size > MAX_PLANS) {
+    const oldest = plans.keys().next().value as string;
+    disposePlan(plans.get(oldest)!);
+    plans.delete(oldest);
+  }
+  return plan;
+}
+
+/** Frees the cached per-layout index and mask tensors (they are rebuilt on demand). */
+export function clearPlanCache(): void {
+  for (const p of plans.values()) disposePlan(p);
+  plans.clear();
+}
+
+/** Number of cached plans (for tests). */
+export function planCacheSize(): number {
+  return plans.size;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Block-sparse attention
+
+const layoutCache = new Map<string, BlockLayout>();
+
+function resolveLayout(p: AttentionPattern | BlockLayout, T: number, blockSize: number | undefined, where: string): BlockLayout {
+  if (isBlockLayout(p)) {
+    if (p.seqLen !== T) throw new Error(`${where}: layout was compiled for seqLen ${p.seqLen} but q has ${T} positions`);
+    validateLayout(p, where);
+    return p;
+  }
+  const bs = blockSize ?? DEFAULT_BLOCK_SIZE;
+  const key = `${patternToString(p)}|${T}|${bs}`;
+  let layout = layoutCache.get(key);
+  if (!layout) {
+    layout = compileLayout(p, T, bs);
+    if (layoutCache.size >= 64) layoutCache.clear();
+    layoutCache.set(key, layout);
+  }
+  return layout;
+}
+
+/**
+ * Causal attention restricted to a pattern, computed block-sparsely: q, k, v [B, H, T, D] → [B, H, T, D].
+ * `p` is a pattern (compiled for T with opts.blockSize, cached) or a compiled layout. Equals
+ * denseAttention(q, k, v, elementMask(pattern, T, T, 0, blockSize)) up to float rounding, forward and backward.
+ */
+export function blockSparseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, p: AttentionPattern | BlockLayout, opts?: BlockSparseOptions & { returnProbs?: false }): tf.Tensor4D;
+export function blockSparseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, p: AttentionPattern | BlockLayout, opts: BlockSparseOptions & { returnProbs: true }): AttentionWithProbs;
+export function blockSparseAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  p: AttentionPattern | BlockLayout,
+  opts?: BlockSparseOptions,
+): tf.Tensor4D | AttentionWithProbs {
+  const where = 'blockSparseAttention';
+  checkQKV(q, k, v, where);
+  const [B, H, T, D] = q.shape;
+  if (k.shape[2] !== T) throw new Error(`${where}: q has ${T} positions but k has ${k.shape[2]}; use denseAttention with elementMask(p, Tq, Tk, offset) for KV-cache decoding`);
+  const scale = resolveScale(opts, D, where);
+  const layout = resolveLayout(p, T, opts?.blockSize, where);
+  const plan = getPlan(layout);
+  const bs = layout.blockSize;
+  const nb = layout.numBlocks;
+  const Tp = nb * bs;
+  const BH = B * H;
+  const wantProbs = opts?.returnProbs === true;
+  const probParts: { group: Group; probs: tf.Tensor }[] = [];
+
+  const output = tf.tidy(() => {
+    const E = bs * D;
+    const blocks = (t: tf.Tensor) => {
+      const padded = Tp > T ? tf.pad(t, [[0, 0], [0, 0], [0, Tp - T], [0, 0]]) : t;
+      return tf.reshape(padded, [BH, nb, E]) as tf.Tensor3D;
+    };
+    const qb = blocks(tf.mul(q, scale));
+    const kb = blocks(k);
+    const vb = blocks(v);
+    const outs: tf.Tensor[] = [];
+    for (const group of plan.groups) {
+      const g = group.rows.length;
+      const m = group.m;
+      const qg = g === nb ? qb : gatherBlocks(qb, group.rows);
+      const kg = tf.reshape(gatherBlocks(kb, group.keyIdx), [BH * g, m * bs, D]);
+      const vg = tf.reshape(gatherBlocks(vb, group.keyIdx), [BH * g, m * bs, D]);
+      let s = tf.reshape(batchMatMul(tf.reshape(qg, [BH * g, bs, D]), kg, false, true), [BH, g, bs, m * bs]);
+      if (group.bias) s = tf.add(s, group.bias);
+      const probs = tf.softmax(s);
+      if (wantProbs) probParts.push({ group, probs: tf.keep(probs) });
+      outs.push(tf.reshape(batchMatMul(tf.reshape(probs, [BH * g, bs, m * bs]), vg), [BH, g, E]));
+    }
+    const o = outs.length === 1 ? outs[0]! : assembleBlocks(outs as tf.Tensor3D[], plan.groups.map((gr) => gr.rows), nb);
+    const o4 = tf.reshape(o, [B, H, Tp, D]);
+    return (Tp > T ? tf.slice(o4, [0, 0, 0, 0], [B, H, T, D]) : o4) as tf.Tensor4D;
+  });
+  if (!wantProbs) return output;
+  return { output, probs: scatterProbs(probParts, layout, B, H) };
+}
+
+/** Writes per-group block probabilities into a dense [B, H, T, T] tensor (zeros where nothing is attended). */
+function scatterProbs(parts: { group: Group; probs: tf.Tensor }[], layout: BlockLayout, B: number, H: number): tf.Tensor4D {
+  const { seqLen: T, blockSize: bs } = layout;
+  const dense = new Float32Array(B * H * T * T);
+  for (const { group, probs } of parts) {
+    const data = probs.dataSync();
+    probs.dispose();
+    const g = group.rows.length;
+    const m = group.m;
+    for (let bh = 0; bh < B * H; bh++) {
+      for (let r = 0; r < g; r++) {
+        const qb = group.rows[r]!;
+        const kept = layout.rows[qb]!;
+        for (let qi = 0; qi < bs; qi++) {
+          const i = qb * bs + qi;
+          if (i >= T) break;
+          for (let s = 0; s < kept.length; s++) {
+            const kbase = kept[s]! * bs;
+            const src = (((bh * g + r) * bs + qi) * m + s) * bs;
+            for (let kj = 0; kj < bs && kbase + kj < T; kj++) dense[(bh * T + i) * T + kbase + kj] = data[src + kj]!;
+          }
+        }
+      }
+    }
+  }
+  return tf.tensor4d(dense, [B, H, T, T]);
+}

@@ -1,0 +1,19 @@
+{
+  "targets": [
+    {
+      "target_name": "gptlab_native",
+      "sources": ["csrc/addon.cc", "csrc/kernels.cc", "csrc/ops.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions", "-O2"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-O2"],
+      "cflags": ["-O3", "-fexceptions"],
+      "cflags_cc": ["-O3", "-fexceptions", "-std=gnu++17", "-fno-math-errno"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=gnu++17"]
+      },
+      "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } }
+    }
+  ]
+}

@@ -1,0 +1,42 @@
+// Native kernels of @gptlab/tensor-native: SGEMM/SGEMV with runtime ISA dispatch over a persistent thread pool.
+#pragma once
+#include <string>
+#include <vector>
+
+// One (sub)product: C[M×N] (row stride ldc) = (acc ? C : 0) + op(A)·op(B), where op(A)(i, k) = A[i*rsa + k*csa]
+// and op(B)(k, j) = B[k*rsb + j*csb].
+struct GemmArgs {
+  const float* A;
+  long rsa, csa;
+  const float* B;
+  long rsb, csb;
+  float* C;
+  long ldc;
+  long M, N, K;
+  bool acc;
+};
+
+namespace gl {
+
+/** Name of the instruction set in use: "avx512", "avx2+fma" or "scalar". */
+const char* isa_name();
+/** Instruction sets this CPU and build can run, best first. */
+std::vector<std::string> isas_available();
+/** Selects an instruction set by name; false when it is not available. */
+bool set_isa(const std::string& name);
+
+int threads();
+void set_threads(int n);
+
+/**
+ * Batched row-major products C[b] = (acc ? C[b] : 0) + op(A[b])·op(B[b]) for b < batch, where A[b] starts at
+ * A + b*strideA (strideA 0 broadcasts one matrix) and is [M,K] ([K,M] when transA); B[b] is [K,N] ([N,K] when
+ * transB); C is dense [batch, M, N].
+ */
+void sgemm(long batch, long M, long N, long K, const float* A, long strideA, bool transA, const float* B,
+           long strideB, bool transB, float* C, bool acc);
+
+/** Runs fn(ctx, part, nparts) for part < nparts on the pool (nparts ≤ threads()). */
+void parallel(int nparts, void (*fn)(void*, int, int), void* ctx);
+
+}  // namespace gl

@@ -1,0 +1,92 @@
+// The addon's SGEMM against a float64 reference: every instruction set this CPU runs, every transpose
+// combination, odd sizes, batches with a broadcast operand, 1 and 2 threads.
+import { addonStatus, nativeAddon, nativeInfo, setIsa, setThreads, sgemm } from '../src';
+import { describeIf, randomArray, refGemm, maxRelDiff, addonBuilt } from './helpers';
+
+it('reports whether the addon is built, and register() refuses clearly when it is not', () => {
+  const s = addonStatus();
+  expect(s.path).toMatch(/gptlab_native\.node$/);
+  if (!s.built) expect(() => nativeAddon()).toThrow(/native addon not built/);
+  else expect(nativeInfo().isas).toContain('scalar');
+});
+
+const suite = describeIf(false);
+
+suite('sgemm', () => {
+  const isas = addonBuilt ? nativeInfo().isas : [];
+  const defaultIsa = addonBuilt ? nativeInfo().isa : '';
+  afterAll(() => {
+    setIsa(defaultIsa);
+    setThreads(Number(process.env.GPTLAB_THREADS) || require('node:os').availableParallelism?.() || 2);
+  });
+
+  // [batch, M, N, K]
+  const shapes: [number, number, number, number][] = [
+    [1, 1, 1, 1],
+    [1, 7, 33, 65],
+    [1, 33, 7, 257],
+    [1, 65, 257, 33],
+    [1, 1, 65, 33],
+    [1, 257, 1, 7],
+    [3, 13, 29, 17],
+    [2, 130, 70, 300],
+  ];
+  const combos: [boolean, boolean][] = [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ];
+
+  it.each(isas.map((i) => [i]))('%s: all transposes, odd sizes and batch broadcasts match float64', (isa) => {
+    expect(setIsa(isa)).toBe(true);
+    for (const threads of [1, 2]) {
+      setThreads(threads);
+      for (const [batch, m, n, k] of shapes) {
+        for (const [ta, tb] of combos) {
+          for (const bcast of ['none', 'A', 'B']) {
+            const sa = bcast === 'A' ? 0 : m * k;
+            const sb = bcast === 'B' ? 0 : k * n;
+            const a = randomArray((bcast === 'A' ? 1 : batch) * m * k, 1 + m + k);
+            const b = randomArray((bcast === 'B' ? 1 : batch) * k * n, 7 + n);
+            const c = sgemm(a, b, m, n, k, { transA: ta, transB: tb, batch, strideA: sa, strideB: sb });
+            const ref = refGemm(a, b, batch, m, n, k, ta, tb, sa, sb);
+            const err = maxRelDiff(c, ref);
+            if (err > 1e-5) throw new Error(`${isa} T=${threads} [${batch},${m},${n},${k}] ta=${ta} tb=${tb} bcast=${bcast}: ${err}`);
+          }
+        }
+      }
+    }
+  });
+
+  it('accumulates into C when asked, and zero K gives zeros', () => {
+    const a = randomArray(6 * 5, 3);
+    const b = randomArray(5 * 4, 4);
+    const c0 = randomArray(6 * 4, 5);
+    const c = sgemm(a, b, 6, 4, 5, { c: Float32Array.from(c0), accumulate: true });
+    const ref = refGemm(a, b, 1, 6, 4, 5, false, false, 30, 20).map((v, i) => v + c0[i]!);
+    expect(maxRelDiff(c, ref)).toBeLessThan(1e-6);
+    const z = sgemm(new Float32Array(0), new Float32Array(0), 3, 2, 0, { c: Float32Array.from([1, 2, 3, 4, 5, 6]) });
+    expect(Array.from(z)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('a large product split over threads equals the single-threaded one', () => {
+    const [m, n, k] = [300, 260, 200];
+    const a = randomArray(m * k, 11);
+    const b = randomArray(k * n, 12);
+    setThreads(1);
+    const c1 = sgemm(a, b, m, n, k);
+    setThreads(2);
+    const c2 = sgemm(a, b, m, n, k);
+    expect(maxRelDiff(c2, c1)).toBe(0);
+    expect(maxRelDiff(c1, refGemm(a, b, 1, m, n, k, false, false, m * k, k * n))).toBeLessThan(1e-5);
+  });
+
+  it('rejects arrays too short for the shapes, naming the operand', () => {
+    const addon = nativeAddon();
+    expect(() => addon.gemm(new Float32Array(5), new Float32Array(6), new Float32Array(4), 1, 2, 2, 3, false, false, 6, 6, false)).toThrow(/A has 5 elements, needs 6/);
+    expect(() => addon.gemm(new Float32Array(6), new Float32Array(6), new Float32Array(3), 1, 2, 2, 3, false, false, 6, 6, false)).toThrow(/C has 3 elements/);
+    expect(() => addon.gemm(new Float64Array(6) as unknown as Float32Array, new Float32Array(6), new Float32Array(4), 1, 2, 2, 3, false, false, 6, 6, false)).toThrow(/A must be a Float32Array/);
+    expect(setIsa('no-such-isa')).toBe(false);
+  });
+});

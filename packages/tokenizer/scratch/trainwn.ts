@@ -1,0 +1,11 @@
+import { BPETokenizer } from '../src';
+import { wordnetGlosses } from '../bench/corpus';
+let t = performance.now();
+const g = wordnetGlosses();
+console.log('glosses', g.length, g.reduce((n, s) => n + Buffer.byteLength(s) + 1, 0), (performance.now() - t).toFixed(0));
+t = performance.now();
+const cpu0 = process.cpuUsage();
+const tok = BPETokenizer.train(g, { vocabSize: 8192, specialTokens: ['<|endoftext|>'], onProgress: (p) => { if (p.phase !== 'merge' || p.merges % 2048 === 0) console.log(p.phase, p.merges, p.words, p.seconds.toFixed(2)); } });
+const cpu = process.cpuUsage(cpu0);
+console.log('train s', ((performance.now() - t) / 1000).toFixed(2), 'cpu s', ((cpu.user + cpu.system) / 1e6).toFixed(2), tok.vocabSize, tok.trainStats);
+console.log(tok.model.merges.slice(0, 10), tok.model.merges.slice(-5));
