@@ -8,7 +8,7 @@
       "cflags!": ["-fno-exceptions", "-O2"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-O2"],
       "cflags": ["-O3", "-fexceptions"],
-      "cflags_cc": ["-O3", "-fexceptions", "-std=gnu++17", "-fno-math-errno"],
+      "cflags_cc": ["-O3", "-fexceptions", "-std=gnu++17", "-fno-math-errno", "-fno-trapping-math"],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=gnu++17"]

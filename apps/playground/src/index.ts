@@ -12,6 +12,6 @@ export {
   type ParsedGenerateBody,
   type ParsedAttentionBody,
 } from './validate';
-export { RealModel, realRegistry, gptLanguageModel, loadTokenizer, findEosTokenId, toDecodingStrategy, type RealModelOptions, type TextCodec } from './real';
+export { RealModel, realRegistry, abortableLanguageModel, loadTokenizer, findEosTokenId, toDecodingStrategy, type RealModelOptions, type TextCodec } from './real';
 export { main, replCommand, strategyFromFlags, USAGE, REPL_HELP, UsageError, type ReplState, type CliIO } from './cli-main';
 export * from './types';

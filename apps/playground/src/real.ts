@@ -7,6 +7,7 @@ import { tf, initBackend, describeBackend } from '@gptlab/tensor';
 import { GPT, countParameters, type GPTConfig } from '@gptlab/model';
 import { BPETokenizer } from '@gptlab/tokenizer';
 import {
+  gptLanguageModel,
   generate as decodeGenerate,
   stream as decodeStream,
   strategyFromJSON,
@@ -39,39 +40,28 @@ export interface TextCodec {
   readonly vocabSize: number;
 }
 
-/** Next-token logits of a GPT with a KV cache, in the LanguageModel form @gptlab/decoding searches over. */
-export function gptLanguageModel(model: GPT, signal?: AbortSignal): LanguageModel {
-  const V = model.config.vocabSize;
+/**
+ * `lm` with a stop switch: every step first checks `signal` (throwing an AbortError, which unwinds the search
+ * and disposes its session) and yields to the event loop once the step is done, so a client's disconnect is
+ * noticed between tokens.
+ */
+export function abortableLanguageModel(lm: LanguageModel, signal?: AbortSignal): LanguageModel {
+  if (!signal) return lm;
   return {
-    vocabSize: V,
-    contextLength: model.config.nPositions,
+    vocabSize: lm.vocabSize,
+    contextLength: lm.contextLength,
     start(batch: number): ModelSession {
-      const cache = model.createCache(batch);
+      const inner = lm.start(batch);
       return {
         async feed(tokens: number[][]): Promise<Float32Array[]> {
-          if (signal?.aborted) throw abortError();
-          const B = tokens.length;
-          const T = tokens[0]!.length;
-          const last = tf.tidy(() => {
-            const ids = tf.tensor2d(tokens.flat(), [B, T], 'int32');
-            const { logits } = model.forward(ids, { cache });
-            return tf.reshape(tf.slice(logits, [0, T - 1, 0], [B, 1, V]), [B, V]);
-          });
-          const data = (await last.data()) as Float32Array;
-          last.dispose();
-          // Let the event loop breathe between steps (a client's disconnect must be noticed).
+          if (signal.aborted) throw abortError();
+          const out = await inner.feed(tokens);
           await new Promise((r) => setImmediate(r));
-          if (signal?.aborted) throw abortError();
-          const rows: Float32Array[] = [];
-          for (let r = 0; r < B; r++) rows.push(data.slice(r * V, (r + 1) * V));
-          return rows;
+          if (signal.aborted) throw abortError();
+          return out;
         },
-        reorder(rows: number[]): void {
-          cache.reorder(rows);
-        },
-        dispose(): void {
-          cache.dispose();
-        },
+        reorder: (rows) => inner.reorder(rows),
+        dispose: () => inner.dispose(),
       };
     },
   };
@@ -204,16 +194,25 @@ export class RealModel implements LoadedModel {
     return ids.map((id) => (this.codec ? this.codec.decode([id]) : `#${id}`));
   }
 
-  async generate(req: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
-    const lm = gptLanguageModel(this.gpt, hooks.signal);
+  private strategyOf(req: GenerateRequest) {
     let strategy;
     try {
       strategy = strategyFromJSON(toDecodingStrategy(req, this.eosTokenId), { vocabSize: this.vocabSize });
     } catch (e) {
       throw new HttpError(400, (e as Error).message);
     }
-    const opts = { strategy, tokenizer: this.codec ?? undefined };
     if (strategy.stopStrings.length > 0 && !this.codec) throw new HttpError(400, 'stop strings need the checkpoint tokenizer (vocab.json + merges.txt)');
+    return strategy;
+  }
+
+  checkRequest(req: GenerateRequest): void {
+    this.strategyOf(req);
+  }
+
+  async generate(req: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
+    const lm = abortableLanguageModel(gptLanguageModel(this.gpt), hooks.signal);
+    const strategy = this.strategyOf(req);
+    const opts = { strategy, tokenizer: this.codec ?? undefined };
     if (strategy.type === 'beam' || !hooks.onToken) {
       const r = (await decodeGenerate(lm, req.promptIds, opts)) as DecodingResult;
       if (hooks.onToken && this.codec) {

@@ -95,6 +95,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     const model = await registry.load(body.model);
     const promptIds = body.promptIds ?? model.encode(body.prompt!);
     checkAgainstModel(promptIds, body.maxNewTokens, model, body.promptIds ? 'promptIds' : 'prompt');
+    model.checkRequest?.({ promptIds, strategy: body.strategy, maxNewTokens: body.maxNewTokens, stop: body.stop, seed: body.seed });
     const ac = disconnectSignal(req, reply);
     const wantsStream = (req.headers.accept ?? '').includes('text/event-stream');
     if (!wantsStream) {

@@ -87,6 +87,8 @@ export interface LoadedModel {
   /** The text of each token on its own (for labels; may contain partial UTF-8 shown as U+FFFD). */
   tokenTexts(ids: number[]): string[];
   generate(req: GenerateRequest, hooks?: GenerateHooks): Promise<GenerateResult>;
+  /** Throws HttpError(400) when `req` cannot run on this model (checked before a stream starts). */
+  checkRequest?(req: GenerateRequest): void;
   /**
    * Under the model's unprocessed distribution, for each of `positions` (indexes into `ids`, each ≥ 1),
    * the `k` most likely tokens given ids[0..pos).

@@ -9,9 +9,10 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createServer } from '../src/server';
 import { realRegistry } from '../src/real';
 
-const CHROMIUM = '/usr/bin/chromium';
+// PLAYGROUND_CHROMIUM points elsewhere (e.g. another distribution's chromium).
+const CHROMIUM = process.env.PLAYGROUND_CHROMIUM ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
-const FIXTURE = path.join(__dirname, 'fixtures', 'tiny');
+const FIXTURES = path.join(__dirname, 'fixtures');
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
 const README_SHOT = path.join(__dirname, '..', 'docs', 'screenshot.png');
 
@@ -32,13 +33,11 @@ maybe('playground in headless Chromium', () => {
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'playground-e2e-'));
     const models = path.join(tmp, 'models');
-    for (const name of ['tiny', 'tiny-sparse']) {
+    // demo: trained, layer 1 locally banded (window 8); tiny: random weights.
+    for (const name of ['demo', 'tiny']) {
       fs.mkdirSync(path.join(models, name), { recursive: true });
-      for (const f of fs.readdirSync(FIXTURE)) fs.copyFileSync(path.join(FIXTURE, f), path.join(models, name, f));
+      for (const f of fs.readdirSync(path.join(FIXTURES, name))) fs.copyFileSync(path.join(FIXTURES, name, f), path.join(models, name, f));
     }
-    const cfg = JSON.parse(fs.readFileSync(path.join(FIXTURE, 'config.json'), 'utf8'));
-    cfg.attention_layers = ['dense', 'local:4'];
-    fs.writeFileSync(path.join(models, 'tiny-sparse', 'config.json'), JSON.stringify(cfg));
     app = await createServer({ registry: realRegistry(models) });
     await app.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/`;
@@ -61,19 +60,21 @@ maybe('playground in headless Chromium', () => {
 
   test('choose a model, prompt, switch greedy → top-p, stream, hover, attention heat map', async () => {
     await page.goto(url);
-    await page.waitForSelector('#model option[value="tiny-sparse"]', { state: 'attached' });
-    await page.selectOption('#model', 'tiny-sparse');
+    await page.waitForSelector('#model option[value="demo"]', { state: 'attached' });
+    await page.selectOption('#model', 'demo');
     await page.waitForFunction(() => document.querySelector('#card')!.textContent!.includes('Parameters'));
-    expect(await page.textContent('#card')).toContain('39,808');
+    // GPT-2 count with a tied head, V = 320, C = 64, context 64, 2 layers: V·C + P·C + L·(12C² + 13C) + 2C.
+    expect(await page.textContent('#card')).toContain((320 * 64 + 64 * 64 + 2 * (12 * 64 * 64 + 13 * 64) + 2 * 64).toLocaleString('en-US'));
+    expect(await page.textContent('#card')).toContain('0:dense 1:local');
     expect(await page.textContent('#backend')).toMatch(/wasm|tensorflow|cpu/);
 
-    await page.fill('#prompt', 'The quick brown fox');
+    await page.fill('#prompt', 'Attention is all');
     expect(await page.inputValue('#strategy-a')).toBe('greedy');
     expect(await page.isVisible('#a-topP')).toBe(false);
     await page.selectOption('#strategy-a', 'top-p');
     expect(await page.isVisible('#a-topP')).toBe(true);
     await page.fill('#a-topP', '0.8');
-    await page.fill('#max-tokens', '48');
+    await page.fill('#max-tokens', '40');
 
     // Record when tokens arrive and when the run finishes, to see that they stream in one by one.
     await page.evaluate(() => {
@@ -93,7 +94,7 @@ maybe('playground in headless Chromium', () => {
     await page.click('#generate');
     const body = JSON.parse((await request).postData()!);
     expect(body.strategy).toEqual({ type: 'sample', temperature: 0.8, topP: 0.8 });
-    expect(body.model).toBe('tiny-sparse');
+    expect(body.model).toBe('demo');
     await page.waitForFunction(() => document.querySelector('#output-a .meta')!.textContent!.includes('finish:'), undefined, { timeout: 30000 });
     const { tokTimes, doneTime } = await page.evaluate(() => {
       const w = window as unknown as { tokTimes: number[]; doneTime: number };
@@ -137,18 +138,31 @@ maybe('playground in headless Chromium', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'e2e-top-p-attention.png'), fullPage: true });
   }, 90000);
 
-  test('side by side: two strategies on the same prompt; Stop ends a run', async () => {
+  test('few-shot template builder, side by side strategies, Stop', async () => {
+    await page.click('.tab[data-tab="template-tab"]');
+    await page.fill('#tpl-examples', 'sea otter => loutre de mer\npeppermint => menthe poivrée');
+    await page.fill('#tpl-query', 'cheese');
+    await page.selectOption('#tpl-shots', '1');
+    await page.click('#tpl-apply');
+    expect(await page.inputValue('#prompt')).toBe('Translate English to French:\n\nsea otter => loutre de mer\ncheese =>');
+    await page.click('.tab[data-tab="template-tab"]');
+    await page.selectOption('#tpl-shots', '0');
+    await page.click('#tpl-apply');
+    expect(await page.inputValue('#prompt')).toBe('Translate English to French:\n\ncheese =>');
+    expect(await page.isVisible('#prompt')).toBe(true);
+
+    await page.fill('#prompt', 'The quick brown');
     await page.check('#compare');
     await page.selectOption('#strategy-b', 'beam');
     await page.fill('#b-numBeams', '3');
-    await page.fill('#max-tokens', '24');
+    await page.fill('#max-tokens', '30');
     await page.click('#generate');
     for (const run of ['a', 'b']) {
       await page.waitForFunction((r) => document.querySelector(`#output-${r} .meta`)!.textContent!.includes('finish:'), run, { timeout: 30000 });
       expect(await page.locator(`#output-${run} .tok`).count()).toBeGreaterThan(0);
     }
     expect(await page.textContent('#output-b .meta')).toContain('beam numBeams=3');
-    await page.hover('#output-b .tok >> nth=1');
+    await page.hover('#output-a .tok >> nth=2');
     await page.waitForSelector('#tip:not([hidden])');
     if (await page.isHidden('#attention')) await page.click('#attention-toggle');
     await page.selectOption('#attn-layer', '1');
@@ -162,6 +176,13 @@ maybe('playground in headless Chromium', () => {
     await page.uncheck('#compare');
     await page.fill('#max-tokens', '120');
     await page.fill('#prompt', 'x');
+    // Too long for demo's 64-token context: the server's message is shown.
+    await page.click('#generate');
+    await page.waitForSelector('#output-a .meta .error');
+    expect(await page.textContent('#output-a .meta')).toMatch(/exceeds the model's context of 64 tokens/);
+    // The random 'tiny' model has a context of 128.
+    await page.selectOption('#model', 'tiny');
+    await page.waitForFunction(() => document.querySelector('#card')!.textContent!.includes('tiny'));
     await page.click('#generate');
     await page.waitForSelector('#output-a .tok');
     await page.click('#stop-btn');

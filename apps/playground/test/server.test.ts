@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { createServer } from '../src/server';
 import { JobQueue } from '../src/queue';
 import { DirRegistry } from '../src/models-dir';
+import { HttpError } from '../src/types';
 import { FakeModel, FakeRegistry } from './helpers/fake-model';
 
 let tmp: string;
@@ -158,6 +159,21 @@ describe('POST /api/generate', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toMatch(message);
     for (const m of reg.models.values()) expect(m.stats.started).toBe(0);
+  });
+
+  test("the model's own request check answers 400 before a stream starts", async () => {
+    const { app, reg } = await make();
+    const m = await reg.load('tiny');
+    (m as unknown as { checkRequest: (r: { strategy: { type: string } }) => void }).checkRequest = (r) => {
+      if (r.strategy.type === 'beam') throw new HttpError(400, 'invalid decoding strategy: numBeams: too many for this model');
+    };
+    const res = await app.inject({
+      method: 'POST', url: '/api/generate', headers: { accept: 'text/event-stream' },
+      payload: { model: 'tiny', prompt: 'a', maxNewTokens: 2, strategy: { type: 'beam', numBeams: 2 } },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatch(/too many for this model/);
+    expect(m.stats.started).toBe(0);
   });
 
   test('400 for malformed JSON, also when streaming is requested', async () => {

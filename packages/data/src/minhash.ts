@@ -58,16 +58,16 @@ function shingleSet(text, ngram) {
   return u === ns ? out : out.slice(0, u);
 }
 function signature(sh, seeds, out, off) {
-  var P = seeds.length, k, i;
-  for (k = 0; k < P; k++) out[off + k] = 0xffffffff;
-  for (i = 0; i < sh.length; i++) {
-    var x = sh[i];
-    for (k = 0; k < P; k++) {
-      var h = x ^ seeds[k];
+  var P = seeds.length, n = sh.length, k, i;
+  for (k = 0; k < P; k++) {
+    var s = seeds[k], m = 0xffffffff;
+    for (i = 0; i < n; i++) {
+      var h = sh[i] ^ s;
       h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16;
       h = h >>> 0;
-      if (h < out[off + k]) out[off + k] = h;
+      if (h < m) m = h;
     }
+    out[off + k] = m;
   }
 }
 function computeBatch(texts, ngram, seeds) {

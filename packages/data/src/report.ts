@@ -52,7 +52,7 @@ function fmtBytes(n: number): string {
 
 /** An SVG funnel: one centred bar per stage, width ∝ documents out, with drops by reason and time. */
 export function funnelSvg(funnel: PipelineReport['funnel'], title = 'Data pipeline funnel'): string {
-  const W = 820;
+  const W = 1060;
   const barMax = 440;
   const rowH = 54;
   const top = 48;

@@ -6,7 +6,7 @@ import { byteTokenizer, tmpDir } from './helpers';
 const texts = ['hello world', 'héllo wörld ✓', 'third document here', 'fourth', 'fifth one', 'sixth text', 'seventh', 'eighth', 'ninth', 'tenth doc'];
 
 function expectedStream(docs: string[], tok: ReturnType<typeof byteTokenizer>): number[] {
-  return docs.flatMap((t) => [...tok.encode(t), tok.eosId!]);
+  return docs.flatMap((t) => [...Array.from(tok.encode(t)), tok.eosId!]);
 }
 
 describe('token shards', () => {

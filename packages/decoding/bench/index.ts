@@ -2,7 +2,8 @@
 // Greedy and beam-4 tokens/s with the KV cache on the GPT-2 small shape (random weights), 32-token prompt,
 // 64 new tokens, batch 1; the same greedy run without the cache (full re-encoding each step) and the ratio;
 // and the decoding logic's own cost per step (a fake model with GPT-2's vocabulary, no network).
-// Flags: --preset NAME (default gpt2-small) --prompt N (32) --new N (64) --no-cache-new N (64) --layers N.
+// Flags: --preset NAME (default gpt2-small) --prompt N (32) --new N (64) --no-cache-new N (64) --layers N
+//        --only overhead (just the search-overhead line).
 import { emit, machine, parseFlags } from '@gptlab/bench-utils';
 import { initBackendInfo, describeBackend } from '@gptlab/tensor';
 import { GPT, getPreset } from '@gptlab/model';
@@ -42,6 +43,7 @@ async function main() {
   const P = int('prompt', 32);
   const N = int('new', 64);
   const NC = int('no-cache-new', N);
+  if (flags.only === 'overhead') return searchOverhead(getPreset(preset).vocabSize);
   const info = await initBackendInfo();
   process.stderr.write(describeBackend(info) + '\n');
   const overrides = typeof flags.layers === 'string' ? { nLayer: Number(flags.layers) } : {};
@@ -106,16 +108,22 @@ async function main() {
     machine: machine(),
   });
   model.dispose();
+  await searchOverhead(config.vocabSize);
+}
 
-  // the search itself (processors, log-softmax, candidate selection) on GPT-2's vocabulary, no network
-  const fake = fakeLM(config.vocabSize);
+/** The search itself (processors, log-softmax, candidate selection) on GPT-2's vocabulary, no network. */
+async function searchOverhead(vocab: number) {
+  const fake = fakeLM(vocab);
   const steps = 64;
+  await generate(fake, [1], { maxNewTokens: 8 }); // JIT warm-up
+  await generate(fake, [1], { type: 'beam', numBeams: 4, maxNewTokens: 8 });
+  await generate(fake, [1], { type: 'sample', seed: 1, topK: 50, topP: 0.95, maxNewTokens: 8 });
   const g = await timed(() => generate(fake, [1], { maxNewTokens: steps }));
   const b = await timed(() => generate(fake, [1], { type: 'beam', numBeams: 4, maxNewTokens: steps }));
   const s = await timed(() => generate(fake, [1], { type: 'sample', seed: 1, topK: 50, topP: 0.95, temperature: 0.8, repetitionPenalty: 1.1, maxNewTokens: steps }));
   emit({
     bench: 'search-overhead',
-    vocab: config.vocabSize,
+    vocab,
     greedy_ms_per_step: +((g * 1000) / steps).toFixed(3),
     beam4_ms_per_step: +((b * 1000) / steps).toFixed(3),
     sample_topk_topp_ms_per_step: +((s * 1000) / steps).toFixed(3),

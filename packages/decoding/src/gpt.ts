@@ -91,6 +91,8 @@ export function gptLanguageModel<C extends CacheLike>(model: GPTLike<C>, opts: G
           for (const i of idx) {
             if (!Number.isInteger(i) || i < 0 || i >= rows.length) throw new Error(`ModelSession.reorder: row ${i} is outside [0, ${rows.length})`);
           }
+          const identity = idx.length === rows.length && idx.every((r, i) => r === i);
+          if (identity) return;
           rows = idx.map((i) => rows[i].slice());
           cache?.reorder(idx);
         },

@@ -125,22 +125,50 @@ export function temperature(value: number): LogitsProcessor {
   };
 }
 
-/** Finite values of `x`, sorted descending (native typed-array sort: fast on a 50k vocabulary). */
-function finiteDesc(x: Float64Array): Float64Array {
+/** The k-th largest value of `x` (k >= 1, at most the number of finite entries), via a size-k min-heap. */
+function kthLargest(x: Float64Array, k: number): number {
+  const heap = new Float64Array(k);
   let n = 0;
-  for (let i = 0; i < x.length; i++) if (x[i] > -Infinity) n++;
-  const v = new Float64Array(n);
-  let j = 0;
-  for (let i = 0; i < x.length; i++) if (x[i] > -Infinity) v[j++] = x[i];
-  return v.sort().reverse();
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && heap[l] < heap[m]) m = l;
+      if (r < n && heap[r] < heap[m]) m = r;
+      if (m === i) return;
+      const t = heap[i];
+      heap[i] = heap[m];
+      heap[m] = t;
+      i = m;
+    }
+  };
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (v === -Infinity) continue;
+    if (n < k) {
+      let j = n++;
+      heap[j] = v;
+      while (j > 0) {
+        const parent = (j - 1) >> 1;
+        if (heap[parent] <= heap[j]) break;
+        const t = heap[parent];
+        heap[parent] = heap[j];
+        heap[j] = t;
+        j = parent;
+      }
+    } else if (v > heap[0]) {
+      heap[0] = v;
+      down(0);
+    }
+  }
+  return n < k ? -Infinity : heap[0];
 }
 
 export function topK(k: number): LogitsProcessor {
   return (scores) => {
     if (k >= scores.length) return;
-    const sorted = finiteDesc(scores);
-    if (k >= sorted.length) return;
-    const kth = sorted[k - 1];
+    const kth = kthLargest(scores, k);
     for (let i = 0; i < scores.length; i++) if (scores[i] < kth) scores[i] = -Infinity;
   };
 }
@@ -148,11 +176,18 @@ export function topK(k: number): LogitsProcessor {
 export function topP(p: number): LogitsProcessor {
   return (scores) => {
     const lp = logSoftmax(scores);
-    const sorted = finiteDesc(lp);
+    // Only tokens with prob >= (1-p)/V can be in the nucleus: everything at or below a smaller prob weighs
+    // < V·(1-p)/V = 1-p in total, so the mass above it is > p. Sorting just those keeps this fast on 50k vocabs.
+    const floor = Math.log((1 - p) / lp.length);
+    let n = 0;
+    for (let i = 0; i < lp.length; i++) if (lp[i] >= floor) n++;
+    const sorted = new Float64Array(n);
+    for (let i = 0, j = 0; i < lp.length; i++) if (lp[i] >= floor) sorted[j++] = lp[i];
+    sorted.sort().reverse();
     // keep tokens while the mass strictly above them is < p (always keeps the top token); tokens tied with
     // the last kept one are kept too
     let cum = 0;
-    let cutoff = sorted[0];
+    let cutoff = sorted.length > 0 ? sorted[0] : Infinity;
     for (let j = 0; j < sorted.length; j++) {
       if (cum >= p) break;
       cutoff = sorted[j];

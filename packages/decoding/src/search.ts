@@ -124,7 +124,7 @@ export async function* rowSearch(input: SearchInput): AsyncGenerator<RowEvent, G
         const r = active[j];
         const st = rows[r];
         const raw = logits[j];
-        const scores = Float64Array.from(raw);
+        const scores = new Float64Array(raw);
         applyProcessors(processors, scores, { tokens: st.tokens, promptLength: prompt.length });
         const tok = sample ? sampleFromScores(scores, rng) : argmax(scores);
         if (tok < 0) throw allBanned(step, r);
@@ -212,8 +212,15 @@ export async function beamSearch(input: SearchInput): Promise<GenerateResult[]> 
         type Cand = { score: number; b: number; t: number; lp: number };
         const cands: Cand[] = [];
         for (let b = 0; b < beams.length; b++) {
+          if (processors.length === 0) {
+            // log-softmax is a per-row shift: pick the best tokens on the raw logits, convert only those
+            const raw = logits[b];
+            const lse = logSumExp(raw);
+            for (const t of topKIndices(raw, 2 * K)) cands.push({ score: beams[b].score + (raw[t] - lse), b, t, lp: raw[t] - lse });
+            continue;
+          }
           const lp = logSoftmax(logits[b]);
-          const scores = Float64Array.from(lp);
+          const scores = new Float64Array(lp);
           applyProcessors(processors, scores, { tokens: beams[b].tokens, promptLength: prompt.length });
           for (const t of topKIndices(scores, 2 * K)) cands.push({ score: beams[b].score + scores[t], b, t, lp: lp[t] });
         }

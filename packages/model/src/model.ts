@@ -165,8 +165,9 @@ export class KVCache {
     return [this.ks[i]!, this.vs[i]!];
   }
 
-  /** @internal Replaces every layer's K/V (kept tensors) and the length. */
-  commit(kv: tf.Tensor4D[], length: number): void {
+  /** @internal Replaces every layer's K/V (kept tensors), the length and the number of rows. */
+  commit(kv: tf.Tensor4D[], length: number, batchSize: number): void {
+    this.batch = batchSize;
     for (let i = 0; i < this.ks.length; i++) {
       this.ks[i]?.dispose();
       this.vs[i]?.dispose();
@@ -621,7 +622,7 @@ export class GPT {
       tf.dispose(newKV);
       throw e;
     }
-    if (cache) cache.commit(newKV, Tk);
+    if (cache) cache.commit(newKV, Tk, B);
     return result;
   }
 

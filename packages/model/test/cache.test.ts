@@ -214,3 +214,19 @@ it('attention probabilities of a local layer are zero outside the window', () =>
   p.forEach((row, i) => row.forEach((v, j) => (j > i || j <= i - 6 ? expect(v).toBe(0) : expect(v).toBeGreaterThan(0))));
   tf.dispose([ids, out.logits, out.attention!]);
 });
+
+it('an empty cache adopts the batch size of its first forward', () => {
+  const cache = model.createCache(1);
+  const ids = ids2d([[1, 2], [3, 4], [5, 6]]);
+  tf.dispose(model.forward(ids, { cache }).logits);
+  expect(cache.batchSize).toBe(3);
+  expect(cache.length).toBe(2);
+  cache.reorder([2]);
+  expect(cache.batchSize).toBe(1);
+  const copy = cache.clone();
+  cache.dispose();
+  expect(copy.length).toBe(2);
+  copy.dispose();
+  ids.dispose();
+  expect(() => model.createCache(0)).toThrow(/batchSize must be a positive integer/);
+});

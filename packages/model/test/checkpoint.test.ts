@@ -165,3 +165,19 @@ describe('broken checkpoints → errors naming the tensor and the file', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+it('a checkpoint saved with a @gptlab/tokenizer BPETokenizer loads back with it (model + tokenizer files)', async () => {
+  const { BPETokenizer } = await import('@gptlab/tokenizer');
+  const tok = BPETokenizer.train(['the cat sat on the mat', 'the dog sat on the log', 'a cat and a dog'], { vocabSize: 280, specialTokens: ['<|endoftext|>'] });
+  const m = GPT.create(getPreset('nano', { vocabSize: tok.vocabSize }), { seed: 2 });
+  const dir = path.join(root, 'with-tokenizer');
+  await m.save(dir, { tokenizer: tok });
+  expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'merges.txt', 'model.safetensors', 'vocab.json']);
+  const back = await GPT.fromPretrained(dir);
+  const tok2 = BPETokenizer.fromDir(dir);
+  const ids = tok2.encode('the cat sat on the log');
+  expect(ids).toEqual(tok.encode('the cat sat on the log'));
+  expect(maxAbsDiff(logits(back, [ids]), logits(m, [ids]))).toBe(0);
+  m.dispose();
+  back.dispose();
+});

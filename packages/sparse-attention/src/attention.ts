@@ -9,6 +9,7 @@ import { tf, batchMatMul, MASK_VALUE } from '@gptlab/tensor';
 import { DEFAULT_BLOCK_SIZE, makePredicate, patternToString, type AttentionPattern } from './patterns';
 import { compileLayout, isBlockLayout, type BlockLayout } from './layout';
 import { assembleBlocks, gatherBlocks } from './gather-blocks';
+import { customGradOp } from './custom-grad';
 
 export interface AttentionOptions {
   /** Score scale; default 1/√headDim. */
@@ -20,6 +21,13 @@ export interface AttentionOptions {
 export interface BlockSparseOptions extends AttentionOptions {
   /** Block size when `p` is a pattern (16, 32 or 64 usual; default 32). Ignored for a compiled layout. */
   blockSize?: number;
+  /**
+   * How a `strided` pattern given as a pattern (not a layout) is computed: 'blocks' through its block layout;
+   * 'factorized' as a local band of `stride` plus, per residue class mod stride, causal attention over the
+   * n/stride earlier positions of the class, merged in one softmax (log-sum-exp), O(n·(stride + n/stride));
+   * 'auto' (default) factorizes when stride is a multiple of the block size and T > 2·stride.
+   */
+  strided?: 'auto' | 'blocks' | 'factorized';
 }
 
 export interface AttentionWithProbs {
@@ -146,7 +154,7 @@ function validateLayout(layout: BlockLayout, where: string): void {
 }
 
 function buildPlan(layout: BlockLayout, key: string): Plan {
-  const { blockSize: bs, seqLen: T, numBlocks: nb, rows } = layout;
+  const { blockSize: bs, seqLen: T, rows } = layout;
   const f = makePredicate(layout.pattern, bs);
   const byBucket = new Map<number, number[]>();
   rows.forEach((row, qb) => {
@@ -229,6 +237,103 @@ export function planCacheSize(): number {
   return plans.size;
 }
 
+/** max over the last axis (keepDims) treated as a constant: the stabiliser of a softmax cancels analytically. */
+const stopGradMax = customGradOp((x: tf.Tensor) => ({
+  value: tf.max(x, -1, true),
+  gradFunc: (_dy: tf.Tensor) => tf.zerosLike(x),
+})) as (x: tf.Tensor) => tf.Tensor;
+
+/** Softmax pieces of one part: stabiliser m, Σ exp(s − m) and the unnormalised Σ exp(s − m)·v. */
+function softmaxParts(s: tf.Tensor, v: tf.Tensor): { m: tf.Tensor; z: tf.Tensor; o: tf.Tensor } {
+  const m = stopGradMax(s);
+  const e = tf.exp(tf.sub(s, m));
+  return { m, z: tf.sum(e, -1, true), o: batchMatMul(e, v) };
+}
+
+const colBiasCache = new Map<string, tf.Tensor2D>();
+
+/** [A, A] additive mask, 0 where b < a (strictly earlier member of the residue class). */
+function columnBias(A: number): tf.Tensor2D {
+  const key = `${tf.getBackend()}|${A}`;
+  let b = colBiasCache.get(key);
+  if (!b || b.isDisposed) {
+    const data = new Float32Array(A * A);
+    for (let a = 0; a < A; a++) for (let c = a; c < A; c++) data[a * A + c] = MASK_VALUE;
+    b = tf.keep(tf.tensor2d(data, [A, A]));
+    if (colBiasCache.size >= 16) {
+      for (const t of colBiasCache.values()) t.dispose();
+      colBiasCache.clear();
+    }
+    colBiasCache.set(key, b);
+  }
+  return b;
+}
+
+/**
+ * strided:l as local:l (block-sparse) ∪ {j = i − k·l, k ≥ 1} (dense per residue class mod l), one softmax over
+ * both: the parts are disjoint (the column part has i − j ≥ l). Positions are padded to a multiple of l; padded
+ * keys are only visible to padded queries (causality), whose outputs are dropped.
+ */
+function stridedFactorized(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, l: number, bs: number, scale: number): tf.Tensor4D {
+  const [B, H, T, D] = q.shape;
+  const BH = B * H;
+  const A = Math.ceil(T / l);
+  const Tp = A * l;
+  const nb = Tp / bs;
+  const plan = getPlan(resolveLayout({ type: 'local', window: l }, Tp, bs, 'blockSparseAttention'));
+  return tf.tidy(() => {
+    const pad = (t: tf.Tensor) => tf.reshape(Tp > T ? tf.pad(t, [[0, 0], [0, 0], [0, Tp - T], [0, 0]]) : t, [BH, Tp, D]);
+    const qs = pad(tf.mul(q, scale));
+    const ks = pad(k);
+    const vs = pad(v);
+    // Local band: block-sparse, unnormalised.
+    const local = groupParts(plan, tf.reshape(qs, [BH, nb, bs * D]) as tf.Tensor3D, tf.reshape(ks, [BH, nb, bs * D]) as tf.Tensor3D, tf.reshape(vs, [BH, nb, bs * D]) as tf.Tensor3D, BH, bs, D);
+    // Columns: position a·l + r → [BH, r, a, D]; each residue class attends to its strictly earlier members.
+    const toCols = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [BH, A, l, D]), [0, 2, 1, 3]);
+    const sc = tf.add(batchMatMul(toCols(qs), toCols(ks), false, true), columnBias(A));
+    const col = softmaxParts(sc, toCols(vs));
+    const fromCols = (t: tf.Tensor, last: number) => tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [BH, Tp, last]);
+    const mC = fromCols(col.m, 1);
+    const zC = fromCols(col.z, 1);
+    const oC = fromCols(col.o, D);
+    const mAll = tf.maximum(local.m, mC);
+    const wA = tf.exp(tf.sub(local.m, mAll));
+    const wC = tf.exp(tf.sub(mC, mAll));
+    const out = tf.div(tf.add(tf.mul(local.o, wA), tf.mul(oC, wC)), tf.add(tf.mul(local.z, wA), tf.mul(zC, wC)));
+    const o4 = tf.reshape(out, [B, H, Tp, D]);
+    return (Tp > T ? tf.slice(o4, [0, 0, 0, 0], [B, H, T, D]) : o4) as tf.Tensor4D;
+  });
+}
+
+/** The block part without normalisation: per query position m, z [BH, Tp, 1] and o [BH, Tp, D]. */
+function groupParts(plan: Plan, qb: tf.Tensor3D, kb: tf.Tensor3D, vb: tf.Tensor3D, BH: number, bs: number, D: number) {
+  const nb = plan.layout.numBlocks;
+  const ms: tf.Tensor3D[] = [];
+  const zs: tf.Tensor3D[] = [];
+  const os: tf.Tensor3D[] = [];
+  for (const group of plan.groups) {
+    const g = group.rows.length;
+    const m = group.m;
+    const qg = g === nb ? qb : gatherBlocks(qb, group.rows);
+    const kg = tf.reshape(gatherBlocks(kb, group.keyIdx), [BH * g, m * bs, D]);
+    const vg = tf.reshape(gatherBlocks(vb, group.keyIdx), [BH * g, m * bs, D]);
+    let s = tf.reshape(batchMatMul(tf.reshape(qg, [BH * g, bs, D]), kg, false, true), [BH, g, bs, m * bs]);
+    if (group.bias) s = tf.add(s, group.bias);
+    const parts = softmaxParts(tf.reshape(s, [BH * g, bs, m * bs]), vg);
+    ms.push(tf.reshape(parts.m, [BH, g, bs]) as tf.Tensor3D);
+    zs.push(tf.reshape(parts.z, [BH, g, bs]) as tf.Tensor3D);
+    os.push(tf.reshape(parts.o, [BH, g, bs * D]) as tf.Tensor3D);
+  }
+  const rows = plan.groups.map((gr) => gr.rows);
+  const join = (xs: tf.Tensor3D[]) => (xs.length === 1 ? xs[0]! : assembleBlocks(xs, rows, nb));
+  const Tp = nb * bs;
+  return {
+    m: tf.reshape(join(ms), [BH, Tp, 1]),
+    z: tf.reshape(join(zs), [BH, Tp, 1]),
+    o: tf.reshape(join(os), [BH, Tp, D]),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Block-sparse attention
 
@@ -270,6 +375,14 @@ export function blockSparseAttention(
   const [B, H, T, D] = q.shape;
   if (k.shape[2] !== T) throw new Error(`${where}: q has ${T} positions but k has ${k.shape[2]}; use denseAttention with elementMask(p, Tq, Tk, offset) for KV-cache decoding`);
   const scale = resolveScale(opts, D, where);
+  const mode = opts?.strided ?? 'auto';
+  if (!['auto', 'blocks', 'factorized'].includes(mode)) throw new Error(`${where}: strided must be 'auto', 'blocks' or 'factorized', got ${JSON.stringify(mode)}`);
+  if (!isBlockLayout(p) && p.type === 'strided' && mode !== 'blocks' && opts?.returnProbs !== true) {
+    const bs = opts?.blockSize ?? DEFAULT_BLOCK_SIZE;
+    const fits = p.stride % bs === 0;
+    if (mode === 'factorized' && !fits) throw new Error(`${where}: strided 'factorized' needs the stride (${p.stride}) to be a multiple of the block size (${bs})`);
+    if (mode === 'factorized' || (fits && T > 2 * p.stride)) return stridedFactorized(q, k, v, p.stride, bs, scale);
+  }
   const layout = resolveLayout(p, T, opts?.blockSize, where);
   const plan = getPlan(layout);
   const bs = layout.blockSize;

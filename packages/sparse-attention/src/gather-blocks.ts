@@ -88,25 +88,53 @@ function scatterAddKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknow
   const io = ioFor(backendName, args.backend);
   const out = io.output([B, n, E]);
   const dst = io.view(out);
-  // The first write to a row is a copy, later ones add; rows never written are zeroed at the end.
-  const written = new Uint8Array(n);
-  xs.forEach((x, i) => {
-    const idx = indices[i]!;
-    const M = idx.length;
-    const src = io.view(x);
-    for (let t = 0; t < M; t++) {
-      const r = idx[t]!;
-      for (let b = 0; b < B; b++) {
-        const s = (b * M + t) * E;
-        const d = (b * n + r) * E;
-        if (!written[r]) dst.set(src.subarray(s, s + E), d);
-        else for (let e = 0; e < E; e++) dst[d + e] += src[s + e]!;
+  // Contributions grouped by destination row (CSR): each output block is written once, as a copy of its first
+  // contribution plus the sum of the others; rows nobody writes are zeroed.
+  const srcs = xs.map((x) => io.view(x));
+  const count = new Int32Array(n + 1);
+  indices.forEach((idx) => idx.forEach((r) => count[r + 1]++));
+  for (let r = 0; r < n; r++) count[r + 1] += count[r]!;
+  const fill = count.slice(0, n);
+  const part = new Int32Array(count[n]!);
+  const slot = new Int32Array(count[n]!);
+  indices.forEach((idx, i) =>
+    idx.forEach((r, t) => {
+      const p = fill[r]++;
+      part[p] = i;
+      slot[p] = t;
+    }),
+  );
+  for (let b = 0; b < B; b++) {
+    for (let r = 0; r < n; r++) {
+      const d = (b * n + r) * E;
+      const from = count[r]!;
+      const to = count[r + 1]!;
+      if (from === to) {
+        dst.fill(0, d, d + E);
+        continue;
       }
-      written[r] = 1;
+      const first = srcs[part[from]!]!;
+      const s0 = (b * indices[part[from]!]!.length + slot[from]!) * E;
+      dst.set(first.subarray(s0, s0 + E), d);
+      for (let p = from + 1; p < to; p++) {
+        const src = srcs[part[p]!]!;
+        const s = (b * indices[part[p]!]!.length + slot[p]!) * E;
+        addInto(dst, d, src, s, E);
+      }
     }
-  });
-  for (let r = 0; r < n; r++) if (!written[r]) for (let b = 0; b < B; b++) dst.fill(0, (b * n + r) * E, (b * n + r + 1) * E);
+  }
   return io.finish(out);
+}
+
+function addInto(dst: Float32Array, d: number, src: Float32Array, s: number, E: number): void {
+  let e = 0;
+  for (; e + 4 <= E; e += 4) {
+    dst[d + e] += src[s + e]!;
+    dst[d + e + 1] += src[s + e + 1]!;
+    dst[d + e + 2] += src[s + e + 2]!;
+    dst[d + e + 3] += src[s + e + 3]!;
+  }
+  for (; e < E; e++) dst[d + e] += src[s + e]!;
 }
 
 const KERNEL_BACKENDS = ['wasm', 'cpu'];

@@ -143,7 +143,7 @@ const randomCache = new Map<string, Int32Array>();
 
 export function bigbirdRandomBlocks(seed: number, randomBlocks: number, blockSize: number, qb: number): Int32Array {
   const key = `${seed}:${randomBlocks}:${blockSize}:${qb}`;
-  let hit = randomCache.get(key);
+  const hit = randomCache.get(key);
   if (hit) return hit;
   const r = Math.min(randomBlocks, qb);
   const out = new Int32Array(r);

@@ -217,6 +217,17 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, loss);
 }
 
+// sumMiddle(X, out, A, R, B): out[a, b] = Σ_r X[a, r, b].
+Napi::Value SumMiddle(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32 X = f32(env, info[0], "X"), O = f32(env, info[1], "out");
+  const long A = num(env, info[2], "A"), R = num(env, info[3], "R"), Bn = num(env, info[4], "B");
+  need(env, X, (size_t)(A * R * Bn), "X");
+  need(env, O, (size_t)(A * Bn), "out");
+  gl::sum_middle(X.data, O.data, A, R, Bn);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa));
@@ -229,6 +240,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward));
   exports.Set("gelu", Napi::Function::New(env, Gelu));
   exports.Set("geluBackward", Napi::Function::New(env, GeluBackward));
+  exports.Set("sumMiddle", Napi::Function::New(env, SumMiddle));
   exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
   return exports;
 }

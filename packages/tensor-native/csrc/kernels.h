@@ -18,6 +18,18 @@ struct GemmArgs {
 
 namespace gl {
 
+/** Vectorised elementwise/row kernels of the selected ISA. */
+struct ElementwiseKernels {
+  void (*gelu)(const float* x, float* y, long n);
+  void (*gelu_backward)(const float* x, const float* dy, float* dx, long n);
+  /** y = exp(x − m), returns Σ y. */
+  float (*exp_shift_sum)(const float* x, float m, float* y, long n);
+  float (*max)(const float* x, long n);
+  /** out[a, b] = Σ_r x[a, r, b] for a in [a0, a1), b in [b0, b1). */
+  void (*sum_middle)(const float* x, float* out, long a0, long a1, long R, long Bn, long b0, long b1);
+};
+const ElementwiseKernels& ew();
+
 /** Name of the instruction set in use: "avx512", "avx2+fma" or "scalar". */
 const char* isa_name();
 /** Instruction sets this CPU and build can run, best first. */

@@ -33,8 +33,6 @@ void for_rows(long rows, long cols, F&& body) {
       &ctx);
 }
 
-constexpr float kSqrt2OverPi = 0.7978845608028654f;
-constexpr float kCoeff = 0.044715f;
 
 }  // namespace
 
@@ -57,14 +55,9 @@ void softmax_rows(const float* X, float* Y, long rows, long cols, long causalT, 
       float* y = Y + r * cols;
       long valid = cols;
       if (causalT > 0) valid = std::min(cols, (r % causalT) + offset + 1);
-      float m = -INFINITY;
-      for (long j = 0; j < valid; j++) m = std::max(m, x[j]);
-      float s = 0.f;
-      for (long j = 0; j < valid; j++) {
-        const float e = std::exp(x[j] - m);
-        y[j] = e;
-        s += e;
-      }
+      const ElementwiseKernels& k = ew();
+      const float m = valid > 0 ? k.max(x, valid) : 0.f;
+      const float s = valid > 0 ? k.exp_shift_sum(x, m, y, valid) : 1.f;
       const float inv = valid > 0 ? 1.f / s : 0.f;
       for (long j = 0; j < valid; j++) y[j] *= inv;
       for (long j = valid; j < cols; j++) y[j] = 0.f;
@@ -162,24 +155,24 @@ void layer_norm_backward(const float* dY, const float* xhat, const float* rstd, 
 }
 
 void gelu(const float* X, float* Y, long n) {
-  for_rows(n, 1, [&](long i0, long i1) {
-    for (long i = i0; i < i1; i++) {
-      const float x = X[i];
-      const float t = std::tanh(kSqrt2OverPi * (x + kCoeff * x * x * x));
-      Y[i] = 0.5f * x * (1.f + t);
-    }
-  });
+  const ElementwiseKernels& k = ew();
+  for_rows(n, 1, [&](long i0, long i1) { k.gelu(X + i0, Y + i0, i1 - i0); });
 }
 
 void gelu_backward(const float* X, const float* dY, float* dX, long n) {
-  for_rows(n, 1, [&](long i0, long i1) {
-    for (long i = i0; i < i1; i++) {
-      const float x = X[i];
-      const float t = std::tanh(kSqrt2OverPi * (x + kCoeff * x * x * x));
-      const float d = 0.5f * (1.f + t) + 0.5f * x * (1.f - t * t) * kSqrt2OverPi * (1.f + 3.f * kCoeff * x * x);
-      dX[i] = dY[i] * d;
-    }
-  });
+  const ElementwiseKernels& k = ew();
+  for_rows(n, 1, [&](long i0, long i1) { k.gelu_backward(X + i0, dY + i0, dX + i0, i1 - i0); });
+}
+
+void sum_middle(const float* X, float* out, long A, long R, long Bn) {
+  const ElementwiseKernels& k = ew();
+  if (A >= 2 || Bn < 64) {
+    for_rows(A, R * Bn, [&](long a0, long a1) { k.sum_middle(X, out, a0, a1, R, Bn, 0, Bn); });
+  } else {
+    // One output row: split its columns.
+    const long chunks = (Bn + 15) / 16;
+    for_rows(chunks, R * 16, [&](long c0, long c1) { k.sum_middle(X, out, 0, 1, R, Bn, c0 * 16, std::min(Bn, c1 * 16)); });
+  }
 }
 
 double cross_entropy(const float* logits, const int32_t* targets, long rows, long cols, int32_t ignore, float* grad) {
@@ -196,14 +189,9 @@ double cross_entropy(const float* logits, const int32_t* targets, long rows, lon
         for (long j = 0; j < cols; j++) g[j] = 0.f;
         continue;
       }
-      float m = -INFINITY;
-      for (long j = 0; j < cols; j++) m = std::max(m, l[j]);
-      double s = 0.0;
-      for (long j = 0; j < cols; j++) {
-        const float e = std::exp(l[j] - m);
-        g[j] = e;
-        s += e;
-      }
+      const ElementwiseKernels& k = ew();
+      const float m = k.max(l, cols);
+      const double s = k.exp_shift_sum(l, m, g, cols);
       const float lse = m + (float)std::log(s);
       rowLoss[r] = (double)lse - (double)l[t];
       const float inv = (float)(1.0 / s) * w;

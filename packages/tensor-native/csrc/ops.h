@@ -12,5 +12,7 @@ void layer_norm_backward(const float* dY, const float* xhat, const float* rstd, 
                          float* dGamma, float* dBeta, long rows, long cols);
 void gelu(const float* X, float* Y, long n);
 void gelu_backward(const float* X, const float* dY, float* dX, long n);
+/** out[a, b] = Σ_r X[a, r, b] for X viewed as [A, R, Bn]. */
+void sum_middle(const float* X, float* out, long A, long R, long Bn);
 double cross_entropy(const float* logits, const int32_t* targets, long rows, long cols, int32_t ignore, float* grad);
 }  // namespace gl

@@ -166,6 +166,11 @@ export function planMatMul(aShape: number[], bShape: number[], transposeA: boole
 
 type Fallback = KernelFunc | null;
 
+function need<T>(v: T | null, what: string): T {
+  if (v === null) throw new Error(`native kernel: ${what} must be a float32 tensor`);
+  return v;
+}
+
 function callOriginal(fallback: Fallback, name: string, args: KernelArgs): TensorInfo | TensorInfo[] {
   if (!fallback) throw new Error(`${name}: unsupported by the native kernel and no original kernel to fall back to`);
   return fallback(args);
@@ -220,6 +225,24 @@ export function makeBatchMatMul(addon: NativeAddon, backendName: string, fallbac
   };
 }
 
+/** tfjs Softmax {logits} attrs {dim}: native over the last axis for float32, else the original kernel. */
+export function makeSoftmaxReplacement(addon: NativeAddon, backendName: string, fallback: Fallback): KernelFunc {
+  return (args) => {
+    const { logits } = args.inputs as { logits: TensorInfo };
+    const dim = ((args.attrs ?? {}) as { dim?: number }).dim ?? -1;
+    const rank = logits.shape.length;
+    if (logits.dtype !== 'float32' || rank === 0 || (dim !== -1 && dim !== rank - 1)) {
+      return callOriginal(fallback, 'Softmax', args);
+    }
+    const io = ioFor(backendName, args.backend);
+    const cols = logits.shape[rank - 1]!;
+    const rows = cols === 0 ? 0 : sizeOf(logits.shape) / cols;
+    const out = io.output([...logits.shape]);
+    if (rows * cols > 0) addon.softmax(need(io.view(logits), 'logits'), need(io.view(out), 'y'), rows, cols, 0, 0);
+    return io.finish(out);
+  };
+}
+
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1 };
 
 export function makeFusedMatMul(addon: NativeAddon, backendName: string, fallback: Fallback): KernelFunc {
@@ -240,11 +263,6 @@ export function makeFusedMatMul(addon: NativeAddon, backendName: string, fallbac
 // ---------------------------------------------------------------------------------------------------------
 // Fused kernels with our own names, called by @gptlab/tensor's ops (through tf.engine().runKernel) when the
 // native kernels are active. Only float32 (targets int32); shapes are checked by the ops.
-
-function need<T>(v: T | null, what: string): T {
-  if (v === null) throw new Error(`native kernel: ${what} must be a float32 tensor`);
-  return v;
-}
 
 /** GptlabSoftmax {x} attrs {scale, causal}: softmax(scale·x) over the last axis; causal masks key j > query + (S − T). */
 export function makeSoftmax(addon: NativeAddon, backendName: string): KernelFunc {

@@ -89,3 +89,5 @@ export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
   return m;
 }
+
+export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D } from '../../tensor/src/index';

@@ -2,7 +2,7 @@
 // reference and against the backend's own kernels: every transpose combination, odd sizes, batch shapes with
 // broadcasting, gradients, dtype fallback, and no leaked tensors.
 import { register, unregister, isRegistered } from '../src';
-import { describeIf, tensor, randomArray, refGemm, maxRelDiff } from './helpers';
+import { describeIf, tensor, randomArray, refGemm, maxRelDiff, type Tensor, type Tensor2D, type Tensor3D, type Tensor4D } from './helpers';
 
 const suite = describeIf(true);
 
@@ -61,7 +61,7 @@ suite.each(['wasm', 'cpu'])('native kernels on %s', (backend) => {
       const bv = randomArray(bShape.reduce((x, y) => x * y, 1), 5 + n);
       const a = tf.tensor(av, aShape);
       const b = tf.tensor(bv, bShape);
-      const got = tf.matMul(a as never, b as never, ta, tb) as tf.Tensor;
+      const got = tf.matMul(a as never, b as never, ta, tb) as Tensor;
       const batch = Math.max(
         ba.reduce((x, y) => x * y, 1),
         bb.reduce((x, y) => x * y, 1),
@@ -72,7 +72,7 @@ suite.each(['wasm', 'cpu'])('native kernels on %s', (backend) => {
       const label = `[${aShape}]·[${bShape}] ta=${ta} tb=${tb}`;
       const err = maxRelDiff(got.dataSync(), ref);
       if (err > 2e-5) throw new Error(`${label}: float64 error ${err}`);
-      const orig = withOriginal(() => tf.matMul(a as never, b as never, ta, tb) as tf.Tensor);
+      const orig = withOriginal(() => tf.matMul(a as never, b as never, ta, tb) as Tensor);
       expect({ label, shape: got.shape }).toEqual({ label, shape: orig.shape });
       const errOrig = maxRelDiff(got.dataSync(), orig.dataSync());
       if (errOrig > 2e-5) throw new Error(`${label}: differs from the ${backend} kernel by ${errOrig}`);
@@ -83,7 +83,7 @@ suite.each(['wasm', 'cpu'])('native kernels on %s', (backend) => {
   it('gradients through transposed and batched products equal the original kernels', () => {
     const a = tf.tensor(randomArray(2 * 3 * 7 * 5, 1), [2, 3, 7, 5]);
     const b = tf.tensor(randomArray(2 * 3 * 9 * 7, 2), [2, 3, 9, 7]);
-    const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x as tf.Tensor4D, y as tf.Tensor4D, true, true)));
+    const f = (x: Tensor, y: Tensor) => tf.sum(tf.square(tf.matMul(x as Tensor4D, y as Tensor4D, true, true)));
     const [ga, gb] = tf.grads(f)([a, b]);
     const [ra, rb] = withOriginal(() => tf.grads(f)([a, b]));
     expect(maxRelDiff(ga!.dataSync(), ra!.dataSync())).toBeLessThan(1e-5);
@@ -96,8 +96,8 @@ suite.each(['wasm', 'cpu'])('native kernels on %s', (backend) => {
     const av = randomArray(m * k, 4);
     const bv = randomArray(n * k, 5);
     const biasV = randomArray(n, 6);
-    const a = tf.tensor(av, [m, k]) as tf.Tensor2D;
-    const b = tf.tensor(bv, [n, k]) as tf.Tensor2D;
+    const a = tf.tensor(av, [m, k]) as Tensor2D;
+    const b = tf.tensor(bv, [n, k]) as Tensor2D;
     const bias = tf.tensor(biasV, [n]);
     const lin = refGemm(av, bv, 1, m, n, k, false, true, 0, 0).map((v, i) => v + biasV[i % n]!);
     const acts = { linear: (x: number) => x, relu: (x: number) => Math.max(0, x), elu: (x: number) => (x > 0 ? x : Math.expm1(x)) };
@@ -133,8 +133,8 @@ suite.each(['wasm', 'cpu'])('native kernels on %s', (backend) => {
   });
 
   it('shape errors name the shapes', () => {
-    const a = tf.zeros([2, 3]) as tf.Tensor2D;
-    const b = tf.zeros([4, 5]) as tf.Tensor2D;
+    const a = tf.zeros([2, 3]) as Tensor2D;
+    const b = tf.zeros([4, 5]) as Tensor2D;
     expect(() => tf.matMul(a, b)).toThrow(/inner shapes \(3\) and \(4\)/);
     tf.dispose([a, b]);
   });
@@ -142,7 +142,7 @@ suite.each(['wasm', 'cpu'])('native kernels on %s', (backend) => {
   it('does not leak tensors across repeated products', () => {
     const a = tf.randomNormal([4, 16, 8]);
     const b = tf.randomNormal([4, 16, 8]);
-    const run = () => tf.tidy(() => tf.sum(tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, false, true)).dataSync());
+    const run = () => tf.tidy(() => tf.sum(tf.matMul(a as Tensor3D, b as Tensor3D, false, true)).dataSync());
     run();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) run();

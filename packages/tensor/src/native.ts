@@ -35,3 +35,16 @@ export async function loadNative(backend: string): Promise<NativeStatus> {
     return { active: false, detail: msg.split('\n')[0]!.slice(0, 200), threads: 0 };
   }
 }
+
+/**
+ * Whether @gptlab/tensor-native registered the fused kernel `name` (e.g. 'GptlabGelu') for the active
+ * backend; ops then run it through tf.engine().runKernel instead of composing tfjs ops.
+ */
+export function hasNativeKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+/** Runs a kernel by name on the active backend (the fused kernels have no tfjs op wrapper). */
+export function runNativeKernel(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): tf.Tensor | tf.Tensor[] {
+  return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+}

@@ -6,6 +6,8 @@
 export interface ByteSource {
   /** Appends the bytes of `id` to buf at `at` (growing it when needed); returns [buffer, new length]. */
   bytesInto(id: number, buf: Uint8Array, at: number): [Uint8Array, number];
+  /** Flat tables: bytes of id are pool[off[id], off[id + 1]); ids with hole[id] = 1 are not tokens. */
+  byteTables?(): { pool: Uint8Array; off: Int32Array; hole: Uint8Array };
 }
 
 export interface Decoder {
@@ -25,7 +27,27 @@ export class ByteLevelDecoder implements Decoder {
   decode(ids: ArrayLike<number>, src: ByteSource): string {
     let buf = this.buf;
     let n = 0;
-    for (let i = 0; i < ids.length; i++) [buf, n] = src.bytesInto(ids[i], buf, n);
+    const t = src.byteTables?.();
+    if (t) {
+      const { pool, off, hole } = t;
+      const size = hole.length;
+      const len = ids.length;
+      for (let i = 0; i < len; i++) {
+        const id = ids[i];
+        if (!(id >= 0 && id < size) || hole[id] || id !== Math.floor(id)) {
+          [buf, n] = src.bytesInto(id, buf, n); // throws the descriptive error
+          continue;
+        }
+        const s = off[id];
+        const e = off[id + 1];
+        if (n + (e - s) > buf.length) {
+          const nb = new Uint8Array(Math.max(n + (e - s), buf.length * 2, (len - i) * 4));
+          nb.set(buf.subarray(0, n));
+          buf = nb;
+        }
+        for (let k = s; k < e; k++) buf[n++] = pool[k];
+      }
+    } else for (let i = 0; i < ids.length; i++) [buf, n] = src.bytesInto(ids[i], buf, n);
     if (buf.length <= 1 << 20) this.buf = buf;
     return this.td.decode(buf.subarray(0, n));
   }

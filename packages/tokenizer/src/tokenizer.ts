@@ -29,6 +29,8 @@ export interface BPETokenizerParts {
   decoder?: Decoder;
   /** Special token spelling → id (ids may be inside the model's vocabulary, e.g. GPT-2's <|endoftext|>). */
   specialTokens?: ReadonlyMap<string, number> | Record<string, number>;
+  /** Word cache capacity in pieces (default 65,536, about 9 MB; 0 disables the cache). Emptied when full. */
+  cacheEntries?: number;
 }
 
 export interface LoadOptions {
@@ -40,11 +42,8 @@ export interface LoadOptions {
 
 // Piece cache: open addressing over (hash of the piece's UTF-16 code units) → token ids, with keys and values
 // in typed-array pools, so that a cache hit allocates nothing (no substring, no array).
-const CACHE_SLOTS = 1 << 17;
-const CACHE_MAX_ENTRIES = CACHE_SLOTS >> 1;
+const DEFAULT_CACHE_ENTRIES = 1 << 16;
 const CACHE_MAX_KEY = 48;
-const CHAR_POOL = 1 << 21;
-const TOK_POOL = 1 << 19;
 const EMPTY_I32 = new Int32Array(0);
 
 function escapeRegExp(s: string): string {
@@ -86,6 +85,10 @@ export class BPETokenizer implements ByteSource {
   private cValLen = EMPTY_I32;
   private cChars = new Uint16Array(0);
   private cToks = EMPTY_I32;
+  private readonly cSlots: number;
+  private readonly cMaxEntries: number;
+  private readonly cCharPool: number;
+  private readonly cTokPool: number;
   private cCharTop = 0;
   private cTokTop = 0;
   private cEntries = 0;
@@ -98,6 +101,14 @@ export class BPETokenizer implements ByteSource {
     this.preTokenizer = parts.preTokenizer ?? new GPT2PreTokenizer();
     this.decoderPart = parts.decoder ?? new ByteLevelDecoder();
     this.size = this.model.size;
+    const ce = parts.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
+    if (!Number.isInteger(ce) || ce < 0 || ce > 1 << 24) throw new RangeError(`BPETokenizer: cacheEntries must be an integer in [0, 2^24], got ${describe(ce)}`);
+    let slots = 2;
+    while (slots < ce * 2) slots *= 2;
+    this.cSlots = slots;
+    this.cMaxEntries = ce;
+    this.cCharPool = Math.max(CACHE_MAX_KEY, ce * 32);
+    this.cTokPool = Math.max(3 * CACHE_MAX_KEY, ce * 8); // a piece has at most 3 ids per UTF-16 unit
     const sp = parts.specialTokens;
     if (sp) {
       for (const [tok, id] of sp instanceof Map ? sp : Object.entries(sp as Record<string, number>)) this.registerSpecial(tok, id);
@@ -110,6 +121,12 @@ export class BPETokenizer implements ByteSource {
     const other = this.specialById.get(id);
     if (other !== undefined && other !== tok) {
       throw new Error(`special tokens ${JSON.stringify(other)} and ${JSON.stringify(tok)} share id ${id}`);
+    }
+    const had = this.specials.get(tok);
+    if (had !== undefined && had !== id) throw new Error(`special token ${JSON.stringify(tok)} already has id ${had}, cannot also have id ${id}`);
+    const ordinary = this.model.tokens[id];
+    if (ordinary !== undefined && id < this.model.reachable.length && this.model.reachable[id] && specialContent(ordinary) !== tok) {
+      throw new Error(`special token ${JSON.stringify(tok)} has id ${id}, which is the ordinary token ${JSON.stringify(ordinary)}`);
     }
     this.specials.set(tok, id);
     this.specialById.set(id, tok);
@@ -266,13 +283,22 @@ export class BPETokenizer implements ByteSource {
     const buf = this.outBuf;
     const res: number[] = new Array(n);
     for (let i = 0; i < n; i++) res[i] = buf[i];
+    this.trimScratch();
     return res;
+  }
+
+  // Scratch buffers grow to the largest text seen; keep at most 4M entries (16 MB) each between calls.
+  private trimScratch(): void {
+    if (this.outBuf.length > 1 << 22) this.outBuf = new Int32Array(1 << 14);
+    if (this.bounds.length > 1 << 22) this.bounds = new Int32Array(1 << 12);
   }
 
   /** Like encode, as a Uint32Array (cheaper for large texts; what data pipelines store). */
   encodeToUint32Array(text: string, opts?: EncodeOptions): Uint32Array {
     const n = this.encodeToBuffer(text, opts, 'encodeToUint32Array');
-    return new Uint32Array(this.outBuf.buffer, 0, n).slice();
+    const res = new Uint32Array(this.outBuf.buffer, 0, n).slice();
+    this.trimScratch();
+    return res;
   }
 
   /** Encodes ignoring special tokens entirely (same as encode(text) without options). */
@@ -282,7 +308,9 @@ export class BPETokenizer implements ByteSource {
 
   /** Number of tokens of `text` (no array is returned). */
   countTokens(text: string, opts?: EncodeOptions): number {
-    return this.encodeToBuffer(text, opts, 'countTokens');
+    const n = this.encodeToBuffer(text, opts, 'countTokens');
+    this.trimScratch();
+    return n;
   }
 
   // Encodes into this.outBuf; returns the number of ids.
@@ -352,7 +380,8 @@ export class BPETokenizer implements ByteSource {
     const cValLen = this.cValLen;
     const cChars = this.cChars;
     const cToks = this.cToks;
-    const mask = CACHE_SLOTS - 1;
+    const mask = this.cSlots - 1;
+    const useCache = this.cMaxEntries > 0;
     let out = this.outBuf;
     let cap = out.length;
     for (let k = 0; k < n; k++) {
@@ -364,7 +393,7 @@ export class BPETokenizer implements ByteSource {
         out = this.outBuf;
         cap = out.length;
       }
-      if (plen > CACHE_MAX_KEY) {
+      if (plen > CACHE_MAX_KEY || !useCache) {
         at = model.encodePiece(text, s, e, out, at);
         continue;
       }
@@ -397,7 +426,7 @@ export class BPETokenizer implements ByteSource {
       const t0 = at;
       at = model.encodePiece(text, s, e, out, at);
       const vl = at - t0;
-      if (this.cEntries >= CACHE_MAX_ENTRIES || this.cCharTop + plen > CHAR_POOL || this.cTokTop + vl > TOK_POOL) {
+      if (this.cEntries >= this.cMaxEntries || this.cCharTop + plen > this.cCharPool || this.cTokTop + vl > this.cTokPool) {
         this.clearCache();
         slot = h & mask; // the table is empty now
       }
@@ -416,13 +445,13 @@ export class BPETokenizer implements ByteSource {
   }
 
   private allocCache(): void {
-    this.cHash = new Int32Array(CACHE_SLOTS);
-    this.cKeyOff = new Int32Array(CACHE_SLOTS);
-    this.cKeyLen = new Int32Array(CACHE_SLOTS);
-    this.cValOff = new Int32Array(CACHE_SLOTS);
-    this.cValLen = new Int32Array(CACHE_SLOTS);
-    this.cChars = new Uint16Array(CHAR_POOL);
-    this.cToks = new Int32Array(TOK_POOL);
+    this.cHash = new Int32Array(this.cSlots);
+    this.cKeyOff = new Int32Array(this.cSlots);
+    this.cKeyLen = new Int32Array(this.cSlots);
+    this.cValOff = new Int32Array(this.cSlots);
+    this.cValLen = new Int32Array(this.cSlots);
+    this.cChars = new Uint16Array(this.cCharPool);
+    this.cToks = new Int32Array(this.cTokPool);
   }
 
   /** Empties the word cache (it is also emptied automatically when full). */
@@ -467,6 +496,12 @@ export class BPETokenizer implements ByteSource {
     if (e - s === 1) buf[at] = pool[s];
     else buf.set(pool.subarray(s, e), at);
     return [buf, need];
+  }
+
+  /** ByteSource: the flat byte tables used by the decoder. */
+  byteTables(): { pool: Uint8Array; off: Int32Array; hole: Uint8Array } {
+    if (!this.bytePool) this.buildByteTables();
+    return { pool: this.bytePool!, off: this.byteOff!, hole: this.holes! };
   }
 
   /** Bytes of one token (UTF-8 of the spelling for special tokens). */

@@ -79,17 +79,19 @@ describe('bad vocab / merges files', () => {
   });
 
   test('bad tokenizer.json', () => {
-    const base = gpt2Tokenizer().toJSON() as any;
+    const base = BPETokenizer.train(['the cat sat on the mat; the cat ate the rat'], { vocabSize: 270, minFrequency: 1 }).toJSON() as any;
+    const m0 = base.model.merges[0];
     const t = (obj: unknown, name: string) => () => BPETokenizer.load(write(name, typeof obj === 'string' ? obj : JSON.stringify(obj)));
     expect(t('{oops', 't1.json')).toThrow(/^t1\.json: not valid JSON/);
     expect(t({ ...base, model: { ...base.model, type: 'WordPiece' } }, 't2.json')).toThrow('t2.json: model.type is "WordPiece"; only "BPE" is supported');
-    expect(t({ ...base, model: { ...base.model, merges: ['Ġ t', 'oops'] } }, 't3.json')).toThrow(
+    expect(t({ ...base, model: { ...base.model, merges: [m0, 'oops'] } }, 't3.json')).toThrow(
       't3.json: model.merges[1] must be "left right" or ["left", "right"], got the string "oops"',
     );
-    expect(t({ ...base, model: { ...base.model, merges: ['Ġ t', 'q notAToken'] } }, 't4.json')).toThrow('t4.json: model.merges[1]: unknown symbol "notAToken"');
+    expect(t({ ...base, model: { ...base.model, merges: [m0, 'q notAToken'] } }, 't4.json')).toThrow('t4.json: model.merges[1]: unknown symbol "notAToken"');
     expect(t({ ...base, pre_tokenizer: { type: 'Whitespace' } }, 't5.json')).toThrow(/t5\.json: pre_tokenizer .* is not supported/);
     expect(t({ ...base, normalizer: { type: 'Lowercase' } }, 't6.json')).toThrow('t6.json: normalizer "Lowercase" is not supported (null, NFC, NFD, NFKC, NFKD)');
     expect(t({ ...base, added_tokens: [{ id: 'x', content: '<x>' }] }, 't7.json')).toThrow('t7.json: added_tokens[0] must have a string "content" and an integer "id"');
+    expect(t({ ...base, added_tokens: [{ id: 3, content: '<x>' }] }, 't9.json')).toThrow(/special token "<x>" has id 3, which is the ordinary token/);
     expect(t({ ...base, model: { ...base.model, vocab: { ...base.model.vocab, bad: 1.5 } } }, 't8.json')).toThrow(/t8\.json: model\.vocab: token "bad" has id 1\.5/);
   });
 });

@@ -140,7 +140,7 @@ async function selectModel(name) {
     const card = await api(`/api/models/${encodeURIComponent(name)}`);
     state.model = card;
     renderCard(card);
-    $('#backend').textContent = card.backend;
+    $('#backend').textContent = card.backend.split(' · ')[0];
     $('#max-tokens').max = String(Math.min(card.limits.maxNewTokens, card.contextLength - 1));
     fillAttentionPickers(card);
     setStatus(`${name} ready`);
@@ -159,7 +159,7 @@ function renderCard(card) {
     ['Context', fmtInt(card.contextLength)],
     ['Vocabulary', fmtInt(card.tokenizer.vocabSize)],
     ['Tokenizer', `${card.tokenizer.type} (${card.tokenizer.files.join(', ')})`],
-    ['Backend', card.backend],
+    ['Backend', card.backend.replace(/^backend: /, '')],
     ['Attention', card.attention.every((a) => !a) ? 'dense' : card.attention.map((a, i) => `${i}:${a ? a.type || 'sparse' : 'dense'}`).join(' ')],
   ];
   const table = el('table');
@@ -229,8 +229,13 @@ function probClass(logprob) {
   return p < 0.1 ? 'p-low' : p < 0.5 ? 'p-mid' : '';
 }
 
+/** Control characters as their Unicode pictures (␂), newlines as ↵ plus the break. */
+function showControls(text) {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => String.fromCharCode(c === '\u007f' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
+}
+
 function visible(text) {
-  return text.replace(/\n/g, '↵\n');
+  return showControls(text).replace(/\n/g, '↵\n');
 }
 
 async function runOne(run, prompt, signal) {
@@ -379,7 +384,7 @@ function color(p) {
 }
 
 function label(t) {
-  const s = t.replace(/\n/g, '↵').replace(/ /g, '·');
+  const s = showControls(t).replace(/\n/g, '↵').replace(/\t/g, '⇥').replace(/ /g, '·');
   return s.length > 10 ? s.slice(0, 9) + '…' : s;
 }
 

@@ -399,15 +399,27 @@ export async function pretrain(
       rows += b.rows;
     }
     const loss = sum / rows;
+    if (!Number.isFinite(loss)) throw new NonFiniteLossError(step, 'validation loss', loss);
     lastVal = { loss, ppl: Math.exp(loss) };
     let sample: string | undefined;
-    if (cfg.sampleTokens > 0) sample = await sampleText(model, tokenizer, cfg.samplePrompt, { maxNewTokens: cfg.sampleTokens });
+    if (cfg.sampleTokens > 0) {
+      try {
+        sample = await sampleText(model, tokenizer, cfg.samplePrompt, { maxNewTokens: cfg.sampleTokens });
+      } catch (e) {
+        sample = `(no sample: ${(e as Error).message})`;
+      }
+    }
     metrics.append({ type: 'eval', step, val_loss: loss, val_ppl: Math.exp(loss), ...(sample !== undefined ? { sample } : {}) });
     writeSvg();
     progress.log(`eval step ${step}: val loss ${loss.toFixed(4)} · perplexity ${Math.exp(loss).toFixed(2)}${sample !== undefined ? ` · sample: ${JSON.stringify(cfg.samplePrompt + sample)}` : ''}`);
   };
 
   const checkpoint = async (step: number, reason: string) => {
+    // Never save weights that went non-finite in the last update: the previous checkpoint stays the last good one.
+    const total = tf.tidy(() => tf.addN(Object.values(params).map((v) => tf.sum(v))));
+    const t = (await total.data())[0]!;
+    total.dispose();
+    if (!Number.isFinite(t)) throw new NonFiniteLossError(step, 'weights', t);
     const dir = await saveCheckpoint({
       runDir,
       step,
@@ -425,7 +437,7 @@ export async function pretrain(
       keep: cfg.keepCheckpoints,
     });
     lastCheckpoint = dir;
-    progress.log(`checkpoint: ${path.relative(process.cwd(), dir) || dir} (step ${step}${reason === 'interrupt' ? ', interrupted' : ''})`);
+    progress.log(`checkpoint: ${displayPath(dir)} (step ${step}${reason === 'interrupt' ? ', interrupted' : ''})`);
   };
   let tokensSeenNow = state?.tokensSeen ?? 0;
   let elapsedNow = state?.elapsedSeconds ?? 0;
@@ -536,6 +548,11 @@ export async function pretrain(
   log(`files: ${path.join(runDir, 'metrics.jsonl')} · ${svgFile}${lastCheckpoint ? ` · ${lastCheckpoint}` : ''}`);
   if (hooks.keepModel === false) model.dispose();
   return result;
+}
+
+function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') ? rel : p;
 }
 
 /** Decodes a continuation of `prompt` (greedy by default, or any decoding options). */

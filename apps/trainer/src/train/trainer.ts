@@ -37,7 +37,7 @@ export type StopReason = 'done' | 'interrupted' | 'time';
 export class NonFiniteLossError extends Error {
   constructor(
     readonly step: number,
-    readonly what: 'loss' | 'gradient norm',
+    readonly what: 'loss' | 'gradient norm' | 'validation loss' | 'weights',
     readonly value: number,
   ) {
     super(`${what} became ${value} at step ${step}`);

@@ -2,6 +2,7 @@
 // ignore index: the loss is the mean over counted targets only, and 0 (not NaN) when none count.
 import { tf } from '../tf';
 import { customGradOp } from './custom-grad';
+import { hasNativeKernel, runNativeKernel } from '../native';
 
 export const IGNORE_INDEX = -100;
 
@@ -41,7 +42,23 @@ function makeCrossEntropy(ignoreIndex: number) {
   }) as (logits: tf.Tensor, targets: tf.Tensor) => tf.Scalar;
 }
 
+// With @gptlab/tensor-native: log-sum-exp, loss and the gradient (softmax − one-hot)/count in one pass over
+// the logits; the gradient is kept for backprop instead of probabilities and one-hot rows.
+function makeNativeCrossEntropy(ignoreIndex: number) {
+  return customGradOp((logits: tf.Tensor, targets: tf.Tensor, save: tf.GradSaveFunc) => {
+    const t = targets.dtype === 'int32' ? targets : tf.cast(targets, 'int32');
+    const [loss, grad] = runNativeKernel('GptlabCrossEntropy', { logits, targets: t }, { ignoreIndex }) as tf.Tensor[];
+    if (t !== targets) t.dispose();
+    save([grad!]);
+    return {
+      value: loss!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(saved[0]!, dy), tf.zerosLike(targets)],
+    };
+  }) as (logits: tf.Tensor, targets: tf.Tensor) => tf.Scalar;
+}
+
 const byIgnore = new Map<number, ReturnType<typeof makeCrossEntropy>>();
+const nativeByIgnore = new Map<number, ReturnType<typeof makeNativeCrossEntropy>>();
 
 /**
  * Mean cross-entropy of `logits` [..., V] against integer `targets` [...]; targets equal to `ignoreIndex`
@@ -52,6 +69,14 @@ export function crossEntropy(logits: tf.Tensor, targets: tf.Tensor, ignoreIndex 
   const n = logits.size / logits.shape[logits.shape.length - 1]!;
   if (targets.size !== n) {
     throw new Error(`crossEntropy: ${targets.size} targets for ${n} rows of logits (shape [${logits.shape}])`);
+  }
+  if (logits.dtype === 'float32' && hasNativeKernel('GptlabCrossEntropy')) {
+    let nf = nativeByIgnore.get(ignoreIndex);
+    if (!nf) {
+      nf = makeNativeCrossEntropy(ignoreIndex);
+      nativeByIgnore.set(ignoreIndex, nf);
+    }
+    return nf(logits, targets);
   }
   let f = byIgnore.get(ignoreIndex);
   if (!f) {

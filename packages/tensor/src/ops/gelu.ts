@@ -3,11 +3,12 @@
 // Fused with an analytic gradient so backprop keeps one tanh instead of the chain of small ops autodiff makes.
 import { tf } from '../tf';
 import { customGradOp } from './custom-grad';
+import { hasNativeKernel, runNativeKernel } from '../native';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const COEFF = 0.044715;
 
-export const gelu = customGradOp((x: tf.Tensor, save: tf.GradSaveFunc) => {
+const composedGelu = customGradOp((x: tf.Tensor, save: tf.GradSaveFunc) => {
   const t = tf.tidy(() => tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(COEFF, tf.mul(x, tf.mul(x, x)))))));
   save([x, t]);
   const value = tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, t)));
@@ -24,3 +25,17 @@ export const gelu = customGradOp((x: tf.Tensor, save: tf.GradSaveFunc) => {
     },
   };
 }) as (x: tf.Tensor) => tf.Tensor;
+
+// With @gptlab/tensor-native: one pass forward, one pass backward (multi-threaded, no intermediates).
+const nativeGelu = customGradOp((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  return {
+    value: runNativeKernel('GptlabGelu', { x }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [runNativeKernel('GptlabGeluGrad', { x: saved[0]!, dy }) as tf.Tensor],
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
+
+export function gelu(x: tf.Tensor): tf.Tensor {
+  if (x.dtype === 'float32' && hasNativeKernel('GptlabGelu')) return nativeGelu(x);
+  return composedGelu(x);
+}

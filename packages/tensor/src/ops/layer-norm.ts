@@ -2,6 +2,7 @@
 // Analytic backward: dx = rstd · (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)), ĝ = dy · γ.
 import { tf } from '../tf';
 import { customGradOp } from './custom-grad';
+import { hasNativeKernel, runNativeKernel } from '../native';
 
 export const LAYER_NORM_EPS = 1e-5;
 
@@ -40,11 +41,38 @@ function makeLayerNorm(eps: number) {
   }) as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
 }
 
+// With @gptlab/tensor-native: statistics, normalisation and affine in one pass; backward in one pass per row.
+function makeNativeLayerNorm(eps: number) {
+  return customGradOp((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, xhat, rstd] = runNativeKernel('GptlabLayerNorm', { x, gamma, beta }, { eps }) as tf.Tensor[];
+    save([xhat!, rstd!, gamma]);
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, rs, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const [dx, dgamma, dbeta] = runNativeKernel('GptlabLayerNormGrad', { dy, xhat: xh, rstd: rs, gamma: g }) as tf.Tensor[];
+        return [dx!, tf.reshape(dgamma!, g.shape), tf.reshape(dbeta!, g.shape)];
+      },
+    };
+  }) as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
+}
+
+const nativeByEps = new Map<number, ReturnType<typeof makeNativeLayerNorm>>();
+
 const defaultLayerNorm = makeLayerNorm(LAYER_NORM_EPS);
 const byEps = new Map<number, ReturnType<typeof makeLayerNorm>>([[LAYER_NORM_EPS, defaultLayerNorm]]);
 
 /** y = (x − mean) / √(var + eps) · γ + β over the last axis. */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = LAYER_NORM_EPS): tf.Tensor {
+  const width = x.shape[x.shape.length - 1]!;
+  if (x.dtype === 'float32' && gamma.size === width && beta.size === width && hasNativeKernel('GptlabLayerNorm')) {
+    let nf = nativeByEps.get(eps);
+    if (!nf) {
+      nf = makeNativeLayerNorm(eps);
+      nativeByEps.set(eps, nf);
+    }
+    return nf(x, gamma, beta);
+  }
   let f = byEps.get(eps);
   if (!f) {
     f = makeLayerNorm(eps);

@@ -1,0 +1,177 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BPETokenizer, ENDOFTEXT } from '@gptlab/tokenizer';
+import { listCheckpoints } from '../src/train/checkpoint';
+import { makeShards, readMetrics, runCliSync, spawnCli, tmpDir, TINY, CLI } from './helpers';
+
+let root: string;
+let shards: { data: string; tokenizer: string };
+
+beforeAll(async () => {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`pnpm --filter @gptlab/trainer build\` first`);
+  root = tmpDir('cli');
+  shards = await makeShards(root);
+}, 60000);
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const pre = (out: string, ...extra: string[]) => ['pretrain', '--data', shards.data, '--out', path.join(root, out), ...TINY, ...extra];
+
+describe('gptlab-train: bad input gets a clear message and a non-zero exit', () => {
+  test.each([
+    [['pretrain', '--bogus', '1'], /unknown flag --bogus .*valid flags: .*--n-layer/],
+    [['frobnicate'], /unknown command "frobnicate"; valid commands: pretrain, demo, bench/],
+    [['pretrain', '--steps', 'ten'], /--steps expects an integer, got "ten"/],
+    [['pretrain', '--n-layer', '1'], /no training data: pass --data DIR .* or --corpus/],
+  ])('%j', (args, re) => {
+    const r = runCliSync(args as string[]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(re);
+  });
+
+  test('unknown preset lists the valid ones', () => {
+    const r = runCliSync(pre('p', '--preset', 'gpt5'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/unknown preset "gpt5".*valid presets: .*gpt2-small/);
+  });
+
+  test('heads that do not divide the width', () => {
+    const r = runCliSync(pre('h', '--n-head', '3'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--n-head 3 does not divide --n-embd 32/);
+  });
+
+  test('a context longer than the position table', () => {
+    const r = runCliSync(pre('c', '--n-positions', '8'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--block-size 16 is longer than the model's context \(--n-positions 8\)/);
+  });
+
+  test('a --config file: unknown keys rejected, flags override it', () => {
+    const bad = path.join(root, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ 'n-layer': 1, colour: 'red' }));
+    const r = runCliSync(['pretrain', '--config', bad, '--data', shards.data]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--config .*bad.json: unknown setting "colour"/);
+    const good = path.join(root, 'good.json');
+    fs.writeFileSync(good, JSON.stringify({ nLayer: 1, nHead: 2, 'n-embd': 32, blockSize: 16, steps: 50 }));
+    const ok = runCliSync(['pretrain', '--config', good, '--data', shards.data, '--out', path.join(root, 'cfg'), '--steps', '2', '--batch-size', '4', '--workers', '1', '--sample-tokens', '0']);
+    expect(ok.stderr).toMatch(/done: step 2\/2/);
+    expect(ok.code).toBe(0);
+  });
+
+  test('shards made with another tokenizer (hash mismatch)', () => {
+    const other = BPETokenizer.train(['completely different text for another vocabulary'], { vocabSize: 270, specialTokens: [ENDOFTEXT] });
+    const file = path.join(root, 'other-tok.json');
+    other.save(file);
+    const r = runCliSync(pre('t', '--tokenizer', file));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/were made with another tokenizer \(manifest tokenizerHash \w+, .*other-tok.json hashes to \w+\)/);
+  });
+
+  test('a NaN loss stops the run, names the step and the last good checkpoint, exit 3', () => {
+    const out = path.join(root, 'nan');
+    const r = runCliSync(pre('nan', '--lr', '1e6', '--warmup-steps', '0', '--steps', '30', '--checkpoint-every', '1', '--eval-every', '100'));
+    expect(r.code).toBe(3);
+    const m = /(loss|weights|gradient norm) became (NaN|Infinity|-Infinity) at step (\d+): training stopped\. The last good checkpoint is (\S+) \(step (\d+)\)/.exec(r.stderr);
+    expect(m).not.toBeNull();
+    const [, , , bad, dir, good] = m!;
+    expect(Number(good)).toBeLessThan(Number(bad));
+    expect(fs.existsSync(path.join(dir!, 'model.safetensors'))).toBe(true);
+    expect(listCheckpoints(out).pop()!.step).toBe(Number(good));
+  });
+});
+
+describe('gptlab-train pretrain: signals and crashes', () => {
+  test('Ctrl-C (SIGINT) saves a checkpoint at the step reached and exits 130; --resume finishes the run', async () => {
+    const out = path.join(root, 'sigint');
+    const child = spawnCli(pre('sigint', '--steps', '100000', '--checkpoint-every', '100000', '--eval-every', '100000', '--log-every', '1'));
+    let err = '';
+    child.stderr!.on('data', (d) => {
+      err += String(d);
+      if (/step\s+3\//.test(err) && !child.killed) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(err).toMatch(/Ctrl-C: finishing this step and saving a checkpoint/);
+    expect(code).toBe(130);
+    const cks = listCheckpoints(out);
+    expect(cks).toHaveLength(1);
+    const step = cks[0]!.step;
+    expect(step).toBeGreaterThanOrEqual(3);
+    const r = runCliSync(['pretrain', '--resume', out, '--steps', String(step + 2)]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`resuming from .* at step ${step}`));
+    const train = readMetrics(out).filter((m) => m.type === 'train');
+    expect(train.map((m) => m.step)).toEqual(Array.from({ length: step + 2 }, (_, i) => i + 1));
+  }, 60000);
+
+  test('SIGKILL at any moment leaves the last complete checkpoint loadable', async () => {
+    const out = path.join(root, 'kill');
+    const child = spawnCli(pre('kill', '--steps', '100000', '--checkpoint-every', '1', '--eval-every', '100000', '--keep-checkpoints', '2'));
+    let err = '';
+    let seen = 0;
+    child.stderr!.on('data', (d) => {
+      err += String(d);
+      seen = (err.match(/checkpoint: /g) ?? []).length;
+      // kill while the next checkpoint is probably being written
+      if (seen >= 3 && !child.killed) setTimeout(() => child.kill('SIGKILL'), 3);
+    });
+    await new Promise((r) => child.on('exit', r));
+    const cks = listCheckpoints(out);
+    expect(cks.length).toBeGreaterThanOrEqual(1);
+    const r = runCliSync(['pretrain', '--resume', out, '--steps', String(cks[cks.length - 1]!.step + 1)]);
+    expect(r.stderr).toMatch(/done: step/);
+    expect(r.code).toBe(0);
+  }, 60000);
+});
+
+describe('gptlab-train tokenizer and data wrappers', () => {
+  test('tokenizer train + encode', () => {
+    const corpus = path.join(root, 'corpus.jsonl');
+    const out = path.join(root, 'tok.json');
+    const t = runCliSync(['tokenizer', 'train', '--corpus', corpus, '--vocab-size', '280', '--out', out]);
+    expect(t.code).toBe(0);
+    expect(t.stderr).toMatch(/trained 280 tokens on 300 documents/);
+    const tok = BPETokenizer.load(out);
+    const e = runCliSync(['tokenizer', 'encode', '--tokenizer', out], { input: 'the dog runs' });
+    expect(e.code).toBe(0);
+    expect(e.stdout.trim().split(' ').map(Number)).toEqual(tok.encode('the dog runs'));
+    const bad = runCliSync(['tokenizer', 'encode'], { input: 'x' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/needs --tokenizer FILE or --gpt2 DIR/);
+  });
+
+  test('data dedup names every removed document and its kept duplicate', () => {
+    const input = path.join(root, 'docs.jsonl');
+    const base = 'the quick brown fox jumps over the lazy dog near the river bank on a sunny day in may';
+    fs.writeFileSync(
+      input,
+      [
+        { id: 'a', text: base },
+        { id: 'b', text: 'completely different words about cooking pasta with tomato sauce and fresh basil leaves tonight' },
+        { id: 'c', text: base },
+        { id: 'd', text: base + ' again' },
+      ]
+        .map((d) => JSON.stringify(d))
+        .join('\n') + '\n',
+    );
+    const out = path.join(root, 'kept.jsonl');
+    const report = path.join(root, 'report.json');
+    const r = runCliSync(['data', 'dedup', '--input', input, '--field', 'text', '--threshold', '0.8', '--out', out, '--report', report]);
+    expect(r.code).toBe(0);
+    const dups = (JSON.parse(fs.readFileSync(report, 'utf8')) as { duplicates: { id: string; duplicateOf: string }[] }).duplicates;
+    expect(dups.map((d) => [d.id, d.duplicateOf]).sort()).toEqual([
+      ['c', 'a'],
+      ['d', 'a'],
+    ]);
+    expect(fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['a', 'b']);
+  });
+
+  test('data prepare writes shards the trainer accepts', () => {
+    const out = path.join(root, 'prep');
+    const r = runCliSync(['data', 'prepare', '--source', path.join(root, 'corpus.jsonl'), '--tokenizer', shards.tokenizer, '--out', out, '--no-near-dedup']);
+    expect(r.code).toBe(0);
+    expect(fs.existsSync(path.join(out, 'manifest.json'))).toBe(true);
+    const t = runCliSync(['pretrain', '--data', out, '--out', path.join(root, 'prep-run'), ...TINY, '--steps', '1']);
+    expect(t.code).toBe(0);
+  });
+});

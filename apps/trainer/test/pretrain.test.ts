@@ -1,0 +1,92 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { initBackend, tf } from '@gptlab/tensor';
+import { GPT } from '@gptlab/model';
+import { pretrain, type PretrainConfig } from '../src/commands/pretrain';
+import { listCheckpoints, readTrainerState } from '../src/train/checkpoint';
+import { makeShards, readMetrics, tmpDir } from './helpers';
+
+const quiet = { stderr: () => {}, isTTY: false };
+let shards: { data: string; tokenizer: string };
+let root: string;
+
+const base = (out: string): Partial<PretrainConfig> => ({
+  preset: 'gpt2-small',
+  nLayer: 1,
+  nHead: 2,
+  nEmbd: 32,
+  blockSize: 16,
+  batchSize: 4,
+  evalBatches: 2,
+  sampleTokens: 4,
+  workers: 1,
+  steps: 8,
+  warmupSteps: 2,
+  lr: 3e-3,
+  evalEvery: 4,
+  checkpointEvery: 4,
+  out,
+});
+
+beforeAll(async () => {
+  await initBackend();
+  root = tmpDir('pretrain');
+  shards = await makeShards(root);
+}, 60000);
+
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const trainLosses = (dir: string) => readMetrics(dir).filter((m) => m.type === 'train').map((m) => m.loss!);
+
+describe('pretrain', () => {
+  test('same seed and data give the same losses; the loss falls; checkpoints and run files are written', async () => {
+    const a = path.join(root, 'a');
+    const b = path.join(root, 'b');
+    await pretrain({ ...base(a), data: shards.data }, quiet, { keepModel: false });
+    // (the first run fills caches such as causal masks; a second run must not add tensors)
+    const before = tf.memory().numTensors;
+    await pretrain({ ...base(b), data: shards.data }, quiet, { keepModel: false });
+    expect(tf.memory().numTensors).toBe(before);
+    const la = trainLosses(a);
+    expect(la).toHaveLength(8);
+    expect(trainLosses(b)).toEqual(la);
+    expect(la[7]!).toBeLessThan(la[0]!);
+    const evals = readMetrics(a).filter((m) => m.type === 'eval');
+    expect(evals.map((e) => e.step)).toEqual([4, 8]);
+    expect(fs.readFileSync(path.join(a, 'loss.svg'), 'utf8')).toMatch(/^<svg[\s\S]*polyline[\s\S]*<\/svg>$/);
+    const cks = listCheckpoints(a);
+    expect(cks.map((c) => c.step)).toEqual([4, 8]);
+    const last = cks[1]!.dir;
+    for (const f of ['config.json', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json', 'tokenizer.json']) {
+      expect(fs.existsSync(path.join(last, f))).toBe(true);
+    }
+    const st = readTrainerState(last);
+    expect(st.step).toBe(8);
+    expect(st.optimizer.step).toBe(8);
+    const m = await GPT.fromPretrained(last);
+    expect(m.config.nEmbd).toBe(32);
+    m.dispose();
+  }, 120000);
+
+  test('an interrupted run resumed from its checkpoint gives exactly the losses of the uninterrupted run', async () => {
+    const full = path.join(root, 'full');
+    const cut = path.join(root, 'cut');
+    await pretrain({ ...base(full), data: shards.data, checkpointEvery: 100 }, quiet, { keepModel: false });
+    // Stop after step 3 (like Ctrl-C: a checkpoint at the step reached), then resume.
+    const r1 = await pretrain({ ...base(cut), data: shards.data, checkpointEvery: 100 }, quiet, {
+      keepModel: false,
+      onStep: (s) => (stepSeen = s),
+      shouldStop: () => stepSeen >= 3,
+    });
+    expect(r1.reason).toBe('interrupted');
+    expect(r1.step).toBe(3);
+    const r2 = await pretrain({ resume: cut }, quiet, { keepModel: false });
+    expect(r2.step).toBe(8);
+    expect(trainLosses(cut)).toEqual(trainLosses(full));
+    const vf = readMetrics(full).filter((m) => m.type === 'eval').map((m) => m.val_loss);
+    const vc = readMetrics(cut).filter((m) => m.type === 'eval').map((m) => m.val_loss);
+    expect(vc).toEqual(vf);
+  }, 120000);
+});
+
+let stepSeen = 0;

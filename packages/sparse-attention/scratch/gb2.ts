@@ -1,0 +1,20 @@
+import { tf, initBackend } from '@gptlab/tensor';
+import { gatherBlocks } from '../src/gather-blocks';
+(async () => {
+  console.log(await initBackend());
+  const x = tf.randomNormal([4, 128, 2048]) as tf.Tensor3D;
+  const idx = Int32Array.from({ length: 1080 }, (_, i) => Math.floor(i / 9) + (i % 9));
+  const T = (fn: () => void, label: string) => { fn(); const t0 = performance.now(); for (let i = 0; i < 5; i++) fn(); console.log(label, ((performance.now() - t0) / 5).toFixed(1), 'ms'); };
+  T(() => tf.tidy(() => { gatherBlocks(x, idx); }), 'gatherBlocks fwd (no readback)');
+  const dy = tf.randomNormal([4, 1080, 2048]);
+  T(() => { const g = tf.grad((a: tf.Tensor) => tf.mul(gatherBlocks(a as tf.Tensor3D, idx), 1))(x, dy as any); g.dispose(); }, 'gatherBlocks fwd+bwd');
+  T(() => tf.tidy(() => { tf.mul(dy, 1); }), 'mul 35MB');
+  const s = tf.randomNormal([4, 120, 32, 288]);
+  const bias = tf.randomNormal([120, 32, 288]);
+  T(() => tf.tidy(() => { tf.add(s, bias); }), 'add bias bcast 17MB');
+  T(() => tf.tidy(() => { tf.softmax(s); }), 'softmax 17MB');
+  const q = tf.randomNormal([480, 32, 64]), k = tf.randomNormal([480, 288, 64]);
+  T(() => tf.tidy(() => { tf.matMul(q, k, false, true); }), 'bmm QK^T');
+  T(() => { const g = tf.grads((a: tf.Tensor) => tf.softmax(a))([s], tf.onesLike(s) as any); g.forEach((x) => x.dispose()); }, 'softmax fwd+bwd');
+  console.log(require('node:fs').readFileSync('/proc/loadavg', 'utf8'));
+})();
