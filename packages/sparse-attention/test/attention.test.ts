@@ -14,7 +14,7 @@ import { setup, maxAbsDiff, rand4 } from './helpers';
 
 beforeAll(setup);
 
-const PATTERNS = ['dense', 'local:1', 'local:12', 'strided:8', 'strided:20', 'fixed:16:4', 'fixed:12:5', 'bigbird:10:5:1:3', 'bigbird:24:16:2:11'];
+const PATTERNS = ['dense', 'local:1', 'local:12', 'strided:8', 'strided:16', 'strided:20', 'fixed:16:4', 'fixed:12:5', 'bigbird:10:5:1:3', 'bigbird:24:16:2:11'];
 // [B, H, T, D, blockSize]: multiples of the block, ragged tails, T smaller than a block, T = 1.
 const SHAPES: [number, number, number, number, number][] = [
   [1, 1, 1, 8, 16],
@@ -26,13 +26,13 @@ const SHAPES: [number, number, number, number, number][] = [
 ];
 
 /** Max abs differences of output and of gradients w.r.t. q, k, v against denseAttention with the same mask. */
-function compare(p: AttentionPattern, [B, H, T, D, bs]: [number, number, number, number, number], seed: number) {
+function compare(p: AttentionPattern, [B, H, T, D, bs]: [number, number, number, number, number], seed: number, strided?: 'blocks' | 'factorized') {
   const q = rand4([B, H, T, D], seed);
   const k = rand4([B, H, T, D], seed + 1);
   const v = rand4([B, H, T, D], seed + 2);
   const w = rand4([B, H, T, D], seed + 3); // upstream gradient: loss = Σ w ⊙ out
   const mask = elementMask(p, T, T, 0, bs);
-  const sparse = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => blockSparseAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, p, { blockSize: bs });
+  const sparse = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => blockSparseAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, p, { blockSize: bs, strided });
   const dense = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => denseAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, mask);
   const res = tf.tidy(() => {
     const fwd = maxAbsDiff(sparse(q, k, v).dataSync(), dense(q, k, v).dataSync());
@@ -54,6 +54,28 @@ describe.each(PATTERNS)('%s equals dense attention with the same mask', (spec) =
     for (const g of grads) expect(g).toBeLessThanOrEqual(1e-4);
     expect(outScale).toBeGreaterThan(0.01); // the comparison is not vacuous
   });
+});
+
+describe.each(['blocks', 'factorized'] as const)('strided computed as %s', (mode) => {
+  // [B, H, T, D, blockSize, stride]: stride a multiple of the block (needed by 'factorized'), ragged tails.
+  it.each([
+    [1, 2, 100, 8, 16, 16],
+    [2, 1, 130, 8, 16, 32],
+    [1, 1, 200, 16, 32, 64],
+    [1, 2, 33, 4, 16, 16],
+    [1, 1, 7, 8, 16, 16],
+  ])('B=%i H=%i T=%i D=%i block=%i stride=%i equals dense attention', (B, H, T, D, bs, l) => {
+    const { fwd, grads } = compare({ type: 'strided', stride: l }, [B, H, T, D, bs], T + l, mode);
+    expect(fwd).toBeLessThanOrEqual(1e-5);
+    for (const g of grads) expect(g).toBeLessThanOrEqual(1e-4);
+  });
+});
+
+it('factorized strided needs the stride to be a multiple of the block size', () => {
+  const q = rand4([1, 1, 40, 8], 1);
+  expect(() => blockSparseAttention(q, q, q, parsePattern('strided:12'), { blockSize: 16, strided: 'factorized' })).toThrow(/stride \(12\) to be a multiple of the block size \(16\)/);
+  expect(() => blockSparseAttention(q, q, q, parsePattern('strided:16'), { strided: 'sideways' as 'auto' })).toThrow(/strided must be 'auto', 'blocks' or 'factorized'/);
+  q.dispose();
 });
 
 it('differs from dense attention with a different mask (the comparison can fail)', () => {

@@ -52,6 +52,8 @@ export interface NativeAddon {
   ): void;
   gelu(x: Float32Array, y: Float32Array, n: number): void;
   geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
+  /** out[a, b] = Σ_r x[a, r, b] for x viewed as [A, R, B]. */
+  sumMiddle(x: Float32Array, out: Float32Array, a: number, r: number, b: number): void;
   /** Mean softmax cross-entropy over rows whose target ≠ ignoreIndex; grad receives d(loss)/d(logits). */
   crossEntropy(logits: Float32Array, targets: Int32Array, rows: number, cols: number, ignoreIndex: number, grad: Float32Array): number;
 }

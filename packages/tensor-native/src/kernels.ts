@@ -243,6 +243,39 @@ export function makeSoftmaxReplacement(addon: NativeAddon, backendName: string, 
   };
 }
 
+/**
+ * tfjs Sum {x} attrs {axis, keepDims}: native when x is float32 and the reduced axes are one contiguous block
+ * (x viewed as [A, R, B] → [A, B]), e.g. bias gradients (leading axes) and row sums (last axis); else the
+ * original kernel.
+ */
+export function makeSumReplacement(addon: NativeAddon, backendName: string, fallback: Fallback): KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const attrs = (args.attrs ?? {}) as { axis?: number | number[]; keepDims?: boolean };
+    const rank = x.shape.length;
+    if (x.dtype !== 'float32' || rank === 0) return callOriginal(fallback, 'Sum', args);
+    const raw = attrs.axis === undefined || attrs.axis === null ? [...Array(rank).keys()] : Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis];
+    const axes = [...new Set(raw.map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
+    if (axes.length === 0 || axes.some((a) => a < 0 || a >= rank) || axes[axes.length - 1]! - axes[0]! !== axes.length - 1) {
+      return callOriginal(fallback, 'Sum', args);
+    }
+    const first = axes[0]!;
+    const last = axes[axes.length - 1]!;
+    const A = sizeOf(x.shape.slice(0, first));
+    const R = sizeOf(x.shape.slice(first, last + 1));
+    const Bn = sizeOf(x.shape.slice(last + 1));
+    const outShape = attrs.keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : x.shape.filter((_, i) => i < first || i > last);
+    const io = ioFor(backendName, args.backend);
+    const out = io.output(outShape);
+    const ov = need(io.view(out), 'sum');
+    if (A * Bn > 0) {
+      if (R === 0) ov.fill(0);
+      else addon.sumMiddle(need(io.view(x), 'x'), ov, A, R, Bn);
+    }
+    return io.finish(out);
+  };
+}
+
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1 };
 
 export function makeFusedMatMul(addon: NativeAddon, backendName: string, fallback: Fallback): KernelFunc {
