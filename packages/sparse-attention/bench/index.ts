@@ -39,16 +39,38 @@ interface Case {
   name: string;
   dense: boolean; // run through denseAttention
   pattern: AttentionPattern;
+  /** Passed as a compiled layout (always the block path) rather than as a pattern. */
+  asLayout: boolean;
 }
 
 function parseCase(name: string): Case {
-  if (name === 'dense') return { name, dense: true, pattern: { type: 'dense' } };
-  const spec = name.startsWith('block:') ? name.slice(6) : name;
+  if (name === 'dense') return { name, dense: true, pattern: { type: 'dense' }, asLayout: false };
+  const asLayout = name.startsWith('block:');
+  const spec = asLayout ? name.slice(6) : name;
   try {
-    return { name, dense: false, pattern: parsePattern(spec) };
+    return { name, dense: false, pattern: parsePattern(spec), asLayout };
   } catch (e) {
     throw new Error(`--patterns: ${(e as Error).message}`);
   }
+}
+
+/** The strided stride when blockSparseAttention('auto') factorizes this case at length n, else 0. */
+function factorizedStride(c: Case, n: number): number {
+  if (c.dense || c.asLayout || c.pattern.type !== 'strided') return 0;
+  const l = c.pattern.stride;
+  return l % BLOCK === 0 && n > 2 * l ? l : 0;
+}
+
+/** Kept blocks of the block part and (query, key) pairs computed in all. */
+function work(c: Case, n: number, layout: BlockLayout): { blocks: number; pairs: number } {
+  if (c.dense) return { blocks: layout.numBlocks ** 2, pairs: n * n };
+  const l = factorizedStride(c, n);
+  if (l) {
+    const A = Math.ceil(n / l);
+    const band = compileLayout({ type: 'local', window: l }, A * l, BLOCK).keptBlocks;
+    return { blocks: band, pairs: band * BLOCK * BLOCK + A * l * A };
+  }
+  return { blocks: layout.keptBlocks, pairs: layout.keptBlocks * BLOCK * BLOCK };
 }
 
 /**
@@ -58,15 +80,13 @@ function parseCase(name: string): Case {
 function estimateBytes(c: Case, n: number, layout: BlockLayout): number {
   const bh = BATCH * HEADS;
   if (c.dense) return bh * n * n * 4 * 9;
-  const kept = layout.keptBlocks;
-  return bh * kept * (BLOCK * BLOCK * 4 * 12 + BLOCK * DIM * 4 * 16);
+  const w = work(c, n, layout);
+  return bh * (w.blocks * (BLOCK * BLOCK * 4 * 12 + BLOCK * DIM * 4 * 16) + (w.pairs - w.blocks * BLOCK * BLOCK) * 4 * 12);
 }
 
 /** Attention FLOPs actually computed (multiply-adds × 2) for forward + backward: 2 products forward, 4 backward. */
 function flops(c: Case, n: number, layout: BlockLayout): number {
-  const bh = BATCH * HEADS;
-  const pairs = c.dense ? n * n : layout.keptBlocks * BLOCK * BLOCK;
-  return bh * pairs * DIM * 2 * 6;
+  return BATCH * HEADS * work(c, n, layout).pairs * DIM * 2 * 6;
 }
 
 function rssMb(): number {
@@ -82,7 +102,7 @@ function passes(c: Case, layout: BlockLayout, q: tf.Tensor4D, k: tf.Tensor4D, v:
   const attend = (a: tf.Tensor, b: tf.Tensor, cc: tf.Tensor) =>
     c.dense
       ? denseAttention(a as tf.Tensor4D, b as tf.Tensor4D, cc as tf.Tensor4D)
-      : blockSparseAttention(a as tf.Tensor4D, b as tf.Tensor4D, cc as tf.Tensor4D, layout);
+      : blockSparseAttention(a as tf.Tensor4D, b as tf.Tensor4D, cc as tf.Tensor4D, c.asLayout ? layout : c.pattern, { blockSize: BLOCK });
   const fwdBwd = () => {
     const gs = tf.grads((a, b, cc) => tf.sum(attend(a!, b!, cc!)))([q, k, v]);
     for (const g of gs) g.dataSync();
@@ -118,7 +138,7 @@ async function runCase(c: Case, n: number, layout: BlockLayout) {
   if (!c.dense && n <= 1024) {
     // sanity: the same numbers as dense attention with the pattern's mask
     check = tf.tidy(() => {
-      const a = blockSparseAttention(q, k, v, layout);
+      const a = blockSparseAttention(q, k, v, c.asLayout ? layout : c.pattern, { blockSize: BLOCK });
       const b = denseAttention(q, k, v, elementMask(c.pattern, n, n, 0, BLOCK));
       return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!;
     });
@@ -179,9 +199,14 @@ async function main() {
         heads: HEADS,
         head_dim: DIM,
         block: BLOCK,
-        impl: c.dense ? 'denseAttention (full n×n scores)' : 'blockSparseAttention',
+        impl: c.dense
+          ? 'denseAttention (full n×n scores)'
+          : factorizedStride(c, n)
+            ? `blockSparseAttention, strided factorized: local:${factorizedStride(c, n)} band blocks + residue classes`
+            : 'blockSparseAttention',
         density: c.dense ? 1 : +layout.density.toFixed(4),
         kept_blocks: c.dense ? layout.numBlocks * layout.numBlocks : layout.keptBlocks,
+        ...(factorizedStride(c, n) ? { computed_blocks: work(c, n, layout).blocks, computed_pairs_fraction: +(work(c, n, layout).pairs / ((n * (n + 1)) / 2)).toFixed(4) } : {}),
         layout_compile_ms: +compileMs.toFixed(1),
       };
       const est = estimateBytes(c, n, layout);

@@ -334,6 +334,38 @@ function groupParts(plan: Plan, qb: tf.Tensor3D, kb: tf.Tensor3D, vb: tf.Tensor3
   };
 }
 
+/**
+ * Attention of query blocks against their gathered key/value blocks, with a hand-written gradient:
+ * q [BH·g, blk, D], k, v [BH·g, m·blk, D], bias [g, blk, m·blk] (shared by the BH batch entries) → [BH·g, blk, D].
+ * Only q, k, v and the probabilities are kept for backward (tfjs autodiff would keep every intermediate and its
+ * gradient until the end of the backward pass):
+ *   dP = dO·vᵀ, dS = P ⊙ (dP − Σ dP ⊙ P), dq = dS·k, dk = dSᵀ·q, dv = Pᵀ·dO.
+ */
+function blockRowsAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, bias: tf.Tensor3D | null, BH: number, onProbs?: (p: tf.Tensor) => void): tf.Tensor {
+  const [bhg, blk] = q.shape as [number, number, number];
+  const cols = k.shape[1]!;
+  const g = bhg / BH;
+  const op = customGradOp((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, save: tf.GradSaveFunc) => {
+    const probs = tf.tidy(() => {
+      let s = batchMatMul(qq, kk, false, true);
+      if (bias) s = tf.reshape(tf.add(tf.reshape(s, [BH, g, blk, cols]), bias), [bhg, blk, cols]);
+      return tf.softmax(s);
+    });
+    onProbs?.(probs);
+    save([qq, kk, vv, probs]);
+    return {
+      value: batchMatMul(probs, vv),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, p] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const dp = batchMatMul(dy, sv, false, true);
+        const ds = tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true)));
+        return [batchMatMul(ds, sk), batchMatMul(ds, sq, true, false), batchMatMul(p, dy, true, false)];
+      },
+    };
+  }) as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
+  return op(q, k, v);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Block-sparse attention
 
@@ -408,11 +440,9 @@ export function blockSparseAttention(
       const qg = g === nb ? qb : gatherBlocks(qb, group.rows);
       const kg = tf.reshape(gatherBlocks(kb, group.keyIdx), [BH * g, m * bs, D]);
       const vg = tf.reshape(gatherBlocks(vb, group.keyIdx), [BH * g, m * bs, D]);
-      let s = tf.reshape(batchMatMul(tf.reshape(qg, [BH * g, bs, D]), kg, false, true), [BH, g, bs, m * bs]);
-      if (group.bias) s = tf.add(s, group.bias);
-      const probs = tf.softmax(s);
-      if (wantProbs) probParts.push({ group, probs: tf.keep(probs) });
-      outs.push(tf.reshape(batchMatMul(tf.reshape(probs, [BH * g, bs, m * bs]), vg), [BH, g, E]));
+      const onProbs = wantProbs ? (probs: tf.Tensor) => probParts.push({ group, probs: tf.keep(tf.clone(probs)) }) : undefined;
+      const o = blockRowsAttention(tf.reshape(qg, [BH * g, bs, D]), kg, vg, group.bias, BH, onProbs);
+      outs.push(tf.reshape(o, [BH, g, E]));
     }
     const o = outs.length === 1 ? outs[0]! : assembleBlocks(outs as tf.Tensor3D[], plan.groups.map((gr) => gr.rows), nb);
     const o4 = tf.reshape(o, [B, H, Tp, D]);

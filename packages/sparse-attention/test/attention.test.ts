@@ -103,8 +103,8 @@ it('accepts a compiled layout, a custom scale, and returns probabilities equal t
   tf.dispose([q, k, v, a.output, a.probs, b.output, b.probs, sums as unknown as tf.Tensor].filter((x) => x instanceof tf.Tensor));
 });
 
-it('numTensors stays flat over repeated forward + backward passes', () => {
-  const p = parsePattern('fixed:16:4');
+it.each(['fixed:16:4', 'strided:16'])('%s: numTensors stays flat over repeated forward + backward passes', (spec) => {
+  const p = parsePattern(spec); // strided:16 at block 16, T = 70 takes the factorized path
   const [q, k, v] = [rand4([1, 2, 70, 8], 1), rand4([1, 2, 70, 8], 2), rand4([1, 2, 70, 8], 3)];
   const step = () =>
     tf.tidy(() => {

@@ -98,6 +98,37 @@ suite.each(['wasm', 'cpu'])('fused kernels on %s', (backend) => {
     tf.dispose([x, m, fused, ref, dy, dx, refDx]);
   });
 
+  it('tf.sum over contiguous axes equals the original kernel; other cases fall back', () => {
+    const x = tf.tensor(randomArray(3 * 4 * 5 * 33, 11, 2), [3, 4, 5, 33]);
+    const cases: [number | number[] | undefined, boolean][] = [
+      [0, false],
+      [[0, 1], false],
+      [[1, 2], true],
+      [-1, false],
+      [[2, 3], true],
+      [undefined, false],
+      [[0, 2], false], // not contiguous: original kernel
+      [[3, 1, 2], false],
+    ];
+    for (const [axis, keepDims] of cases) {
+      const got = tf.sum(x, axis, keepDims);
+      const ref = withOriginal(() => tf.sum(x, axis, keepDims));
+      expect({ axis, shape: got.shape }).toEqual({ axis, shape: ref.shape });
+      const err = maxRelDiff(got.dataSync(), ref.dataSync());
+      if (err > 1e-5) throw new Error(`sum axis=${JSON.stringify(axis)}: differs by ${err}`);
+      tf.dispose([got, ref]);
+    }
+    const wide = tf.tensor(randomArray(300 * 257, 12), [300, 257]); // one output row split over threads
+    const w1 = tf.sum(wide, 0);
+    const w2 = withOriginal(() => tf.sum(wide, 0));
+    expect(maxRelDiff(w1.dataSync(), w2.dataSync())).toBeLessThan(1e-5);
+    const i = tf.tensor([1, 2, 3, 4], [2, 2], 'int32');
+    const si = tf.sum(i, 0);
+    expect(si.dtype).toBe('int32');
+    expect(Array.from(si.dataSync())).toEqual([4, 6]);
+    tf.dispose([x, wide, w1, w2, i, si]);
+  });
+
   it('fused ops leak no tensors over repeated forward/backward passes', () => {
     const x = tf.tensor(randomArray(4 * 16, 10), [4, 16]);
     const g = tf.ones([16]);
