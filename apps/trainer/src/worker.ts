@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { tf, initBackend, type BackendName } from '@gptlab/tensor';
 import { buildReplica, type Replica } from './train/replica';
+import { gptReplica } from './lm';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './train/parallel';
 
 const init = workerData as WorkerInit;
@@ -20,7 +21,7 @@ function reply(m: WorkerReply): void {
 
 async function start(): Promise<void> {
   await initBackend({ backend: init.backend as BackendName });
-  replica = await buildReplica(init.spec);
+  replica = buildReplica(init.spec, gptReplica);
   for (const l of init.layout) {
     const v = replica.params[l.name];
     if (!v) throw new Error(`the replica has no parameter "${l.name}"`);

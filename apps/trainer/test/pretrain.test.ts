@@ -68,6 +68,19 @@ describe('pretrain', () => {
     m.dispose();
   }, 120000);
 
+  test('2 gradient worker threads give the losses of 1 (same global batch, float tolerance)', async () => {
+    const one = path.join(root, 'w1');
+    const two = path.join(root, 'w2');
+    await pretrain({ ...base(one), data: shards.data, steps: 4, workers: 1 }, quiet, { keepModel: false });
+    const r = await pretrain({ ...base(two), data: shards.data, steps: 4, workers: 2 }, quiet, { keepModel: false });
+    expect(r.workers).toBe(2);
+    const a = trainLosses(one);
+    const b = trainLosses(two);
+    expect(b).toHaveLength(4);
+    a.forEach((l, i) => expect(b[i]!).toBeCloseTo(l, 4));
+    expect(b).not.toEqual(a.map(() => a[0])); // the run moves
+  }, 120000);
+
   test('an interrupted run resumed from its checkpoint gives exactly the losses of the uninterrupted run', async () => {
     const full = path.join(root, 'full');
     const cut = path.join(root, 'cut');

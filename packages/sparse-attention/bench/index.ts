@@ -75,13 +75,14 @@ function work(c: Case, n: number, layout: BlockLayout): { blocks: number; pairs:
 
 /**
  * Rough peak bytes of one forward+backward pass (what tfjs keeps on the tape plus the gradients), calibrated on
- * this bench's own peaks: dense ≈ 9 score-sized tensors; block-sparse ≈ 12 score blocks + 16 K/V blocks per kept block.
+ * this bench's own peaks: dense ≈ 9 score-sized tensors (37.6 KB per 32×32 block and head); block-sparse
+ * ≈ 105–150 KB per kept block and head (≈ 6 score blocks + 11 K/V-sized blocks) at block 32.
  */
 function estimateBytes(c: Case, n: number, layout: BlockLayout): number {
   const bh = BATCH * HEADS;
   if (c.dense) return bh * n * n * 4 * 9;
   const w = work(c, n, layout);
-  return bh * (w.blocks * (BLOCK * BLOCK * 4 * 12 + BLOCK * DIM * 4 * 16) + (w.pairs - w.blocks * BLOCK * BLOCK) * 4 * 12);
+  return bh * (w.blocks * (BLOCK * BLOCK * 4 * 6 + BLOCK * DIM * 4 * 11) + (w.pairs - w.blocks * BLOCK * BLOCK) * 4 * 12);
 }
 
 /** Attention FLOPs actually computed (multiply-adds × 2) for forward + backward: 2 products forward, 4 backward. */

@@ -21,7 +21,8 @@ export {
   type AttentionWithProbs,
   blockSparseAttention,
   denseAttention,
-  bucketCount,
+  planGroups,
+  describePlan,
   clearPlanCache,
   planCacheSize,
 } from './attention';

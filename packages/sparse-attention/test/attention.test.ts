@@ -7,7 +7,8 @@ import {
   denseAttention,
   clearPlanCache,
   planCacheSize,
-  bucketCount,
+  planGroups,
+  describePlan,
   type AttentionPattern,
 } from './imports';
 import { setup, maxAbsDiff, rand4 } from './helpers';
@@ -199,11 +200,43 @@ it('checks shapes and names the argument', () => {
   tf.dispose([q, k]);
 });
 
-it('buckets kept-block counts with at most 25% padding', () => {
-  for (let m = 1; m < 600; m++) {
-    const b = bucketCount(m);
-    expect(b).toBeGreaterThanOrEqual(m);
-    expect(b).toBeLessThanOrEqual(Math.max(m, Math.ceil(m * 1.25)));
+it('groups rows: local is one group; ragged layouts keep several groups and stay exact', () => {
+  const local = describePlan(compileLayout(parsePattern('local:256'), 4096, 32));
+  expect(local).toEqual([{ rows: Array.from({ length: 128 }, (_, i) => i), slots: 9 }]);
+  const p = parsePattern('dense');
+  const layout = compileLayout(p, 200, 16);
+  const groups = describePlan(layout);
+  expect(groups.length).toBeGreaterThanOrEqual(3);
+  expect(groups.flatMap((g) => g.rows).sort((a, b) => a - b)).toEqual(Array.from({ length: 13 }, (_, i) => i));
+  const padded = groups.reduce((s, g) => s + g.rows.length * g.slots, 0) - layout.keptBlocks;
+  expect(padded).toBeLessThanOrEqual(Math.ceil(layout.keptBlocks * 0.4)); // bucketing ≤ 25% + merging ≤ 12.5%
+  const { fwd, grads } = compare(p, [1, 2, 200, 8, 16], 3);
+  expect(fwd).toBeLessThanOrEqual(1e-5);
+  for (const g of grads) expect(g).toBeLessThanOrEqual(1e-4);
+});
+
+it('planGroups covers every row once, pads each row to its group, and balances padding against groups', () => {
+  const counts = [1, 2, 3, 9, 9, 9, 9, 9, 9, 9, 9, 9, 40];
+  const kept = counts.reduce((a, b) => a + b, 0);
+  const groups = planGroups(counts, kept);
+  expect(groups.flatMap((g) => g.rows).sort((a, b) => a - b)).toEqual(counts.map((_, i) => i));
+  for (const g of groups) for (const r of g.rows) expect(g.m).toBeGreaterThanOrEqual(counts[r]!);
+  // the cut is optimal: compare with every partition of the sorted distinct counts into runs
+  const cost = (gs: { m: number; rows: number[] }[]) => gs.length * (kept / 32) + gs.reduce((s, g) => s + g.rows.reduce((t, r) => t + g.m - counts[r]!, 0), 0);
+  const distinct = [...new Set(counts)].sort((a, b) => a - b);
+  let bestCost = Infinity;
+  for (let mask = 0; mask < 1 << (distinct.length - 1); mask++) {
+    const gs: { m: number; rows: number[] }[] = [];
+    let cur: number[] = [];
+    distinct.forEach((m, t) => {
+      cur.push(...counts.flatMap((c, r) => (c === m ? [r] : [])));
+      if (t === distinct.length - 1 || mask & (1 << t)) {
+        gs.push({ m, rows: cur });
+        cur = [];
+      }
+    });
+    bestCost = Math.min(bestCost, cost(gs));
   }
-  expect([1, 8, 9, 10, 17, 33].map(bucketCount)).toEqual([1, 8, 10, 10, 20, 40]);
+  expect(cost(groups)).toBeCloseTo(bestCost, 9);
+  expect(planGroups([0, 0, 1], 1)).toEqual([{ m: 1, rows: [0, 1, 2] }]);
 });

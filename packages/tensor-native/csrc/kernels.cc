@@ -84,6 +84,7 @@ struct Isa {
   const char* name;
   int mr, nr;
   void (*gemm)(const GemmArgs&);
+  void (*gemm_parallel)(const GemmArgs&, int);
   void (*gemv)(const float*, long, const float*, long, long, float*, long, long, bool);
   bool (*supported)();
   ElementwiseKernels ew;
@@ -104,12 +105,12 @@ static bool has_avx512() {
 
 static const Isa kIsas[] = {
 #ifdef GL_X86
-    {"avx512", isa_avx512::MR, isa_avx512::NR, isa_avx512::gemm_block, isa_avx512::gemv_block, has_avx512,
+    {"avx512", isa_avx512::MR, isa_avx512::NR, isa_avx512::gemm_block, isa_avx512::gemm_parallel, isa_avx512::gemv_block, has_avx512,
      {isa_avx512::gelu_fwd, isa_avx512::gelu_bwd, isa_avx512::exp_shift_sum, isa_avx512::max_of, isa_avx512::sum_middle}},
-    {"avx2+fma", isa_avx2::MR, isa_avx2::NR, isa_avx2::gemm_block, isa_avx2::gemv_block, has_avx2,
+    {"avx2+fma", isa_avx2::MR, isa_avx2::NR, isa_avx2::gemm_block, isa_avx2::gemm_parallel, isa_avx2::gemv_block, has_avx2,
      {isa_avx2::gelu_fwd, isa_avx2::gelu_bwd, isa_avx2::exp_shift_sum, isa_avx2::max_of, isa_avx2::sum_middle}},
 #endif
-    {"scalar", isa_scalar::MR, isa_scalar::NR, isa_scalar::gemm_block, isa_scalar::gemv_block, always,
+    {"scalar", isa_scalar::MR, isa_scalar::NR, isa_scalar::gemm_block, isa_scalar::gemm_parallel, isa_scalar::gemv_block, always,
      {isa_scalar::gelu_fwd, isa_scalar::gelu_bwd, isa_scalar::exp_shift_sum, isa_scalar::max_of, isa_scalar::sum_middle}},
 };
 
@@ -289,6 +290,7 @@ struct GemmJob {
   bool splitM;
   long chunk;  // rows (splitM) or columns per part
   long units;
+  std::atomic<long> next{0};
 };
 
 inline GemmArgs sub_args(const GemmJob& j, long b) {
@@ -308,10 +310,10 @@ inline GemmArgs sub_args(const GemmJob& j, long b) {
   return g;
 }
 
-void gemm_part(void* ctx, int part, int nparts) {
-  const GemmJob& j = *static_cast<const GemmJob*>(ctx);
-  const long u0 = j.units * part / nparts, u1 = j.units * (part + 1) / nparts;
-  for (long u = u0; u < u1; u++) {
+// Units are taken dynamically, so a descheduled thread delays only the unit it holds.
+void gemm_part(void* ctx, int, int) {
+  GemmJob& j = *static_cast<GemmJob*>(ctx);
+  for (long u; (u = j.next.fetch_add(1)) < j.units;) {
     const long b = u / j.parts, p = u % j.parts;
     GemmArgs g = sub_args(j, b);
     if (j.splitM) {
@@ -343,12 +345,12 @@ struct GemvJob {
   long strideY;
   bool acc;
   long parts, chunk, units;
+  std::atomic<long> next{0};
 };
 
-void gemv_part(void* ctx, int part, int nparts) {
-  const GemvJob& j = *static_cast<const GemvJob*>(ctx);
-  const long u0 = j.units * part / nparts, u1 = j.units * (part + 1) / nparts;
-  for (long u = u0; u < u1; u++) {
+void gemv_part(void* ctx, int, int) {
+  GemvJob& j = *static_cast<GemvJob*>(ctx);
+  for (long u; (u = j.next.fetch_add(1)) < j.units;) {
     const long b = u / j.parts, p = u % j.parts;
     const long n0 = p * j.chunk, n1 = std::min(j.N, n0 + j.chunk);
     j.isa->gemv(j.X + b * j.strideX, j.K, j.W + b * j.strideW, j.rs, j.cs, j.Y + b * j.strideY, n0, n1, j.acc);
@@ -396,7 +398,7 @@ void sgemm(long batch, long M, long N, long K, const float* A, long strideA, boo
       j.strideY = M;
     }
     long parts = 1;
-    if (T > 1 && batch % T != 0 && batch < 4L * T) parts = std::max(1L, std::min<long>(T, j.N / 64));
+    if (T > 1 && batch < 4L * T) parts = std::max(1L, std::min<long>(4L * T, j.N / 256));
     j.parts = parts;
     j.chunk = ((j.N + parts - 1) / parts + 15) / 16 * 16;
     j.units = batch * parts;
@@ -404,6 +406,25 @@ void sgemm(long batch, long M, long N, long K, const float* A, long strideA, boo
     return;
   }
 
+  // Few large matrices: each one over all threads (shared packed B, dynamic row blocks).
+  if (T > 1 && batch < 2L * T && M >= 2L * is->mr) {
+    GemmJob one;
+    one.M = M;
+    one.N = N;
+    one.K = K;
+    one.A = A;
+    one.B = B;
+    one.C = C;
+    one.transA = transA;
+    one.transB = transB;
+    one.strideA = strideA;
+    one.strideB = strideB;
+    one.acc = acc;
+    for (long b = 0; b < batch; b++) is->gemm_parallel(sub_args(one, b), T);
+    return;
+  }
+
+  // Many matrices (attention heads): whole matrices as units.
   GemmJob j;
   j.isa = is;
   j.batch = batch;
@@ -421,21 +442,11 @@ void sgemm(long batch, long M, long N, long K, const float* A, long strideA, boo
   j.parts = 1;
   j.splitM = true;
   j.chunk = M;
-  if (T > 1 && batch % T != 0 && batch < 4L * T) {
-    const long p = T / gcd(batch, T);
-    if (M >= N && M >= 2L * is->mr) {
-      j.parts = p;
-      j.splitM = true;
-      j.chunk = ((M + p - 1) / p + is->mr - 1) / is->mr * is->mr;
-    } else if (N >= 2L * is->nr) {
-      j.parts = p;
-      j.splitM = false;
-      j.chunk = ((N + p - 1) / p + is->nr - 1) / is->nr * is->nr;
-    } else if (M >= 2L * is->mr) {
-      j.parts = p;
-      j.splitM = true;
-      j.chunk = ((M + p - 1) / p + is->mr - 1) / is->mr * is->mr;
-    }
+  if (T > 1 && batch < 2L * T && N >= 4L * is->nr) {
+    // Few short matrices (M small, N wide): split the columns (each unit packs only its own B columns).
+    j.parts = std::min<long>(4L * T, N / (2L * is->nr));
+    j.splitM = false;
+    j.chunk = ((N + j.parts - 1) / j.parts + is->nr - 1) / is->nr * is->nr;
   }
   j.units = batch * j.parts;
   parallel(T, gemm_part, &j);

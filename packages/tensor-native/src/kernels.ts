@@ -46,6 +46,8 @@ export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) 
 export interface Io {
   /** Allocates a float32 output (its view comes from view()). */
   output(shape: number[]): TensorInfo;
+  /** Allocates an int32 output (its view comes from viewInt()). */
+  outputInt(shape: number[]): TensorInfo;
   /** A Float32Array view of a float32 input or output, or null when not float32 / not readable. */
   view(t: TensorInfo): Float32Array | null;
   /** An Int32Array view of an int32 input, or null. */
@@ -57,6 +59,9 @@ class WasmIo implements Io {
   constructor(private readonly backend: WasmBackend) {}
   output(shape: number[]): TensorInfo {
     return this.backend.makeOutput(shape, 'float32');
+  }
+  outputInt(shape: number[]): TensorInfo {
+    return this.backend.makeOutput(shape, 'int32');
   }
   view(t: TensorInfo): Float32Array | null {
     if (t.dtype !== 'float32') return null;
@@ -74,21 +79,28 @@ class WasmIo implements Io {
 }
 
 class CpuIo implements Io {
-  private readonly pending = new Map<TensorInfo, Float32Array>();
+  private readonly pending = new Map<TensorInfo, Float32Array | Int32Array>();
   constructor(private readonly backend: CpuBackend) {}
   output(shape: number[]): TensorInfo {
     const info: TensorInfo = { dataId: {}, shape, dtype: 'float32' };
     this.pending.set(info, new Float32Array(sizeOf(shape)));
     return info;
   }
+  outputInt(shape: number[]): TensorInfo {
+    const info: TensorInfo = { dataId: {}, shape, dtype: 'int32' };
+    this.pending.set(info, new Int32Array(sizeOf(shape)));
+    return info;
+  }
   view(t: TensorInfo): Float32Array | null {
     const p = this.pending.get(t);
-    if (p) return p;
+    if (p) return p instanceof Float32Array ? p : null;
     if (t.dtype !== 'float32') return null;
     const v = this.backend.data.get(t.dataId)?.values;
     return v instanceof Float32Array ? v : null;
   }
   viewInt(t: TensorInfo): Int32Array | null {
+    const p = this.pending.get(t);
+    if (p) return p instanceof Int32Array ? p : null;
     if (t.dtype !== 'int32') return null;
     const v = this.backend.data.get(t.dataId)?.values;
     return v instanceof Int32Array ? v : null;
@@ -97,7 +109,7 @@ class CpuIo implements Io {
     const values = this.pending.get(t);
     if (!values) return t;
     this.pending.delete(t);
-    return this.backend.makeTensorInfo(t.shape, 'float32', values);
+    return this.backend.makeTensorInfo(t.shape, t.dtype, values);
   }
 }
 
@@ -271,6 +283,73 @@ export function makeSumReplacement(addon: NativeAddon, backendName: string, fall
     if (A * Bn > 0) {
       if (R === 0) ov.fill(0);
       else addon.sumMiddle(need(io.view(x), 'x'), ov, A, R, Bn);
+    }
+    return io.finish(out);
+  };
+}
+
+/** begin/size as tfjs's slice_util.parseSliceParams resolves them (size −1: to the end). */
+function sliceParams(shape: number[], begin: unknown, size: unknown): { begin: number[]; size: number[] } | null {
+  const rank = shape.length;
+  let b: number[];
+  if (typeof begin === 'number') b = [begin, ...new Array<number>(rank - 1).fill(0)];
+  else if (Array.isArray(begin)) b = [...(begin as number[]), ...new Array<number>(Math.max(0, rank - begin.length)).fill(0)];
+  else return null;
+  let z: number[];
+  if (size === undefined || size === null) z = shape.map((d, i) => d - b[i]!);
+  else if (typeof size === 'number') z = [size, ...new Array<number>(rank - 1).fill(-1)];
+  else if (Array.isArray(size)) z = [...(size as number[]), ...new Array<number>(Math.max(0, rank - size.length)).fill(-1)];
+  else return null;
+  z = z.map((d, i) => (d === -1 ? shape[i]! - b[i]! : d));
+  if (b.length !== rank || z.length !== rank) return null;
+  for (let i = 0; i < rank; i++) if (b[i]! < 0 || z[i]! < 0 || b[i]! + z[i]! > shape[i]!) return null;
+  return { begin: b, size: z };
+}
+
+/**
+ * tfjs Slice {x} attrs {begin, size}: a strided copy by contiguous runs (tfjs-backend-wasm's Slice is
+ * ~10 ms for the q/k/v slices of a 4-D attention tensor). float32/int32; other dtypes and invalid
+ * parameters go to the original kernel (which reports the error).
+ */
+export function makeSliceReplacement(backendName: string, fallback: Fallback): KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const attrs = (args.attrs ?? {}) as { begin?: unknown; size?: unknown };
+    const rank = x.shape.length;
+    const p = rank === 0 || (x.dtype !== 'float32' && x.dtype !== 'int32') ? null : sliceParams(x.shape, attrs.begin, attrs.size);
+    if (!p) return callOriginal(fallback, 'Slice', args);
+    // Innermost axes copied whole form one contiguous run.
+    let inner = rank - 1;
+    let run = p.size[inner]!;
+    while (inner > 0 && p.size[inner]! === x.shape[inner]! && p.begin[inner] === 0) {
+      inner--;
+      run *= p.size[inner]!;
+    }
+    const total = sizeOf(p.size);
+    // One run (a contiguous slice): the original kernel is as good (tfjs-wasm even shares the memory).
+    if (total === 0 || run === total) return callOriginal(fallback, 'Slice', args);
+    const io = ioFor(backendName, args.backend);
+    const out = x.dtype === 'float32' ? io.output(p.size) : io.outputInt(p.size);
+    {
+      const src = x.dtype === 'float32' ? io.view(x) : io.viewInt(x);
+      const dst = x.dtype === 'float32' ? io.view(out) : io.viewInt(out);
+      if (!src || !dst) throw new Error('Slice: tensor memory not readable');
+      const strides = new Array<number>(rank);
+      strides[rank - 1] = 1;
+      for (let i = rank - 2; i >= 0; i--) strides[i] = strides[i + 1]! * x.shape[i + 1]!;
+      const idx = new Array<number>(inner).fill(0); // position over the outer axes [0, inner)
+      const runs = total / run;
+      let base = 0;
+      for (let i = 0; i <= inner; i++) base += p.begin[i]! * strides[i]!;
+      for (let r = 0, o = 0; r < runs; r++, o += run) {
+        let off = base;
+        for (let i = 0; i < inner; i++) off += idx[i]! * strides[i]!;
+        (dst as Float32Array).set((src as Float32Array).subarray(off, off + run), o);
+        for (let i = inner - 1; i >= 0; i--) {
+          if (++idx[i]! < p.size[i]!) break;
+          idx[i] = 0;
+        }
+      }
     }
     return io.finish(out);
   };

@@ -30,6 +30,8 @@ suite('sgemm', () => {
     [1, 257, 1, 7],
     [3, 13, 29, 17],
     [2, 130, 70, 300],
+    [1, 13, 300, 70], // short and wide: columns split over threads
+    [3, 20, 200, 90],
   ];
   const combos: [boolean, boolean][] = [
     [false, false],
@@ -68,6 +70,18 @@ suite('sgemm', () => {
     expect(maxRelDiff(c, ref)).toBeLessThan(1e-6);
     const z = sgemm(new Float32Array(0), new Float32Array(0), 3, 2, 0, { c: Float32Array.from([1, 2, 3, 4, 5, 6]) });
     expect(Array.from(z)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('a product whose packed B is split into column blocks (K·N over 4M) equals float64', () => {
+    const [m, n, k] = [30, 600, 8192];
+    const a = randomArray(m * k, 21);
+    const b = randomArray(n * k, 22);
+    setThreads(2);
+    for (const tb of [false, true]) {
+      const c = sgemm(a, b, m, n, k, { transB: tb });
+      // float32 sums over K = 8192 (entries ~30): a wrong block would be off by O(1).
+      expect(maxRelDiff(c, refGemm(a, b, 1, m, n, k, false, tb, 0, 0))).toBeLessThan(1e-4);
+    }
   });
 
   it('a large product split over threads equals the single-threaded one', () => {

@@ -32,12 +32,11 @@ export interface Replica {
   dispose(): void;
 }
 
-export async function buildReplica(spec: ReplicaSpec): Promise<Replica> {
+/** Builds a replica; `gpt` builds GPT replicas (passed in so this module does not load @gptlab/model). */
+export function buildReplica(spec: ReplicaSpec, gpt: (config: Record<string, unknown>) => Replica): Replica {
   if (spec.kind === 'tiny') {
     const m = new TinyLM(spec.config, 0);
     return { params: m.namedWeights(), lossFn: tokenLossFn(m), dispose: () => m.dispose() };
   }
-  // Loaded on demand so the trainer's core (and the tiny model) work without @gptlab/model.
-  const { gptReplica } = await import('../lm');
-  return gptReplica(spec.config);
+  return gpt(spec.config);
 }

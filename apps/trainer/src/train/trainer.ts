@@ -164,6 +164,9 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
       etaSeconds: (totalSteps - step) * avgStep,
     });
 
+    // One turn of the event loop per step: signal handlers (Ctrl-C) and I/O callbacks run here; a loop made
+    // only of resolved promises would never let them in.
+    await new Promise<void>((r) => setImmediate(r));
     const last = step >= totalSteps;
     const interrupted = o.shouldStop?.() ?? false;
     const outOfTime = o.maxSeconds !== undefined && elapsed() >= o.maxSeconds * (planned && o.planStepsFromBudget ? 1.15 : 1);
