@@ -56,3 +56,17 @@ it('evaluateFewShot picks the option the model prefers and leaks nothing', () =>
   expect(r.accuracy).toBeCloseTo(2 / 3, 6);
   expect(tf.memory().numTensors).toBe(before);
 });
+
+it('scores the part of a completion that fits the window', () => {
+  const m = bigramModel(3, [
+    [0, 1, 2],
+    [2, 0, 1],
+    [1, 2, 0],
+  ]);
+  const small = { ...m, config: { nPositions: 4 } };
+  const r = completionLogProb(small, [0, 1, 2, 0, 1], [2, 1, 0, 2, 1, 0]);
+  expect(r.scored).toBe(4);
+  expect(r.tokens).toBe(6);
+  const full = completionLogProb(m, [1], [2, 1, 0, 2]); // only the last context token is kept
+  expect(r.sum).toBeCloseTo(full.sum, 5);
+});

@@ -161,6 +161,14 @@ static inline void cpu_relax() {
 #endif
 }
 
+static long spin_microseconds() {
+  if (const char* e = std::getenv("GPTLAB_SPIN_US")) {
+    const long v = std::atol(e);
+    if (v >= 0) return std::min(v, 1000000L);
+  }
+  return 2000;
+}
+
 class Pool {
  public:
   explicit Pool(int n) : n_(std::max(1, n)) {
@@ -207,12 +215,13 @@ class Pool {
  private:
   void loop(int w, uint64_t seen) {
     for (;;) {
-      // Spin ~100 µs for the next job, then sleep.
+      // Spin for the next job (kernels of a training step or a generated token come in quick succession,
+      // and waking a sleeping thread costs far more than a small product), then sleep.
       auto t0 = std::chrono::steady_clock::now();
       long spins = 0;
       while (gen_.load(std::memory_order_acquire) == seen) {
         cpu_relax();
-        if ((++spins & 255) == 0 && std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(100)) break;
+        if ((++spins & 255) == 0 && std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(spin_us_)) break;
       }
       if (gen_.load() == seen) {
         std::unique_lock<std::mutex> lk(m_);
@@ -228,6 +237,7 @@ class Pool {
   }
 
   int n_;
+  long spin_us_ = spin_microseconds();
   std::vector<std::thread> workers_;
   std::atomic<uint64_t> gen_{0};
   std::atomic<int> remaining_{0};

@@ -40,19 +40,21 @@ export function buildPrompt(task: Pick<FewShotTask, 'description' | 'separator'>
 
 /**
  * Sum and mean log-probability of `completion` after `context`. The context is cut from the left when the
- * pair does not fit the model's window (the completion is never cut).
+ * pair does not fit the model's window; a completion longer than the window minus one token of context is
+ * scored on the part that fits (`scored` says how many of its tokens were scored).
  */
 export function completionLogProb(
   model: ScoringModel,
   context: number[],
   completion: number[],
-): { sum: number; mean: number; tokens: number } {
+): { sum: number; mean: number; tokens: number; scored: number } {
   if (completion.length === 0) throw new Error('completionLogProb: empty completion');
+  if (context.length === 0) throw new Error('completionLogProb: empty context (need at least one token to condition on)');
   const max = model.config.nPositions;
-  if (completion.length + 1 > max) throw new Error(`completion of ${completion.length} tokens does not fit the context of ${max}`);
-  const ctx = context.slice(Math.max(0, context.length - (max - completion.length)));
-  if (ctx.length === 0) throw new Error('completionLogProb: empty context (need at least one token to condition on)');
-  const ids = [...ctx, ...completion];
+  const comp = completion.slice(0, max); // at most `max` tokens can be predicted from max inputs
+  const ctx = context.slice(Math.max(0, context.length - Math.max(1, max + 1 - comp.length)));
+  const ids = [...ctx, ...comp].slice(0, max + 1);
+  const scored = ids.length - ctx.length;
   const sum = tf.tidy(() => {
     const input = tf.tensor2d([ids.slice(0, -1)], [1, ids.length - 1], 'int32');
     const { logits } = model.forward(input);
@@ -60,10 +62,10 @@ export function completionLogProb(
     const start = ctx.length - 1; // position whose logits predict the first completion token
     const rows = tf.reshape(tf.slice(logits, [0, start, 0], [1, T - start, logits.shape[2]]), [T - start, logits.shape[2]]);
     const logp = tf.logSoftmax(rows);
-    const picked = tf.sum(tf.mul(logp, tf.cast(tf.oneHot(tf.tensor1d(completion, 'int32'), logits.shape[2]), 'float32')));
+    const picked = tf.sum(tf.mul(logp, tf.cast(tf.oneHot(tf.tensor1d(ids.slice(ctx.length), 'int32'), logits.shape[2]), 'float32')));
     return picked.dataSync()[0]!;
   });
-  return { sum, mean: sum / completion.length, tokens: completion.length };
+  return { sum, mean: sum / scored, tokens: completion.length, scored };
 }
 
 export interface FewShotResult {

@@ -122,7 +122,8 @@ export async function finetune(
   tok: FormatTokenizer,
   opts: FinetuneOptions = {},
 ): Promise<FinetuneResult> {
-  const o = { epochs: 3, batchSize: 8, lr: 6.25e-5, warmupFraction: 0.002, auxLmWeight: 0.5, clfDropout: 0.1, weightDecay: 0.01, seed: 0, ...opts };
+  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as FinetuneOptions;
+  const o = { epochs: 3, batchSize: 8, lr: 6.25e-5, warmupFraction: 0.002, auxLmWeight: 0.5, clfDropout: 0.1, weightDecay: 0.01, seed: 0, ...given };
   const maxLength = model.config.nPositions;
   const train = formatAll(ds, 'train', tok, maxLength, o.truncate);
   const dev = formatAll(ds, 'dev', tok, maxLength, o.truncate);
