@@ -1,6 +1,6 @@
 // Gradient worker (see train/parallel.ts): one tfjs instance and one model replica per thread.
 import { parentPort, workerData } from 'node:worker_threads';
-import { tf, initBackend, type BackendName } from '@gptlab/tensor';
+import { tf, initBackend, matMulPeakGflops, measureMatMul, type BackendName } from '@gptlab/tensor';
 import { buildReplica, type Replica } from './train/replica';
 import { gptReplica } from './lm';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './train/parallel';
@@ -27,7 +27,7 @@ async function start(): Promise<void> {
     if (!v) throw new Error(`the replica has no parameter "${l.name}"`);
     if (v.size !== l.size) throw new Error(`parameter "${l.name}" has ${v.size} values in the replica, ${l.size} on the main thread`);
   }
-  reply({ type: 'ready' });
+  reply({ type: 'ready', peakGflops: init.measurePeak ? Math.max(matMulPeakGflops(), measureMatMul(1024, 0.25).gflops) : null });
 }
 
 async function step(msg: Extract<WorkerRequest, { type: 'step' }>): Promise<void> {

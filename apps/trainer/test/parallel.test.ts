@@ -64,3 +64,36 @@ describe('gradient accumulation and data-parallel workers', () => {
     single.forEach((l, i) => expect(parallel[i]!).toBeCloseTo(l, 4));
   }, 60000);
 });
+
+describe('time budget', () => {
+  test('planStepsFromBudget ends the schedule on time (within 10%) and reports the planned length', async () => {
+    const m = new TinyLM({ vocabSize: V, nEmbd: C }, 0);
+    const params = m.namedWeights();
+    const opt = new AdamW();
+    const sampler = new WindowSampler(corpus, T, 1);
+    const plans: number[] = [];
+    const lrs: number[] = [];
+    const t0 = performance.now();
+    const res = await trainLoop({
+      params,
+      gradients: new LocalGradients<TokenBatch>(params, tokenLossFn(m)),
+      optimizer: opt,
+      lr: (s, total) => 1 - s / total,
+      totalSteps: 1e9,
+      maxSeconds: 1.5,
+      planStepsFromBudget: true,
+      onPlan: (n) => plans.push(n),
+      batches: () => ({ chunks: [sampler.sample(4)], seeds: [], tokens: 4 * T }),
+      onStep: (r) => lrs.push(r.lr),
+    });
+    const secs = (performance.now() - t0) / 1000;
+    opt.dispose();
+    m.dispose();
+    expect(plans.length).toBe(2);
+    expect(res.reason === 'done' || res.reason === 'time').toBe(true);
+    expect(secs).toBeLessThan(1.5 * 1.1 + 0.5);
+    expect(res.step).toBeGreaterThan(6);
+    expect(res.totalSteps).toBe(plans[1]);
+    expect(lrs[lrs.length - 1]!).toBeLessThan(0.5); // the schedule reached its end part
+  });
+});

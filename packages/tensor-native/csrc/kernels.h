@@ -48,7 +48,12 @@ void set_threads(int n);
 void sgemm(long batch, long M, long N, long K, const float* A, long strideA, bool transA, const float* B,
            long strideB, bool transB, float* C, bool acc);
 
-/** Runs fn(ctx, part, nparts) for part < nparts on the pool (nparts ≤ threads()). */
+/**
+ * Runs fn(ctx, part, nparts) once for each part < nparts (nparts ≤ threads()) on the pool; a part may run on
+ * any thread, and one thread may run several.
+ */
 void parallel(int nparts, void (*fn)(void*, int, int), void* ctx);
+/** Like parallel(), but each part on its own thread, all at once (parts may wait for each other). */
+void parallel_all_hands(int nparts, void (*fn)(void*, int, int), void* ctx);
 
 }  // namespace gl

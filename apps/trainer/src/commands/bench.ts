@@ -12,7 +12,7 @@ import { WorkerGradients } from '../train/parallel';
 import { tokenLossFn } from '../train/replica';
 import { trainLoop } from '../train/trainer';
 import { namedWeights } from '../lm';
-import { defaultWorkers } from './pretrain';
+import { defaultWorkers, robustPeak } from './pretrain';
 
 export const BENCH_FLAGS: FlagSpecs = {
   'n-layer': { type: 'int', help: 'transformer blocks', default: 4 },
@@ -60,11 +60,18 @@ export async function trainBench(o: BenchOptions, log: (s: string) => void = () 
   const params = namedWeights(model);
   // The peer's optimizer settings (AdamW lr 3e-4, weight decay 0.1 on matrices).
   const optimizer = new AdamW({ weightDecay: 0.1 });
-  const peak = matMulPeakGflops();
-  const gradients: GradientSource<TokenBatch> =
-    workers > 1
-      ? await WorkerGradients.start(params, { kind: 'gpt', config: config as unknown as Record<string, unknown> }, workers, info.backend)
-      : new LocalGradients<TokenBatch>(params, tokenLossFn(model));
+  // MFU denominator: the measured matMul peak of the instances that compute the gradients (each worker
+  // measures its own; workers run without native kernels, one core each).
+  let gradients: GradientSource<TokenBatch>;
+  let peakTotal: number;
+  if (workers > 1) {
+    const wg = await WorkerGradients.start(params, { kind: 'gpt', config: config as unknown as Record<string, unknown> }, workers, info.backend, { measurePeak: true });
+    gradients = wg;
+    peakTotal = wg.peakGflops ?? matMulPeakGflops() * workers;
+  } else {
+    gradients = new LocalGradients<TokenBatch>(params, tokenLossFn(model));
+    peakTotal = robustPeak();
+  }
   const sampler = new RandomTokenSampler(o.vocabSize, o.blockSize, o.seed);
   const times: number[] = [];
   const losses: number[] = [];
@@ -104,9 +111,11 @@ export async function trainBench(o: BenchOptions, log: (s: string) => void = () 
     native_detail: info.native.detail,
     tokens_per_sec: Number(tokensPerSec.toFixed(1)),
     ms_per_step: Number(((1000 * seconds) / timed.length).toFixed(1)),
-    mfu: Number((achieved / (peak * workers)).toFixed(4)),
+    mfu: Number((achieved / peakTotal).toFixed(4)),
     achieved_gflops: Number(achieved.toFixed(2)),
-    matmul_peak_gflops: Number(peak.toFixed(2)),
+    matmul_peak_gflops: Number(peakTotal.toFixed(2)),
+    matmul_peak_scope: workers > 1 ? `sum of ${workers} workers (plain wasm each)` : 'this thread',
+    worker_native: workers > 1 ? false : info.native.active,
     params: countParameters(config),
     model_flops_per_token: fpt,
     flops_formula: '6*N + 12*L*C*T, N = params excluding wpe (wte counted once, tied)',

@@ -28,6 +28,8 @@ export interface WorkerInit {
   grads: SharedArrayBuffer;
   index: number;
   total: number;
+  /** Measure the worker's own matMul peak at start (the MFU denominator). */
+  measurePeak: boolean;
 }
 
 export type WorkerRequest =
@@ -35,7 +37,7 @@ export type WorkerRequest =
   | { type: 'stop' };
 
 export type WorkerReply =
-  | { type: 'ready' }
+  | { type: 'ready'; peakGflops: number | null }
   | { type: 'done'; losses: { index: number; loss: number }[]; seconds: number }
   | { type: 'error'; message: string };
 
@@ -83,23 +85,37 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
   }
 
   /** Starts `n` workers, each building `spec`; resolves when all are ready. */
-  static async start(params: Record<string, tf.Variable>, spec: ReplicaSpec, n: number, backend: string): Promise<WorkerGradients> {
+  /** Sum of the workers' measured matMul peaks (GFLOP/s), when measured. */
+  peakGflops: number | null = null;
+
+  /**
+   * Starts `n` workers, each building `spec`; resolves when all are ready. Workers run without the optional
+   * native kernels (GPTLAB_NATIVE=0): those use several threads per instance already, and one instance per
+   * core is the point of the workers.
+   */
+  static async start(
+    params: Record<string, tf.Variable>,
+    spec: ReplicaSpec,
+    n: number,
+    backend: string,
+    opts: { measurePeak?: boolean } = {},
+  ): Promise<WorkerGradients> {
     if (!(n >= 1)) throw new Error(`workers must be ≥ 1, got ${n}`);
     const { layout, total } = layoutOf(params);
     const paramsSab = new SharedArrayBuffer(total * 4);
     const gradsSab = new SharedArrayBuffer(total * 4 * n);
     const { file, execArgv, eval: isEval } = workerScript();
     const list: Worker[] = [];
-    const ready: Promise<void>[] = [];
+    const ready: Promise<number | null>[] = [];
     for (let i = 0; i < n; i++) {
-      const init: WorkerInit = { spec, backend, layout, params: paramsSab, grads: gradsSab, index: i, total: n };
-      const w = new Worker(file, { workerData: init, execArgv, eval: isEval ?? false, stderr: false });
+      const init: WorkerInit = { spec, backend, layout, params: paramsSab, grads: gradsSab, index: i, total: n, measurePeak: opts.measurePeak ?? false };
+      const w = new Worker(file, { workerData: init, execArgv, eval: isEval ?? false, stderr: false, env: { ...process.env, GPTLAB_NATIVE: '0' } });
       list.push(w);
       ready.push(
-        new Promise<void>((resolve, reject) => {
+        new Promise<number | null>((resolve, reject) => {
           const onMsg = (m: WorkerReply) => {
             off();
-            if (m.type === 'ready') resolve();
+            if (m.type === 'ready') resolve(m.peakGflops);
             else reject(new Error(`worker ${i}: ${m.type === 'error' ? m.message : 'unexpected ' + m.type}`));
           };
           const onError = (e: Error) => {
@@ -122,13 +138,15 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
         }),
       );
     }
+    let peaks: (number | null)[];
     try {
-      await Promise.all(ready);
+      peaks = await Promise.all(ready);
     } catch (e) {
       await Promise.all(list.map((w) => w.terminate()));
       throw e;
     }
     const g = new WorkerGradients(params, list, layout, total, new Float32Array(paramsSab), new Float32Array(gradsSab));
+    if (peaks.every((p) => p !== null)) g.peakGflops = (peaks as number[]).reduce((a, b) => a + b, 0);
     for (const w of list) {
       w.on('error', (e) => g.failAll(new Error(`a gradient worker failed: ${e.message}`)));
       w.on('exit', (code) => {
@@ -152,8 +170,9 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
     }
   }
 
+  /** Posts `msg` to a worker and resolves with its reply (rejected if a worker fails meanwhile). */
   private ask(w: Worker, msg: WorkerRequest): Promise<WorkerReply> {
-    return new Promise<WorkerReply>((resolve, reject) => {
+    const reply = new Promise<WorkerReply>((resolve, reject) => {
       const entry = { resolve, reject };
       this.pending.push(entry);
       w.once('message', (m: WorkerReply) => {
@@ -161,6 +180,8 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
         resolve(m);
       });
     });
+    w.postMessage(msg);
+    return reply;
   }
 
   async compute(chunks: TokenBatch[], step: number, seeds: number[]): Promise<StepGradients> {
@@ -172,11 +193,7 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
       (per[i % n] as Extract<WorkerRequest, { type: 'step' }>).chunks.push({ tokens: c.tokens, rows: c.rows, T: c.T, seed: seeds[i] ?? 0, index: i });
     });
     const active = this.workersList.map((w, i) => ({ w, i })).filter(({ i }) => (per[i] as Extract<WorkerRequest, { type: 'step' }>).chunks.length > 0);
-    const replies = await Promise.all(active.map(({ w, i }) => {
-      const r = this.ask(w, per[i]!);
-      w.postMessage(per[i]);
-      return r;
-    }));
+    const replies = await Promise.all(active.map(({ w, i }) => this.ask(w, per[i]!)));
     const chunkLosses = new Array<number>(chunks.length).fill(NaN);
     for (const r of replies) {
       if (r.type === 'error') throw new Error(`gradient worker: ${r.message}`);

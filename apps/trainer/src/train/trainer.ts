@@ -102,7 +102,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
   const elapsed = () => startSeconds + (performance.now() - t0) / 1000;
   const recent: { s: number; tokens: number }[] = [];
   let lastLoss = NaN;
-  let planned = !o.planStepsFromBudget || o.maxSeconds === undefined;
+  let planStage = 0;
   let reason: StopReason = 'done';
   let timedTokens = 0;
   let timedSeconds = 0;
@@ -140,12 +140,17 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     const tokensPerSec = window.reduce((a, r) => a + r.tokens, 0) / Math.max(winSec, 1e-9);
     const avgStep = winSec / window.length;
 
-    if (!planned && stepsThisCall >= 3 && o.maxSeconds !== undefined) {
-      planned = true;
-      const remaining = o.maxSeconds - elapsed();
-      const more = Math.max(0, Math.floor(remaining / avgStep));
-      totalSteps = Math.max(step + 1, Math.min(totalSteps, step + more));
-      o.onPlan?.(totalSteps);
+    // Time budget: set totalSteps from the measured speed, first after a few steps, then once more when a
+    // fifth of the budget has passed (the first steps include warm-up and JIT time, so they mislead).
+    if (o.maxSeconds !== undefined && o.planStepsFromBudget && planStage < 2) {
+      const due = planStage === 0 ? stepsThisCall >= 6 : elapsed() >= o.maxSeconds * 0.2;
+      if (due) {
+        planStage += 1;
+        const remaining = o.maxSeconds - elapsed();
+        const more = Math.max(0, Math.floor(remaining / avgStep));
+        totalSteps = Math.max(step + 1, Math.min(o.totalSteps, step + more));
+        o.onPlan?.(totalSteps);
+      }
     }
     const mfu =
       o.flopsPerToken && o.peakGflops ? (tokensPerSec * o.flopsPerToken) / (o.peakGflops * 1e9) : null;
@@ -169,7 +174,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     await new Promise<void>((r) => setImmediate(r));
     const last = step >= totalSteps;
     const interrupted = o.shouldStop?.() ?? false;
-    const outOfTime = o.maxSeconds !== undefined && elapsed() >= o.maxSeconds * (planned && o.planStepsFromBudget ? 1.15 : 1);
+    const outOfTime = o.maxSeconds !== undefined && elapsed() >= o.maxSeconds * (o.planStepsFromBudget ? 1.1 : 1);
     if (o.evaluate && o.evalEvery && (step % o.evalEvery === 0 || last)) await o.evaluate(step);
     if (interrupted) {
       reason = 'interrupted';
