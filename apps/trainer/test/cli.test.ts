@@ -135,6 +135,13 @@ describe('gptlab-train tokenizer and data wrappers', () => {
     const e = runCliSync(['tokenizer', 'encode', '--tokenizer', out], { input: 'the dog runs' });
     expect(e.code).toBe(0);
     expect(e.stdout.trim().split(' ').map(Number)).toEqual(tok.encode('the dog runs'));
+    // the same vocabulary as GPT-2 files (vocab.json + merges.txt) through --gpt2
+    const gdir = path.join(root, 'gpt2files');
+    fs.mkdirSync(gdir, { recursive: true });
+    tok.saveGPT2Files(gdir);
+    const g = runCliSync(['tokenizer', 'encode', '--gpt2', gdir, '--json'], { input: 'the dog runs' });
+    expect(g.code).toBe(0);
+    expect(JSON.parse(g.stdout)).toEqual(tok.encode('the dog runs'));
     const bad = runCliSync(['tokenizer', 'encode'], { input: 'x' });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/needs --tokenizer FILE or --gpt2 DIR/);
@@ -174,4 +181,36 @@ describe('gptlab-train tokenizer and data wrappers', () => {
     const t = runCliSync(['pretrain', '--data', out, '--out', path.join(root, 'prep-run'), ...TINY, '--steps', '1']);
     expect(t.code).toBe(0);
   });
+});
+
+describe('gptlab-train bench and demo', () => {
+  test('bench --json prints one JSON line with throughput, MFU and the parameter count', () => {
+    const shape = ['--n-layer', '1', '--n-head', '2', '--n-embd', '32', '--block-size', '16', '--batch-size', '4', '--vocab-size', '64', '--steps', '2', '--warmup', '1'];
+    for (const workers of ['1', '2']) {
+      const r = runCliSync(['bench', '--json', ...shape, '--workers', workers]);
+      expect(r.code).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      const j = JSON.parse(lines[0]!);
+      expect(j.workers).toBe(Number(workers));
+      expect(j.backend).toMatch(/^(wasm|tensorflow|cpu)$/);
+      expect(j.tokens_per_sec).toBeGreaterThan(0);
+      expect(j.mfu).toBeGreaterThan(0);
+      // 1 block of width 32: 12·C² + 13·C, plus wte 64×32, wpe 16×32, ln_f 2×32
+      expect(j.params).toBe(12 * 32 * 32 + 13 * 32 + 64 * 32 + 16 * 32 + 64);
+      expect(j.model_flops_per_token).toBe(6 * (j.params - 16 * 32) + 12 * 1 * 32 * 16);
+    }
+  }, 60000);
+
+  test('demo --steps N runs the whole pipeline on WordNet and prints validation loss and two kinds of samples', () => {
+    const out = path.join(root, 'demo');
+    const r = runCliSync(['demo', '--steps', '2', '--out', out, '--vocab-size', '300', '--n-layer', '1', '--n-head', '2', '--n-embd', '32', '--block-size', '16', '--batch-size', '4', '--sample-tokens', '4', '--prompt', 'a dog is'], { timeout: 170000 });
+    expect(r.stderr).toMatch(/tokenizer: trained 300 tokens on [\d,]+ documents/);
+    expect(r.stderr).toMatch(/data: [\d,]+ train \/ [\d,]+ val documents/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/validation loss \d+\.\d+ \(perplexity [\d.]+\) after 2 steps/);
+    expect(r.stdout).toMatch(/greedy {11}: "a dog is/);
+    expect(r.stdout).toMatch(/top-p 0\.9, T 0\.8 : "a dog is/);
+    expect(listCheckpoints(out).map((c) => c.step)).toEqual([2]);
+  }, 180000);
 });
