@@ -11,7 +11,8 @@ const flags = parseFlags();
 const shape = ['n-layer', 'n-head', 'n-embd', 'block-size', 'batch-size', 'vocab-size', 'steps'];
 const args: string[] = [];
 for (const k of shape) if (flags[k] !== undefined && flags[k] !== true) args.push(`--${k}`, String(flags[k]));
-const cli = path.resolve(__dirname, '..', 'dist', 'cli.js');
+// pnpm runs package scripts in the package directory (tsx runs this file as ESM: no __dirname).
+const cli = path.resolve('dist', 'cli.js');
 if (!fs.existsSync(cli)) throw new Error(`${cli} missing: run pnpm --filter @gptlab/trainer build`);
 
 function run(label: string, extra: string[], env: Record<string, string> = {}): Record<string, unknown> | null {

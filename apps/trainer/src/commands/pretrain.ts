@@ -427,7 +427,8 @@ export async function pretrain(
     const dir = await saveCheckpoint({
       runDir,
       step,
-      saveModel: (d) => model.save(d, { metadata: { step: String(step) } }),
+      // The tokenizer goes in as vocab.json + merges.txt too: the checkpoint is a complete HF GPT-2 directory.
+      saveModel: (d) => model.save(d, { metadata: { step: String(step) }, tokenizer }),
       optimizer,
       state: {
         totalSteps,
@@ -555,12 +556,13 @@ export async function pretrain(
 }
 
 /**
- * The backend's matMul peak for MFU: the best of several measurements, since other processes sharing the
- * cores make any single one low (and MFU above 100%).
+ * The backend's matMul peak for MFU: the best of several measurements at n = 512…2048, since other processes
+ * sharing the cores make any single one low, and multi-threaded kernels only reach their peak on large
+ * products (an underestimated peak shows as MFU above 100%).
  */
 export function robustPeak(): number {
   let best = matMulPeakGflops();
-  for (let i = 0; i < 3; i++) best = Math.max(best, measureMatMul(1024, 0.25).gflops);
+  for (let i = 0; i < 2; i++) best = Math.max(best, measureMatMul(1024, 0.25).gflops, measureMatMul(2048, 0.3).gflops);
   return best;
 }
 
