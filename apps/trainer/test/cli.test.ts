@@ -2,6 +2,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BPETokenizer, ENDOFTEXT } from '@gptlab/tokenizer';
 import { listCheckpoints } from '../src/train/checkpoint';
+import { runCli } from '../src/cli/router';
+import { COMMANDS } from '../src/commands';
+
+/** Runs a command line in this process (fast); the spawned tests below cover the bin itself. */
+async function runIn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(COMMANDS, args, {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    stdin: process.stdin,
+    isTTY: false,
+  });
+  return { code, stdout, stderr };
+}
 import { makeShards, readMetrics, runCliSync, spawnCli, tmpDir, TINY, CLI } from './helpers';
 
 let root: string;
@@ -17,60 +32,66 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const pre = (out: string, ...extra: string[]) => ['pretrain', '--data', shards.data, '--out', path.join(root, out), ...TINY, ...extra];
 
 describe('gptlab-train: bad input gets a clear message and a non-zero exit', () => {
+  test('the bin: exit code 2 and the message on stderr', () => {
+    const r = runCliSync(['pretrain', '--n-layr', '2']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^gptlab-train: error: unknown flag --n-layr .*did you mean --n-layer/);
+  });
+
   test.each([
     [['pretrain', '--bogus', '1'], /unknown flag --bogus .*valid flags: .*--n-layer/],
     [['frobnicate'], /unknown command "frobnicate"; valid commands: pretrain, demo, bench/],
     [['pretrain', '--steps', 'ten'], /--steps expects an integer, got "ten"/],
     [['pretrain', '--n-layer', '1'], /no training data: pass --data DIR .* or --corpus/],
-  ])('%j', (args, re) => {
-    const r = runCliSync(args as string[]);
+  ])('%j', async (args, re) => {
+    const r = await runIn(args as string[]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(re);
   });
 
-  test('unknown preset lists the valid ones', () => {
-    const r = runCliSync(pre('p', '--preset', 'gpt5'));
+  test('unknown preset lists the valid ones', async () => {
+    const r = await runIn(pre('p', '--preset', 'gpt5'));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/unknown preset "gpt5".*valid presets: .*gpt2-small/);
   });
 
-  test('heads that do not divide the width', () => {
-    const r = runCliSync(pre('h', '--n-head', '3'));
+  test('heads that do not divide the width', async () => {
+    const r = await runIn(pre('h', '--n-head', '3'));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/--n-head 3 does not divide --n-embd 32/);
   });
 
-  test('a context longer than the position table', () => {
-    const r = runCliSync(pre('c', '--n-positions', '8'));
+  test('a context longer than the position table', async () => {
+    const r = await runIn(pre('c', '--n-positions', '8'));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/--block-size 16 is longer than the model's context \(--n-positions 8\)/);
   });
 
-  test('a --config file: unknown keys rejected, flags override it', () => {
+  test('a --config file: unknown keys rejected, flags override it', async () => {
     const bad = path.join(root, 'bad.json');
     fs.writeFileSync(bad, JSON.stringify({ 'n-layer': 1, colour: 'red' }));
-    const r = runCliSync(['pretrain', '--config', bad, '--data', shards.data]);
+    const r = await runIn(['pretrain', '--config', bad, '--data', shards.data]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--config .*bad.json: unknown setting "colour"/);
     const good = path.join(root, 'good.json');
     fs.writeFileSync(good, JSON.stringify({ nLayer: 1, nHead: 2, 'n-embd': 32, blockSize: 16, steps: 50 }));
-    const ok = runCliSync(['pretrain', '--config', good, '--data', shards.data, '--out', path.join(root, 'cfg'), '--steps', '2', '--batch-size', '4', '--workers', '1', '--sample-tokens', '0']);
+    const ok = await runIn(['pretrain', '--config', good, '--data', shards.data, '--out', path.join(root, 'cfg'), '--steps', '2', '--batch-size', '4', '--workers', '1', '--sample-tokens', '0']);
     expect(ok.stderr).toMatch(/done: step 2\/2/);
     expect(ok.code).toBe(0);
   });
 
-  test('shards made with another tokenizer (hash mismatch)', () => {
+  test('shards made with another tokenizer (hash mismatch)', async () => {
     const other = BPETokenizer.train(['completely different text for another vocabulary'], { vocabSize: 270, specialTokens: [ENDOFTEXT] });
     const file = path.join(root, 'other-tok.json');
     other.save(file);
-    const r = runCliSync(pre('t', '--tokenizer', file));
+    const r = await runIn(pre('t', '--tokenizer', file));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/were made with another tokenizer \(manifest tokenizerHash \w+, .*other-tok.json hashes to \w+\)/);
   });
 
-  test('a NaN loss stops the run, names the step and the last good checkpoint, exit 3', () => {
+  test('a NaN loss stops the run, names the step and the last good checkpoint, exit 3', async () => {
     const out = path.join(root, 'nan');
-    const r = runCliSync(pre('nan', '--lr', '1e6', '--warmup-steps', '0', '--steps', '30', '--checkpoint-every', '1', '--eval-every', '100'));
+    const r = await runIn(pre('nan', '--lr', '1e6', '--warmup-steps', '0', '--steps', '30', '--checkpoint-every', '1', '--eval-every', '100'));
     expect(r.code).toBe(3);
     const m = /(loss|weights|gradient norm) became (NaN|Infinity|-Infinity) at step (\d+): training stopped\. The last good checkpoint is (\S+) \(step (\d+)\)/.exec(r.stderr);
     expect(m).not.toBeNull();
@@ -125,10 +146,10 @@ describe('gptlab-train pretrain: signals and crashes', () => {
 });
 
 describe('gptlab-train tokenizer and data wrappers', () => {
-  test('tokenizer train + encode', () => {
+  test('tokenizer train + encode', async () => {
     const corpus = path.join(root, 'corpus.jsonl');
     const out = path.join(root, 'tok.json');
-    const t = runCliSync(['tokenizer', 'train', '--corpus', corpus, '--vocab-size', '280', '--out', out]);
+    const t = await runIn(['tokenizer', 'train', '--corpus', corpus, '--vocab-size', '280', '--out', out]);
     expect(t.code).toBe(0);
     expect(t.stderr).toMatch(/trained 280 tokens on 300 documents/);
     const tok = BPETokenizer.load(out);
@@ -142,12 +163,12 @@ describe('gptlab-train tokenizer and data wrappers', () => {
     const g = runCliSync(['tokenizer', 'encode', '--gpt2', gdir, '--json'], { input: 'the dog runs' });
     expect(g.code).toBe(0);
     expect(JSON.parse(g.stdout)).toEqual(tok.encode('the dog runs'));
-    const bad = runCliSync(['tokenizer', 'encode'], { input: 'x' });
+    const bad = await runIn(['tokenizer', 'encode']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/needs --tokenizer FILE or --gpt2 DIR/);
   });
 
-  test('data dedup names every removed document and its kept duplicate', () => {
+  test('data dedup names every removed document and its kept duplicate', async () => {
     const input = path.join(root, 'docs.jsonl');
     const base = 'the quick brown fox jumps over the lazy dog near the river bank on a sunny day in may';
     fs.writeFileSync(
@@ -163,7 +184,7 @@ describe('gptlab-train tokenizer and data wrappers', () => {
     );
     const out = path.join(root, 'kept.jsonl');
     const report = path.join(root, 'report.json');
-    const r = runCliSync(['data', 'dedup', '--input', input, '--field', 'text', '--threshold', '0.8', '--out', out, '--report', report]);
+    const r = await runIn(['data', 'dedup', '--input', input, '--field', 'text', '--threshold', '0.8', '--out', out, '--report', report]);
     expect(r.code).toBe(0);
     const dups = (JSON.parse(fs.readFileSync(report, 'utf8')) as { duplicates: { id: string; duplicateOf: string }[] }).duplicates;
     expect(dups.map((d) => [d.id, d.duplicateOf]).sort()).toEqual([
@@ -173,12 +194,12 @@ describe('gptlab-train tokenizer and data wrappers', () => {
     expect(fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['a', 'b']);
   });
 
-  test('data prepare writes shards the trainer accepts', () => {
+  test('data prepare writes shards the trainer accepts', async () => {
     const out = path.join(root, 'prep');
-    const r = runCliSync(['data', 'prepare', '--source', path.join(root, 'corpus.jsonl'), '--tokenizer', shards.tokenizer, '--out', out, '--no-near-dedup']);
+    const r = await runIn(['data', 'prepare', '--source', path.join(root, 'corpus.jsonl'), '--tokenizer', shards.tokenizer, '--out', out, '--no-near-dedup']);
     expect(r.code).toBe(0);
     expect(fs.existsSync(path.join(out, 'manifest.json'))).toBe(true);
-    const t = runCliSync(['pretrain', '--data', out, '--out', path.join(root, 'prep-run'), ...TINY, '--steps', '1']);
+    const t = await runIn(['pretrain', '--data', out, '--out', path.join(root, 'prep-run'), ...TINY, '--steps', '1']);
     expect(t.code).toBe(0);
   });
 });

@@ -31,6 +31,17 @@ export interface ParseResult {
   positionals: string[];
 }
 
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
 /** camelCase of a kebab flag name: "n-layer" → "nLayer". */
 export function camel(name: string): string {
   return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -75,7 +86,7 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs, command: s
       continue;
     }
     if (!spec) {
-      const close = names.filter((n) => n.includes(name) || name.includes(n)).slice(0, 3);
+      const close = names.filter((n) => n.includes(name) || name.includes(n) || editDistance(n, name) <= 2).slice(0, 3);
       const hint = close.length ? ` (did you mean ${close.map((c) => '--' + c).join(', ')}?)` : '';
       throw new UsageError(
         `unknown flag --${name} for \`gptlab-train ${command}\`${hint}; valid flags: ${names.map((n) => '--' + n).join(' ')}`,

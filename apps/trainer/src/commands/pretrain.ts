@@ -560,9 +560,15 @@ export async function pretrain(
  * sharing the cores make any single one low, and multi-threaded kernels only reach their peak on large
  * products (an underestimated peak shows as MFU above 100%).
  */
+const peakCache = new Map<string, number>();
+
 export function robustPeak(): number {
+  const key = tf.getBackend();
+  const cached = peakCache.get(key);
+  if (cached !== undefined) return cached;
   let best = matMulPeakGflops();
   for (let i = 0; i < 2; i++) best = Math.max(best, measureMatMul(1024, 0.25).gflops, measureMatMul(2048, 0.3).gflops);
+  peakCache.set(key, best);
   return best;
 }
 
