@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `pnpm demo`: the project's main job. Runs the trainer's demo (WordNet → tokenizer → clean + dedup →
-// pretrain a small GPT → samples) once apps/trainer is built; until then, a backend report and matmul bench.
+// pretrain a small GPT → samples); `pnpm build` first.
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,8 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const trainerCli = path.join(root, 'apps/trainer/dist/cli.js');
-const args = process.argv.slice(2);
+// `pnpm demo -- --steps 20` may pass the separator through.
+const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
 let r;
 if (existsSync(trainerCli)) {
   r = spawnSync(process.execPath, [trainerCli, 'demo', ...args], { stdio: 'inherit' });
