@@ -23,7 +23,6 @@ export {
   type StopReason,
 } from './train/trainer';
 export { TinyLM, type TinyLMConfig } from './train/tiny-lm';
-export { encodeSafetensors, decodeSafetensors, readSafetensorsFile, writeSafetensorsFile, type RawTensor } from './train/safetensors';
 export { buildReplica, tokenLossFn, type ReplicaSpec, type Replica } from './train/replica';
 export { namedWeights } from './lm';
 export { saveCheckpoint, resolveCheckpoint, readTrainerState, loadOptimizer, listCheckpoints, checkpointName, type TrainerState } from './train/checkpoint';

@@ -328,7 +328,7 @@ export async function pretrain(
   const params = namedWeights(model);
   const optimizer = new AdamW({ beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay });
   const startStep = state?.step ?? 0;
-  if (resumeDir && state) loadOptimizer(resumeDir, optimizer, params, state.optimizer.step);
+  if (resumeDir && state) await loadOptimizer(resumeDir, optimizer, params, state.optimizer.step);
 
   const T = cfg.blockSize;
   const sampler = new WindowSampler(trainTokens, T, cfg.seed);

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf } from '@gptlab/tensor';
 import type { AdamW } from './adamw';
-import { readSafetensorsFile, writeSafetensorsFile, type RawTensor } from './safetensors';
+import { readSafetensors, writeSafetensors, type SafetensorsInput } from '@gptlab/model';
 
 export const STATE_FILE = 'trainer_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -64,11 +64,11 @@ export async function saveCheckpoint(o: SaveCheckpointOptions): Promise<string> 
   fs.mkdirSync(staging, { recursive: true });
   try {
     await o.saveModel(staging);
-    const tensors: Record<string, RawTensor> = {};
+    const tensors: Record<string, SafetensorsInput> = {};
     for (const [k, t] of Object.entries(o.optimizer.stateTensors())) {
       tensors[k] = { dtype: 'F32', shape: [...t.shape], data: (await t.data()) as Float32Array };
     }
-    writeSafetensorsFile(path.join(staging, OPTIMIZER_FILE), tensors, { format: 'gptlab-adamw', step: String(o.optimizer.step) });
+    await writeSafetensors(path.join(staging, OPTIMIZER_FILE), tensors, { format: 'gptlab-adamw', step: String(o.optimizer.step) });
     const state: TrainerState = {
       format: 'gptlab-trainer-state',
       version: 1,
@@ -138,11 +138,11 @@ export function readTrainerState(dir: string): TrainerState {
 }
 
 /** Restores the optimizer moments of a checkpoint into `optimizer`. */
-export function loadOptimizer(dir: string, optimizer: AdamW, params: Record<string, tf.Variable>, step: number): void {
-  const { tensors } = readSafetensorsFile(path.join(dir, OPTIMIZER_FILE));
+export async function loadOptimizer(dir: string, optimizer: AdamW, params: Record<string, tf.Variable>, step: number): Promise<void> {
+  const { tensors } = await readSafetensors(path.join(dir, OPTIMIZER_FILE));
   const tfTensors: Record<string, tf.Tensor> = {};
   try {
-    for (const [k, t] of Object.entries(tensors)) tfTensors[k] = tf.tensor(t.data as Float32Array, t.shape, 'float32');
+    for (const [k, t] of tensors) tfTensors[k] = tf.tensor(t.data as Float32Array, t.shape, 'float32');
     const missing = Object.keys(params).filter((n) => !tfTensors[`m.${n}`]);
     if (step > 0 && missing.length) throw new Error(`${dir}/${OPTIMIZER_FILE}: no moments for ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`);
     optimizer.loadState(step, tfTensors, params);
