@@ -102,74 +102,78 @@ export function buildWordNetTask(kind: TaskKind, opts: WordNetTaskOptions = {}):
     }
     case 'entail': {
       const nouns = bySplit(wn.synsets.filter((s) => s.pos === 'n' && s.definition && s.hypernyms.length > 0));
-      const raw = {} as Record<Split, TaskExample[]>;
-      for (const split of ['train', 'dev', 'test'] as Split[]) {
-        const list = nouns[split];
-        raw[split] = [];
-        for (const s of shuffle(list.slice(), rng)) {
-          if (raw[split].length >= lim[split]) break;
-          const hyper = wn.get(s.hypernyms[0]!);
-          if (!hyper) continue;
-          const x = s.words[0]!;
-          const premise = `${x}: ${clean(s.definition)}`;
-          const positive = rng.next() < 0.5;
-          let y = hyper.words[0]!;
-          if (!positive) {
-            // A noun from the same split that is not a hypernym of s.
-            let other: Synset;
-            do other = list[rng.int(list.length)]!;
-            while (other === s || s.hypernyms.includes(other.id) || other.words[0] === y);
-            y = other.words[0]!;
-          }
-          raw[split].push({ kind: 'entail', premise, hypothesis: `${x} is a kind of ${y}.`, label: positive ? 1 : 0 });
+      const raw = anchored(nouns, lim, rng, (s, list) => {
+        const hyper = wn.get(s.hypernyms[0]!);
+        if (!hyper) return null;
+        const x = s.words[0]!;
+        const positive = rng.next() < 0.5;
+        let y = hyper.words[0]!;
+        if (!positive) {
+          // A noun from the same split that is not a hypernym of s.
+          let other: Synset;
+          do other = list[rng.int(list.length)]!;
+          while (other === s || s.hypernyms.includes(other.id) || other.words[0] === y);
+          y = other.words[0]!;
         }
-      }
+        return { kind: 'entail', premise: `${x}: ${clean(s.definition)}`, hypothesis: `${x} is a kind of ${y}.`, label: positive ? 1 : 0 };
+      });
       return finish('entail', ['not entailed', 'entailed'], raw, opts, rng);
     }
     case 'sim': {
       const adjs = bySplit(wn.synsets.filter((s) => (s.pos === 's' || s.pos === 'a') && s.definition && s.similarTo.length > 0));
-      const raw = {} as Record<Split, TaskExample[]>;
-      for (const split of ['train', 'dev', 'test'] as Split[]) {
-        const list = adjs[split];
-        raw[split] = [];
-        for (const s of shuffle(list.slice(), rng)) {
-          if (raw[split].length >= lim[split]) break;
-          const related = wn.get(s.similarTo[0]!);
-          if (!related) continue;
-          const positive = rng.next() < 0.5;
-          let partner = related;
-          if (!positive) {
-            do partner = list[rng.int(list.length)]!;
-            while (partner === s || s.similarTo.includes(partner.id) || partner.similarTo.includes(s.id));
-          }
-          raw[split].push({ kind: 'sim', a: clean(s.definition), b: clean(partner.definition), label: positive ? 1 : 0 });
+      const raw = anchored(adjs, lim, rng, (s, list) => {
+        const related = wn.get(s.similarTo[0]!);
+        if (!related) return null;
+        const positive = rng.next() < 0.5;
+        let partner = related;
+        if (!positive) {
+          do partner = list[rng.int(list.length)]!;
+          while (partner === s || s.similarTo.includes(partner.id) || partner.similarTo.includes(s.id));
         }
-      }
+        return { kind: 'sim', a: clean(s.definition), b: clean(partner.definition), label: positive ? 1 : 0 };
+      });
       return finish('sim', ['unrelated', 'related'], raw, opts, rng);
     }
     case 'mc': {
       const nouns = bySplit(wn.synsets.filter((s) => s.pos === 'n' && s.definition));
-      const raw = {} as Record<Split, TaskExample[]>;
-      for (const split of ['train', 'dev', 'test'] as Split[]) {
-        const list = nouns[split];
-        raw[split] = [];
-        for (const s of shuffle(list.slice(), rng)) {
-          if (raw[split].length >= lim[split]) break;
-          const word = s.words[0]!;
-          const options = [clean(s.definition)];
-          while (options.length < 4) {
-            const o = list[rng.int(list.length)]!;
-            if (o === s || o.words.includes(word)) continue;
-            options.push(clean(o.definition));
-          }
-          const answer = rng.int(4);
-          [options[0], options[answer]] = [options[answer]!, options[0]!];
-          raw[split].push({ kind: 'mc', context: word, options, label: answer });
+      const raw = anchored(nouns, lim, rng, (s, list) => {
+        const word = s.words[0]!;
+        const options = [clean(s.definition)];
+        while (options.length < 4) {
+          const o = list[rng.int(list.length)]!;
+          if (o === s || o.words.includes(word)) continue;
+          options.push(clean(o.definition));
         }
-      }
+        const answer = rng.int(4);
+        [options[0], options[answer]] = [options[answer]!, options[0]!];
+        return { kind: 'mc', context: word, options, label: answer };
+      });
       return finish('mc', ['option 1', 'option 2', 'option 3', 'option 4'], raw, opts, rng);
     }
   }
+}
+
+/**
+ * Examples built around anchor synsets: per split, anchors in a seeded order until the split's limit, each
+ * turned into an example (or skipped with null) by `make`, which draws partners from the same split's list.
+ */
+function anchored(
+  pool: Record<Split, Synset[]>,
+  lim: Record<Split, number>,
+  rng: Rng,
+  make: (anchor: Synset, list: Synset[]) => TaskExample | null,
+): Record<Split, TaskExample[]> {
+  const raw = {} as Record<Split, TaskExample[]>;
+  for (const split of ['train', 'dev', 'test'] as Split[]) {
+    const list = pool[split];
+    raw[split] = [];
+    for (const s of shuffle(list.slice(), rng)) {
+      if (raw[split].length >= lim[split]) break;
+      const ex = make(s, list);
+      if (ex) raw[split].push(ex);
+    }
+  }
+  return raw;
 }
 
 /** The same WordNet tasks as multiple-choice items for k-shot prompting (GPT-3 style). */
