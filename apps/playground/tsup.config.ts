@@ -1,20 +1,14 @@
 import { cpSync } from 'node:fs';
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
+import { library } from '../../tooling/tsup/library';
 
 export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: true,
-    shims: true,
-    clean: true,
-    sourcemap: true,
-    target: 'node20',
-    // The UI is plain static files, served from dist/ui.
+  // The library build every package shares; the UI is plain static files, served from dist/ui.
+  library({
     onSuccess: async () => {
       cpSync('src/ui', 'dist/ui', { recursive: true });
     },
-  },
+  }) as Options,
   {
     entry: ['src/cli.ts'],
     format: ['esm'],

@@ -1,11 +1,3 @@
-import { defineConfig } from 'tsup';
+import { library } from '../../tooling/tsup/library';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  shims: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-});
+export default library();
