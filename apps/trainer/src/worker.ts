@@ -1,9 +1,9 @@
 // Gradient worker (see train/parallel.ts): one tfjs instance and one model replica per thread.
 import { parentPort, workerData } from 'node:worker_threads';
-import { tf, initBackend, matMulPeakGflops, measureMatMul, type BackendName } from '@gptlab/tensor';
+import { tf, initBackend, matMulPeakGflops, measureMatMul, readFloat32, type BackendName } from '@gptlab/tensor';
 import { buildReplica, type Replica } from './train/replica';
 import { gptReplica } from './lm';
-import type { WorkerInit, WorkerReply, WorkerRequest } from './train/parallel';
+import { ownedCopy, type WorkerInit, type WorkerReply, type WorkerRequest } from './train/parallel';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -34,7 +34,7 @@ async function step(msg: Extract<WorkerRequest, { type: 'step' }>): Promise<void
   const t0 = performance.now();
   for (const l of init.layout) {
     const v = replica.params[l.name]!;
-    tf.tidy(() => v.assign(tf.tensor(paramView.slice(l.offset, l.offset + l.size), v.shape, 'float32')));
+    tf.tidy(() => v.assign(tf.tensor(ownedCopy(paramView.subarray(l.offset, l.offset + l.size)), v.shape, 'float32')));
   }
   const vars = init.layout.map((l) => replica.params[l.name]!);
   const nameOf = new Map(init.layout.map((l) => [replica.params[l.name]!.name, l.name]));
@@ -62,7 +62,7 @@ async function step(msg: Extract<WorkerRequest, { type: 'step' }>): Promise<void
     }
     for (const l of init.layout) {
       const g = sum[l.name];
-      if (g) slot.set(g.dataSync() as Float32Array, l.offset);
+      if (g) slot.set(readFloat32(g), l.offset);
       else slot.fill(0, l.offset, l.offset + l.size);
     }
   } finally {

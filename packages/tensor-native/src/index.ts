@@ -5,7 +5,6 @@ import {
   makeBatchMatMul,
   makeSoftmaxReplacement,
   makeSumReplacement,
-  makeSliceReplacement,
   makeFusedMatMul,
   makeSoftmax,
   makeSoftmaxGrad,
@@ -33,7 +32,7 @@ export interface TfjsLike {
 export const SUPPORTED_BACKENDS = ['wasm', 'cpu'] as const;
 
 /** tfjs kernels replaced by native ones (the originals stay as fallback for unsupported dtypes/layouts). */
-export const REPLACED_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Softmax', 'Sum', 'Slice'] as const;
+export const REPLACED_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Softmax', 'Sum'] as const;
 
 /** Fused kernels added under our own names, for @gptlab/tensor's ops (tf.engine().runKernel(name, …)). */
 export const FUSED_KERNELS = {
@@ -99,7 +98,6 @@ export function register(tfjs: TfjsLike, backend: string): RegisterResult {
     ['_FusedMatMul', (f) => makeFusedMatMul(addon, backend, f)],
     ['Softmax', (f) => makeSoftmaxReplacement(addon, backend, f)],
     ['Sum', (f) => makeSumReplacement(addon, backend, f)],
-    ['Slice', (f) => makeSliceReplacement(backend, f)],
     [FUSED_KERNELS.softmax, () => makeSoftmax(addon, backend)],
     [FUSED_KERNELS.softmaxGrad, () => makeSoftmaxGrad(addon, backend)],
     [FUSED_KERNELS.layerNorm, () => makeLayerNorm(addon, backend)],

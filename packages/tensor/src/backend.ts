@@ -4,9 +4,9 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from './tf';
-import { registerWasmKernels } from './kernels/wasm-kernels';
+import { registerWasmFastKernels, registerWasmKernels, wasmFastKernelsActive } from './kernels/wasm-kernels';
 import { loadNative, type NativeStatus } from './native';
-import { setNativeMatMul } from './ops/matmul';
+import { setFastMatMul } from './ops/matmul';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -45,6 +45,7 @@ async function tryWasm(): Promise<void> {
   wasm.setWasmPaths(dir + path.sep);
   registerWasmKernels();
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+  registerWasmFastKernels();
 }
 
 async function tryCpu(): Promise<void> {
@@ -106,7 +107,7 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
     try {
       await loaders[name]();
       const native = await loadNative(name);
-      setNativeMatMul(native.active);
+      setFastMatMul(native.active || (name === 'wasm' && wasmFastKernelsActive()));
       const threads = name === 'wasm' && !native.active ? 1 : native.active ? native.threads : defaultThreads(name);
       return { backend: name, skipped, native, threads };
     } catch (e) {

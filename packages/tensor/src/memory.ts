@@ -29,3 +29,21 @@ export async function assertNoLeak<T>(fn: () => T | Promise<T>, label = 'block',
   if (after - before > allowed) throw new Error(`${label} leaked ${after - before} tensors (${before} → ${after})`);
   return result;
 }
+
+/**
+ * The values of a float32 tensor without a copy where the backend allows it: on wasm a view into the heap
+ * (valid until the next tensor allocation: read it at once, never keep it, never write to it); elsewhere
+ * dataSync(). For loops over large tensors (optimizer steps, gradient export) that would otherwise allocate
+ * a fresh array per read.
+ */
+export function readFloat32(t: tf.Tensor): Float32Array {
+  if (t.dtype !== 'float32') throw new Error(`readFloat32: tensor is ${t.dtype}, not float32`);
+  if (tf.getBackend() === 'wasm') {
+    const b = tf.backend() as unknown as { typedArrayFromHeap?(info: tf.TensorInfo): tf.TypedArray };
+    if (typeof b.typedArrayFromHeap === 'function') {
+      const v = b.typedArrayFromHeap({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+      if (v instanceof Float32Array) return v;
+    }
+  }
+  return t.dataSync() as Float32Array;
+}

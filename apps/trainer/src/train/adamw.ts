@@ -4,7 +4,11 @@
 //   p ← p − lr · (m / (1 − β1ᵗ)) / (√(v / (1 − β2ᵗ)) + ε)
 // GPT-3 hyper-parameters as defaults: β1 0.9, β2 0.95, ε 1e-8, weight decay 0.1 (Brown et al. 2020).
 // Decay applies to matrices only: not to biases, LayerNorm gains, or embeddings (wte/wpe).
-import { tf } from '@gptlab/tensor';
+// The moments live in JS Float32Arrays and the update is one fused loop per parameter (float64 arithmetic,
+// float32 storage): a chain of tfjs ops made ~12 full passes and allocations per parameter. Gradients can
+// come as tensors (apply) or as one flat array in a parameter layout (applyFlat, the worker-thread path,
+// which updates the flat weights in place and folds gradient clipping into the same pass).
+import { tf, readFloat32 } from '@gptlab/tensor';
 
 export interface AdamWOptions {
   beta1?: number;
@@ -21,9 +25,18 @@ export function defaultDecays(name: string, v: tf.Variable | tf.Tensor): boolean
   return !/(^|\.)(wte|wpe)(\.|$)|embed/i.test(name);
 }
 
+/** Where one parameter sits in a flat array of all parameters (the worker-thread layout). */
+export interface FlatParam {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
 interface Slot {
-  m: tf.Variable;
-  v: tf.Variable;
+  m: Float32Array;
+  v: Float32Array;
+  shape: number[];
 }
 
 export class AdamW {
@@ -31,17 +44,18 @@ export class AdamW {
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
-  private readonly decays: (name: string, v: tf.Variable) => boolean;
+  private readonly decays: (name: string, v: tf.Tensor) => boolean;
   /** Number of updates applied (t in the bias corrections). */
   step = 0;
   private slots = new Map<string, Slot>();
+  private buffer = new Float32Array(0);
 
   constructor(options: AdamWOptions = {}) {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.95;
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.1;
-    this.decays = options.decays ?? defaultDecays;
+    this.decays = (options.decays ?? defaultDecays) as (name: string, v: tf.Tensor) => boolean;
     for (const [k, b] of [['beta1', this.beta1], ['beta2', this.beta2]] as const) {
       if (!(b >= 0 && b < 1)) throw new Error(`AdamW: ${k} must be in [0, 1), got ${b}`);
     }
@@ -50,58 +64,99 @@ export class AdamW {
   }
 
   /** Whether `name` gets weight decay under this optimizer's rule. */
-  decaysParam(name: string, v: tf.Variable): boolean {
-    return this.weightDecay > 0 && this.decays(name, v);
+  decaysParam(name: string, v: tf.Variable | { rank: number; shape: number[] }): boolean {
+    return this.weightDecay > 0 && this.decays(name, v as tf.Tensor);
   }
 
-  private slot(name: string, p: tf.Variable): Slot {
+  private slot(name: string, shape: number[], size: number): Slot {
     let s = this.slots.get(name);
     if (!s) {
-      // Created inside tidy so the zero temporaries are freed (variables survive a tidy).
-      s = tf.tidy(() => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }));
+      s = { m: new Float32Array(size), v: new Float32Array(size), shape: [...shape] };
       this.slots.set(name, s);
     }
+    if (s.m.length !== size) throw new Error(`AdamW: "${name}" has ${size} values, its moments ${s.m.length}`);
     return s;
   }
 
-  /**
-   * One update of every parameter in `params` with the matching gradient in `grads` (same names). Gradients
-   * are not disposed (the caller owns them). Parameters without a gradient are left alone.
-   */
-  apply(params: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number): void {
+  /** A reused output buffer of `size` values (tf.tensor copies it on wasm; other backends may keep it, so a fresh one there). */
+  private scratch(size: number): Float32Array {
+    if (tf.getBackend() !== 'wasm') return new Float32Array(size);
+    if (this.buffer.length < size) this.buffer = new Float32Array(size);
+    return this.buffer.subarray(0, size);
+  }
+
+  /** Starts an update: advances t and returns the coefficients every parameter shares. */
+  private begin(lr: number): { stepSize: number; bc2: number } {
     if (!Number.isFinite(lr)) throw new Error(`AdamW: learning rate must be finite, got ${lr}`);
     this.step += 1;
     const t = this.step;
-    const bc1 = 1 - Math.pow(this.beta1, t);
-    const bc2 = 1 - Math.pow(this.beta2, t);
-    const stepSize = lr / bc1;
+    return { stepSize: lr / (1 - Math.pow(this.beta1, t)), bc2: 1 - Math.pow(this.beta2, t) };
+  }
+
+  /** The fused update of one parameter: `out` = `p` updated with gradient `g`·gradScale (`out` may be `p`). */
+  private update(s: Slot, p: Float32Array, out: Float32Array, g: Float32Array, decay: number, stepSize: number, bc2: number, gradScale: number): void {
+    const { m, v } = s;
     const b1 = this.beta1;
     const b2 = this.beta2;
+    const c1 = 1 - b1;
+    const c2 = 1 - b2;
+    const keep = 1 - decay;
+    const eps = this.eps;
+    const invBc2 = 1 / bc2;
+    for (let i = 0; i < p.length; i++) {
+      const gi = g[i]! * gradScale;
+      const mi = b1 * m[i]! + c1 * gi;
+      const vi = b2 * v[i]! + c2 * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      // Moments are rounded to float32 before use, as a float32 implementation stores them.
+      out[i] = p[i]! * keep - (stepSize * m[i]!) / (Math.sqrt(v[i]! * invBc2) + eps);
+    }
+  }
+
+  /**
+   * One update of every parameter in `params` with the matching gradient in `grads` (same names), the
+   * gradients scaled by `gradScale` (global-norm clipping). Gradients are not disposed (the caller owns
+   * them). Parameters without a gradient are left alone.
+   */
+  apply(params: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number, gradScale = 1): void {
+    const { stepSize, bc2 } = this.begin(lr);
     for (const [name, p] of Object.entries(params)) {
       const g = grads[name];
       if (!g) continue;
       if (g.size !== p.size) throw new Error(`AdamW: gradient for ${name} has shape [${g.shape}], parameter [${p.shape}]`);
-      const s = this.slot(name, p);
+      const s = this.slot(name, p.shape, p.size);
       const decay = this.decaysParam(name, p) ? lr * this.weightDecay : 0;
-      tf.tidy(() => {
-        const gr = g.shape.length === p.shape.length ? g : tf.reshape(g, p.shape);
-        const m = tf.add(tf.mul(s.m, b1), tf.mul(gr, 1 - b1));
-        const v = tf.add(tf.mul(s.v, b2), tf.mul(tf.mul(gr, gr), 1 - b2));
-        s.m.assign(m);
-        s.v.assign(v);
-        const denom = tf.add(tf.sqrt(tf.div(v, bc2)), this.eps);
-        const base = decay > 0 ? tf.mul(p, 1 - decay) : p;
-        p.assign(tf.sub(base, tf.mul(tf.div(m, denom), stepSize)));
-      });
+      // Reads without copies (wasm: views of the heap, valid until the tensor below is allocated); the new
+      // values go to a reused buffer. Fresh 20 MB arrays per step cost more than the arithmetic.
+      const out = this.scratch(p.size);
+      this.update(s, readFloat32(p), out, readFloat32(g), decay, stepSize, bc2, gradScale);
+      const next = tf.tensor(out, p.shape, 'float32');
+      p.assign(next);
+      next.dispose();
     }
   }
 
-  /** Moment tensors by name ("m.<param>", "v.<param>") for checkpoints; the tensors stay owned here. */
-  stateTensors(): Record<string, tf.Tensor> {
-    const out: Record<string, tf.Tensor> = {};
+  /**
+   * One update of the parameters laid out in the flat array `params` (changed in place) with the flat mean
+   * gradient `grads` (same layout) scaled by `gradScale`.
+   */
+  applyFlat(layout: readonly FlatParam[], params: Float32Array, grads: Float32Array, lr: number, gradScale = 1): void {
+    const { stepSize, bc2 } = this.begin(lr);
+    for (const l of layout) {
+      const s = this.slot(l.name, l.shape, l.size);
+      const decay = this.decaysParam(l.name, { rank: l.shape.length, shape: l.shape }) ? lr * this.weightDecay : 0;
+      const p = params.subarray(l.offset, l.offset + l.size);
+      this.update(s, p, p, grads.subarray(l.offset, l.offset + l.size), decay, stepSize, bc2, gradScale);
+    }
+  }
+
+  /** Moments by name ("m.<param>", "v.<param>") with their shapes, for checkpoints; the arrays stay owned here. */
+  stateArrays(): Record<string, { shape: number[]; data: Float32Array }> {
+    const out: Record<string, { shape: number[]; data: Float32Array }> = {};
     for (const [name, s] of this.slots) {
-      out[`m.${name}`] = s.m;
-      out[`v.${name}`] = s.v;
+      out[`m.${name}`] = { shape: s.shape, data: s.m };
+      out[`v.${name}`] = { shape: s.shape, data: s.v };
     }
     return out;
   }
@@ -110,30 +165,24 @@ export class AdamW {
     return { step: this.step, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay };
   }
 
-  /** Restores moments from `tensors` (as written by stateTensors); copies them. */
-  loadState(step: number, tensors: Record<string, tf.Tensor>, params: Record<string, tf.Variable>): void {
+  /** Restores moments from `arrays` (as written by stateArrays); copies them. */
+  loadState(step: number, arrays: Record<string, Float32Array>, params: Record<string, { size: number; shape: number[] }>): void {
     this.dispose();
     this.step = step;
     for (const [name, p] of Object.entries(params)) {
-      const m = tensors[`m.${name}`];
-      const v = tensors[`v.${name}`];
+      const m = arrays[`m.${name}`];
+      const v = arrays[`v.${name}`];
       if (!m && !v) continue;
       if (!m || !v) throw new Error(`optimizer state: "${name}" has only one of its two moments`);
-      if (m.size !== p.size || v.size !== p.size) {
-        throw new Error(`optimizer state: moments of "${name}" have ${m.size} values, the parameter has ${p.size}`);
+      if (m.length !== p.size || v.length !== p.size) {
+        throw new Error(`optimizer state: moments of "${name}" have ${m.length} values, the parameter has ${p.size}`);
       }
-      this.slots.set(name, {
-        m: tf.variable(tf.tidy(() => tf.reshape(m, p.shape)), false),
-        v: tf.variable(tf.tidy(() => tf.reshape(v, p.shape)), false),
-      });
+      this.slots.set(name, { m: Float32Array.from(m), v: Float32Array.from(v), shape: [...p.shape] });
     }
   }
 
+  /** Drops the moments (nothing else to free: they are JS arrays). */
   dispose(): void {
-    for (const s of this.slots.values()) {
-      s.m.dispose();
-      s.v.dispose();
-    }
     this.slots.clear();
   }
 }

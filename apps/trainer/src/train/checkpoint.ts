@@ -65,8 +65,8 @@ export async function saveCheckpoint(o: SaveCheckpointOptions): Promise<string> 
   try {
     await o.saveModel(staging);
     const tensors: Record<string, SafetensorsInput> = {};
-    for (const [k, t] of Object.entries(o.optimizer.stateTensors())) {
-      tensors[k] = { dtype: 'F32', shape: [...t.shape], data: (await t.data()) as Float32Array };
+    for (const [k, t] of Object.entries(o.optimizer.stateArrays())) {
+      tensors[k] = { dtype: 'F32', shape: [...t.shape], data: t.data };
     }
     await writeSafetensors(path.join(staging, OPTIMIZER_FILE), tensors, { format: 'gptlab-adamw', step: String(o.optimizer.step) });
     const state: TrainerState = {
@@ -140,13 +140,12 @@ export function readTrainerState(dir: string): TrainerState {
 /** Restores the optimizer moments of a checkpoint into `optimizer`. */
 export async function loadOptimizer(dir: string, optimizer: AdamW, params: Record<string, tf.Variable>, step: number): Promise<void> {
   const { tensors } = await readSafetensors(path.join(dir, OPTIMIZER_FILE));
-  const tfTensors: Record<string, tf.Tensor> = {};
-  try {
-    for (const [k, t] of tensors) tfTensors[k] = tf.tensor(t.data as Float32Array, t.shape, 'float32');
-    const missing = Object.keys(params).filter((n) => !tfTensors[`m.${n}`]);
-    if (step > 0 && missing.length) throw new Error(`${dir}/${OPTIMIZER_FILE}: no moments for ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`);
-    optimizer.loadState(step, tfTensors, params);
-  } finally {
-    tf.dispose(Object.values(tfTensors));
+  const arrays: Record<string, Float32Array> = {};
+  for (const [k, t] of tensors) {
+    if (!(t.data instanceof Float32Array)) throw new Error(`${dir}/${OPTIMIZER_FILE}: "${k}" is not F32`);
+    arrays[k] = t.data;
   }
+  const missing = Object.keys(params).filter((n) => !arrays[`m.${n}`]);
+  if (step > 0 && missing.length) throw new Error(`${dir}/${OPTIMIZER_FILE}: no moments for ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`);
+  optimizer.loadState(step, arrays, params);
 }

@@ -13,14 +13,19 @@ export async function globalNorm(grads: Record<string, tf.Tensor>): Promise<numb
   }
 }
 
+/** The factor clipping multiplies gradients by: min(1, maxNorm / (norm + 1e-6)); 1 when maxNorm ≤ 0 or the norm is not finite. */
+export function clipScale(norm: number, maxNorm: number): number {
+  if (!Number.isFinite(norm) || !(maxNorm > 0)) return 1;
+  return Math.min(1, maxNorm / (norm + 1e-6));
+}
+
 /**
  * Clips in place (replaces and disposes the tensors of `grads` when they are scaled) and returns the norm
  * before clipping. A non-finite norm is returned without scaling (the caller stops the run).
  */
 export async function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): Promise<number> {
   const norm = await globalNorm(grads);
-  if (!Number.isFinite(norm) || !(maxNorm > 0)) return norm;
-  const scale = maxNorm / (norm + 1e-6);
+  const scale = clipScale(norm, maxNorm);
   if (scale < 1) {
     for (const [k, g] of Object.entries(grads)) {
       grads[k] = tf.mul(g, scale);

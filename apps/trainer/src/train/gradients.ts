@@ -3,6 +3,7 @@
 // the gradient/loss of the whole global batch. LocalGradients computes them in this thread (gradient
 // accumulation = several chunks in sequence); WorkerGradients (parallel.ts) spreads chunks over threads.
 import { tf } from '@gptlab/tensor';
+import type { FlatParam } from './adamw';
 
 export interface LossContext {
   /** Seed for dropout and other randomness of this chunk. */
@@ -22,8 +23,13 @@ export interface StepGradients {
   loss: number;
   /** Per-chunk losses (for diagnostics). */
   chunkLosses: number[];
-  /** Mean gradients by parameter name; the caller disposes them. */
+  /** Mean gradients by parameter name; the caller disposes them (empty when `flat` carries them). */
   grads: Record<string, tf.Tensor>;
+  /**
+   * The mean gradient as one flat array (worker threads): the optimizer updates `params` (the flat weights
+   * the workers read) in place, then the source's paramsUpdated() copies them to the tensors.
+   */
+  flat?: { layout: FlatParam[]; grads: Float32Array; params: Float32Array; sumSquares: number };
 }
 
 export interface GradientSource<B> {

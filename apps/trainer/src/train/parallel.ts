@@ -58,6 +58,14 @@ function workerScript(): { file: string; execArgv: string[]; eval?: boolean } {
   return { file, execArgv: [] };
 }
 
+/**
+ * Values for tf.tensor() from shared memory: the wasm backend copies them into its heap anyway; other backends
+ * (cpu) may keep the array itself, which must then not be the shared buffer the optimizer rewrites.
+ */
+export function ownedCopy(view: Float32Array): Float32Array {
+  return tf.getBackend() === 'wasm' ? view : view.slice();
+}
+
 export function layoutOf(params: Record<string, tf.Variable>): { layout: ParamLayout[]; total: number } {
   const layout: ParamLayout[] = [];
   let offset = 0;
@@ -162,12 +170,31 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
     for (const x of p) x.reject(e);
   }
 
+  /** Whether the shared weights are those of the main thread's tensors (set after each optimizer step). */
+  private shared = false;
+  /** The mean gradient, reused every step. */
+  private mean: Float32Array | null = null;
+
   /** Copies the main thread's weights into shared memory. */
   private async syncParams(): Promise<void> {
     for (const l of this.layout) {
       const d = (await this.params[l.name]!.data()) as Float32Array;
       this.paramView.set(d, l.offset);
     }
+  }
+
+  /**
+   * After the optimizer updated the shared weights in place (StepGradients.flat): the main thread's tensors
+   * take them too (evaluation, checkpoints and samples read those), and the next step needs no copy.
+   */
+  paramsUpdated(): void {
+    for (const l of this.layout) {
+      const v = this.params[l.name]!;
+      const next = tf.tensor(ownedCopy(this.paramView.subarray(l.offset, l.offset + l.size)), v.shape, 'float32');
+      v.assign(next);
+      next.dispose();
+    }
+    this.shared = true;
   }
 
   /** Posts `msg` to a worker and resolves with its reply (rejected if a worker fails meanwhile). */
@@ -186,7 +213,9 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
 
   async compute(chunks: TokenBatch[], step: number, seeds: number[]): Promise<StepGradients> {
     if (this.closed) throw new Error('gradient workers are stopped');
-    await this.syncParams();
+    if (!this.shared) await this.syncParams();
+    // From here the shared weights are only valid again once the optimizer has written them.
+    this.shared = false;
     const n = this.workersList.length;
     const per: WorkerRequest[] = Array.from({ length: n }, () => ({ type: 'step' as const, step, chunks: [] }));
     chunks.forEach((c, i) => {
@@ -200,20 +229,34 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
       if (r.type !== 'done') throw new Error(`gradient worker replied ${r.type}`);
       for (const { index, loss } of r.losses) chunkLosses[index] = loss;
     }
-    // Average the slots of the workers that ran.
+    // Mean of the slots of the workers that ran (each slot holds the sum over its chunks), and its squared
+    // norm, in one pass.
+    const total = this.total;
+    const mean = (this.mean ??= new Float32Array(total));
+    const slots = active.map(({ i }) => this.gradView.subarray(i * total, (i + 1) * total));
     const inv = 1 / chunks.length;
-    const grads: Record<string, tf.Tensor> = {};
-    for (const l of this.layout) {
-      const out = new Float32Array(l.size);
-      for (const { i } of active) {
-        const slot = this.gradView.subarray(i * this.total + l.offset, i * this.total + l.offset + l.size);
-        for (let j = 0; j < l.size; j++) out[j] += slot[j]!;
+    let sumSquares = 0;
+    if (slots.length === 2) {
+      const [s0, s1] = slots as [Float32Array, Float32Array];
+      for (let j = 0; j < total; j++) {
+        const g = (s0[j]! + s1[j]!) * inv;
+        mean[j] = g;
+        sumSquares += g * g;
       }
-      for (let j = 0; j < l.size; j++) out[j] *= inv;
-      grads[l.name] = tf.tensor(out, l.shape, 'float32');
+    } else {
+      mean.set(slots[0]!);
+      for (let k = 1; k < slots.length; k++) {
+        const sk = slots[k]!;
+        for (let j = 0; j < total; j++) mean[j] += sk[j]!;
+      }
+      for (let j = 0; j < total; j++) {
+        const g = mean[j]! * inv;
+        mean[j] = g;
+        sumSquares += g * g;
+      }
     }
     const loss = chunkLosses.reduce((a, b) => a + b, 0) / chunkLosses.length;
-    return { loss, chunkLosses, grads };
+    return { loss, chunkLosses, grads: {}, flat: { layout: this.layout, grads: mean, params: this.paramView, sumSquares } };
   }
 
   async dispose(): Promise<void> {

@@ -3,7 +3,7 @@
 // fine-tuning both drive it; fine-tuning passes its own loss function through LocalGradients.
 import { tf } from '@gptlab/tensor';
 import type { AdamW } from './adamw';
-import { clipByGlobalNorm } from './clip';
+import { clipScale, globalNorm } from './clip';
 import type { GradientSource } from './gradients';
 
 export interface StepRecord {
@@ -117,9 +117,17 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     let gradNorm: number;
     try {
       if (!Number.isFinite(res.loss)) throw new NonFiniteLossError(step + 1, 'loss', res.loss);
-      gradNorm = await clipByGlobalNorm(grads, clip);
-      if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step + 1, 'gradient norm', gradNorm);
-      o.optimizer.apply(o.params, grads, lr);
+      if (res.flat) {
+        // Flat gradients (worker threads): the norm came with the average; clipping is a scale folded into
+        // the optimizer's single pass over the weights.
+        gradNorm = Math.sqrt(res.flat.sumSquares);
+        if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step + 1, 'gradient norm', gradNorm);
+        o.optimizer.applyFlat(res.flat.layout, res.flat.params, res.flat.grads, lr, clipScale(gradNorm, clip));
+      } else {
+        gradNorm = await globalNorm(grads);
+        if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step + 1, 'gradient norm', gradNorm);
+        o.optimizer.apply(o.params, grads, lr, clipScale(gradNorm, clip));
+      }
     } finally {
       for (const g of Object.values(grads)) g.dispose();
     }

@@ -2,21 +2,25 @@
 //
 // tfjs-backend-wasm 4.22 runs a plain 2-D matMul through XNNPACK (20–30 GFLOP/s here) but a transposed
 // operand at 0.6–3 GFLOP/s and any batched (3-D/4-D) product at ~2 GFLOP/s. Training needs transposed
-// products in every gradient, and attention needs batched ones. So on plain wasm we transpose explicitly
-// (memory-bound, cheap) and keep gradients made of untransposed products; on backends with fast kernels (tensorflow,
-// or wasm/cpu with @gptlab/tensor-native) the flags go straight to the kernel.
+// products in every gradient, and attention needs batched ones. Where a backend has fast kernels for them
+// (tensorflow; wasm with @gptlab/tensor's own BatchMatMul, see kernels/wasm-batch-matmul.ts; wasm/cpu with
+// @gptlab/tensor-native) the flags go straight to the kernel ('flags'). Otherwise (cpu, or wasm with
+// GPTLAB_WASM_KERNELS=0) operands are transposed explicitly and gradients are made of untransposed products.
 import { tf } from '../tf';
 import { customGradOp } from './custom-grad';
 
 export type MatMulStrategy = 'flags' | 'explicit-transpose';
 
 let strategyOverride: MatMulStrategy | null = null;
-let nativeFast = false;
+let fastKernels = false;
 
-/** Set by the backend loader: true when native kernels handle transposed and batched products. */
-export function setNativeMatMul(active: boolean): void {
-  nativeFast = active;
+/** Set by the backend loader: true when the backend's kernels handle transposed and batched products fast. */
+export function setFastMatMul(active: boolean): void {
+  fastKernels = active;
 }
+
+/** @deprecated the name before plain wasm had fast kernels too; use setFastMatMul. */
+export const setNativeMatMul = setFastMatMul;
 
 /** Forces a strategy (benchmarks and tests compare them); null restores the automatic choice. */
 export function setMatMulStrategy(s: MatMulStrategy | null): void {
@@ -25,7 +29,7 @@ export function setMatMulStrategy(s: MatMulStrategy | null): void {
 
 export function matMulStrategy(): MatMulStrategy {
   if (strategyOverride) return strategyOverride;
-  if (nativeFast || tf.getBackend() === 'tensorflow') return 'flags';
+  if (fastKernels || tf.getBackend() === 'tensorflow') return 'flags';
   return 'explicit-transpose';
 }
 
@@ -64,9 +68,9 @@ const canonicalProduct = customGradOp((a: tf.Tensor, b: tf.Tensor, save: tf.Grad
 
 /**
  * Product over leading batch axes: a [..., M, K] · b [..., K, N] (after the optional transposes), equal
- * leading shapes (rank 2 is a plain matrix product). Measured on plain wasm: splitting the batch into 2-D
- * products is slower still (per-call overhead at attention sizes), so the batched kernel is kept and only
- * the transposes are made explicit; @gptlab/tensor-native replaces the kernel itself.
+ * leading shapes (rank 2 is a plain matrix product). With fast kernels the flags go to the kernel (on plain
+ * wasm, @gptlab/tensor's BatchMatMul runs each matrix through XNNPACK on aliases of the batch's memory);
+ * otherwise the transposes are made explicit.
  */
 export function batchMatMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
   if (a.rank < 2 || a.rank !== b.rank) throw new Error(`batchMatMul: ranks ${a.rank} and ${b.rank} must be equal and ≥ 2`);
