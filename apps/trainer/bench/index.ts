@@ -1,5 +1,7 @@
 // Training throughput, side by side in one run: the fastest setup (`gptlab-train bench`), plain wasm with 1
-// and N gradient workers (the data-parallel speed-up), and the PyTorch peer (2 threads) on the same shape.
+// and N gradient workers (the data-parallel speed-up; the wasm fallback's targets), plain wasm on tfjs's own
+// kernels only (GPTLAB_WASM_KERNELS=0, what @gptlab/tensor's wasm kernels add), and the PyTorch peer
+// (2 threads) on the same shape.
 // Prints one JSON line per measurement and a summary line with the ratios. Needs the built CLI (dist/).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -44,6 +46,7 @@ const fastest = run('fastest (default)', []);
 const pt1 = torch();
 const wasm1 = run('plain wasm, 1 worker', ['--workers', '1'], { GPTLAB_NATIVE: '0' });
 const wasmN = run(`plain wasm, ${cores} workers`, ['--workers', String(cores)], { GPTLAB_NATIVE: '0' });
+const tfjsOnly = run(`plain wasm, ${cores} workers, tfjs kernels only`, ['--workers', String(cores)], { GPTLAB_NATIVE: '0', GPTLAB_WASM_KERNELS: '0' });
 const pt2 = torch();
 const tps = (r: Record<string, unknown> | null) => (r ? Number(r.tokens_per_sec) : NaN);
 const ptTps = [pt1, pt2].filter(Boolean).map(tps);
@@ -54,7 +57,10 @@ emit({
   fastest_mfu: fastest?.mfu,
   pytorch_tokens_per_sec: Number(ptMean.toFixed(1)),
   ratio_vs_pytorch: Number((tps(fastest) / ptMean).toFixed(3)),
-  plain_wasm_worker_speedup: Number((tps(wasmN) / tps(wasm1)).toFixed(3)),
+  plain_wasm_tokens_per_sec: tps(wasmN),
+  plain_wasm_ratio_vs_pytorch: Number((tps(wasmN) / ptMean).toFixed(3)),
   plain_wasm_workers_mfu: wasmN?.mfu,
+  plain_wasm_worker_speedup: Number((tps(wasmN) / tps(wasm1)).toFixed(3)),
+  plain_wasm_kernels_speedup: Number((tps(wasmN) / tps(tfjsOnly)).toFixed(3)),
   machine: machine(),
 });

@@ -28,6 +28,17 @@ function onPlainWasm(name: string, fn: () => void): void {
   });
 }
 
+/** For the kernels native does not replace (Identity, GatherV2, Transpose): wherever the wasm kernels are registered. */
+function onWasm(name: string, fn: () => void): void {
+  test(name, () => {
+    if (tf.getBackend() !== 'wasm' || !wasmFastKernelsActive()) {
+      console.info(`skipped "${name}": backend ${tf.getBackend()}`);
+      return;
+    }
+    fn();
+  });
+}
+
 /** float64 a·b for row-major operands stored as given (transposed storage when tA/tB), batch broadcast by strides. */
 function refMatMul(a: Float32Array, b: Float32Array, batch: number, m: number, k: number, n: number, tA: boolean, tB: boolean, strideA: number, strideB: number): Float64Array {
   const out = new Float64Array(batch * m * n);
@@ -200,6 +211,39 @@ describe('wasm layout kernels', () => {
       expect(sum02[j]).toBeCloseTo(s, 5);
     }
     tf.dispose([x, sum01]);
+  });
+});
+
+describe('wasm Identity and GatherV2', () => {
+  onWasm('clone shares memory (no copy) and outlives its source; saved tensors stay correct through backprop', () => {
+    const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const before = tf.memory().numDataBuffers;
+    const c = tf.clone(x);
+    expect(tf.memory().numDataBuffers).toBe(before); // shared: no new buffer
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1, 2, 3, 4]);
+    c.dispose();
+    const w = tf.tensor(randomArray(12, 2), [3, 4]);
+    const g = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.square(a), tf.clone(a))))([w])[0]!;
+    const wv = w.dataSync();
+    g.dataSync().forEach((v, i) => expect(v).toBeCloseTo(3 * wv[i]! * wv[i]!, 5));
+    tf.dispose([w, g]);
+  });
+
+  onWasm('gathers rows along axis 0 like the cpu backend, and rejects indices outside the table', () => {
+    const table = randomArray(10 * 3, 8);
+    const ids = [[3, 0, 9], [9, 3, 3]];
+    const run = () => tf.tidy(() => Array.from(tf.gather(tf.tensor(table, [10, 3]), tf.tensor2d(ids, [2, 3], 'int32')).dataSync()));
+    const got = run();
+    tf.setBackend('cpu');
+    const want = run();
+    tf.setBackend('wasm');
+    expect(got).toEqual(want);
+    const t = tf.tensor(table, [10, 3]);
+    expect(() => tf.gather(t, tf.tensor1d([2, 10], 'int32'))).toThrow(/index 10 at position 1 is outside \[0, 10\)/);
+    // another axis goes to the backend's kernel
+    expect(tf.gather(t, tf.tensor1d([2, 0], 'int32'), 1).shape).toEqual([10, 2]);
+    t.dispose();
   });
 });
 

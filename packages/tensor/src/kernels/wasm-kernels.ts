@@ -1,13 +1,13 @@
 // Kernels @gptlab/tensor adds to tfjs-backend-wasm 4.22: one it lacks but training needs (UnsortedSegmentSum,
 // the gradient of gather), and faster replacements for the ones that keep plain wasm far from its XNNPACK
-// matMul peak (BatchMatMul with transposes or batches, Transpose, Slice, Sum), and the fused GELU, LayerNorm
+// matMul peak (BatchMatMul with transposes or batches, Transpose, Slice, Sum, Identity, GatherV2), and the fused GELU, LayerNorm
 // and cross-entropy kernels @gptlab/tensor's ops run when a backend has them. The wasm backend keeps
 // tensors in its heap; these kernels read inputs and write outputs there directly (no copies through JS).
 // GPTLAB_WASM_KERNELS=0 keeps the backend's own kernels (for comparisons).
 import { tf } from '../tf';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { makeWasmBatchMatMul } from './wasm-batch-matmul';
-import { makeWasmSlice, makeWasmSum, makeWasmTranspose } from './wasm-layout';
+import { makeWasmGather, makeWasmIdentity, makeWasmSlice, makeWasmSum, makeWasmTranspose } from './wasm-layout';
 import { isWasmBackendLike } from './wasm-heap';
 import { wasmFusedKernels } from './wasm-fused';
 
@@ -28,6 +28,8 @@ const REPLACEMENTS: [string, (original: tf.KernelFunc) => tf.KernelFunc][] = [
   ['Transpose', makeWasmTranspose],
   ['Slice', makeWasmSlice],
   ['Sum', makeWasmSum],
+  ['Identity', makeWasmIdentity],
+  ['GatherV2', makeWasmGather],
 ];
 
 const MARK = Symbol.for('gptlab.wasm.kernel');

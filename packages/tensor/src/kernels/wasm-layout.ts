@@ -139,3 +139,49 @@ export function makeWasmSum(original: tf.KernelFunc): tf.KernelFunc {
     return out;
   };
 }
+
+/**
+ * Identity (tf.clone, and the engine's copies of tensors saved for backprop): shares the memory with a
+ * reference count, as tfjs-backend-cpu does and tfjs-wasm's own Reshape does; tfjs-wasm's Identity copies
+ * every byte (~12% of a native-kernel training step). Tensors are immutable, so sharing is safe.
+ */
+export function makeWasmIdentity(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const backend = args.backend as WasmBackendLike & { incRef?(dataId: object): void };
+    if (x.dtype === 'string' || typeof backend.incRef !== 'function') return original(args);
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+}
+
+/**
+ * GatherV2 {x, indices} attrs {axis, batchDims}: rows of a float32/int32 table by int32 indices along axis 0
+ * (embedding lookups) as contiguous row copies; indices outside the table throw. Other cases: the original.
+ */
+export function makeWasmGather(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+    const attrs = (args.attrs ?? {}) as { axis?: number; batchDims?: number };
+    const axis = attrs.axis ?? 0;
+    if ((axis !== 0 && axis !== -x.shape.length) || (attrs.batchDims ?? 0) !== 0 || x.shape.length === 0 || indices.dtype !== 'int32' || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
+      return original(args);
+    }
+    const backend = args.backend as WasmBackendLike;
+    const rows = x.shape[0]!;
+    const width = sizeOf(x.shape.slice(1));
+    const outShape = [...indices.shape, ...x.shape.slice(1)];
+    const out = backend.makeOutput(outShape, x.dtype);
+    const n = sizeOf(indices.shape);
+    if (n * width === 0) return out;
+    const src = backend.typedArrayFromHeap(x) as Float32Array | Int32Array;
+    const dst = backend.typedArrayFromHeap(out) as Float32Array | Int32Array;
+    const idx = backend.typedArrayFromHeap(indices) as Int32Array;
+    for (let i = 0; i < n; i++) {
+      const r = idx[i]!;
+      if (r < 0 || r >= rows) throw new Error(`gather: index ${r} at position ${i} is outside [0, ${rows})`);
+      dst.set(src.subarray(r * width, (r + 1) * width), i * width);
+    }
+    return out;
+  };
+}
