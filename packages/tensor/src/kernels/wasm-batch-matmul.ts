@@ -23,29 +23,23 @@ export interface MatMulShapes {
   outShape: number[];
 }
 
-/** Shapes of a batched product with numpy batch broadcasting, or null for layouts not covered (equal batches or one single matrix). */
+/** Shapes of a batched product (numpy batch broadcasting), or null for layouts not covered: mismatched inner sizes or incompatible batches (the original kernel reports those), or batches that are neither equal nor a single matrix. */
 export function matMulShapes(aShape: number[], bShape: number[], transposeA: boolean, transposeB: boolean): MatMulShapes | null {
   const ar = aShape.length;
   const br = bShape.length;
   if (ar < 2 || br < 2) return null;
-  const m = transposeA ? aShape[ar - 1]! : aShape[ar - 2]!;
-  const k = transposeA ? aShape[ar - 2]! : aShape[ar - 1]!;
-  const kb = transposeB ? bShape[br - 1]! : bShape[br - 2]!;
-  const n = transposeB ? bShape[br - 2]! : bShape[br - 1]!;
-  if (k !== kb) return null; // the original kernel reports the mismatch
-  const outerA = aShape.slice(0, -2);
-  const outerB = bShape.slice(0, -2);
-  const rank = Math.max(outerA.length, outerB.length);
-  const outer: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const da = outerA[outerA.length - rank + i] ?? 1;
-    const db = outerB[outerB.length - rank + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) return null;
-    outer.push(da === 1 ? db : da);
+  const [m, k] = transposeA ? [aShape[ar - 1]!, aShape[ar - 2]!] : [aShape[ar - 2]!, aShape[ar - 1]!];
+  const [kb, n] = transposeB ? [bShape[br - 1]!, bShape[br - 2]!] : [bShape[br - 2]!, bShape[br - 1]!];
+  if (k !== kb) return null;
+  let outer: number[];
+  try {
+    outer = tf.broadcast_util.assertAndGetBroadcastShape(aShape.slice(0, -2), bShape.slice(0, -2));
+  } catch {
+    return null;
   }
   const batch = sizeOf(outer);
-  const batchA = sizeOf(outerA);
-  const batchB = sizeOf(outerB);
+  const batchA = sizeOf(aShape.slice(0, -2));
+  const batchB = sizeOf(bShape.slice(0, -2));
   if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
   return { batch, m, k, n, strideA: batchA === 1 ? 0 : m * k, strideB: batchB === 1 ? 0 : k * n, outShape: [...outer, m, n] };
 }

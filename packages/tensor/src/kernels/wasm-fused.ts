@@ -15,23 +15,29 @@ function f32(backend: WasmBackendLike, t: tf.TensorInfo, what: string): Float32A
   return v;
 }
 
-// GELU as x·σ(z): the exponential goes through the backend's SIMD sigmoid, the polynomial parts through JS.
+/**
+ * GELU as x·σ(z), z = 2·√(2/π)·(x + 0.044715·x³): z by JS into scratch, σ(z) by the backend's SIMD sigmoid into
+ * `out`, then `finish` turns σ(z) into the result in place (views of the heap are taken after the sigmoid).
+ */
+function viaSigmoid(backend: WasmBackendLike, x: tf.TensorInfo, out: tf.TensorInfo, finish: (heap: Float32Array, xo: number, oo: number, n: number) => void): void {
+  const n = sizeOf(x.shape);
+  if (n === 0) return;
+  withScratch(backend, [n], ([z]) => {
+    const xo = offsetOf(backend, x) >>> 2;
+    const oo = offsetOf(backend, out) >>> 2;
+    const heap = heapF32(backend);
+    geluSigmoidArg(heap.subarray(xo, xo + n), heap.subarray(z! >>> 2, (z! >>> 2) + n), n);
+    xnnSigmoid(backend, z!, oo * 4, n);
+    finish(heapF32(backend), xo, oo, n);
+  });
+}
+
 function gelu(args: Args): tf.TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const { x } = args.inputs as { x: tf.TensorInfo };
   if (x.dtype !== 'float32') throw new Error(`GptlabGelu: x must be a float32 tensor (got ${x.dtype})`);
   const out = backend.makeOutput([...x.shape], 'float32');
-  const n = sizeOf(x.shape);
-  if (n === 0) return out;
-  withScratch(backend, [n], ([z]) => {
-    const xo = offsetOf(backend, x) >>> 2;
-    const oo = offsetOf(backend, out) >>> 2;
-    let heap = heapF32(backend);
-    geluSigmoidArg(heap.subarray(xo, xo + n), heap.subarray(z! >>> 2, (z! >>> 2) + n), n);
-    xnnSigmoid(backend, z!, oo * 4, n);
-    heap = heapF32(backend);
-    geluFromSigmoid(heap.subarray(xo, xo + n), heap.subarray(oo, oo + n), n);
-  });
+  viaSigmoid(backend, x, out, (heap, xo, oo, n) => geluFromSigmoid(heap.subarray(xo, xo + n), heap.subarray(oo, oo + n), n));
   return out;
 }
 
@@ -40,18 +46,8 @@ function geluGrad(args: Args): tf.TensorInfo {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('GptlabGeluGrad: x and dy must be float32 tensors');
   const out = backend.makeOutput([...x.shape], 'float32');
-  const n = sizeOf(x.shape);
-  if (n === 0) return out;
-  withScratch(backend, [n], ([z]) => {
-    const xo = offsetOf(backend, x) >>> 2;
-    const dyo = offsetOf(backend, dy) >>> 2;
-    const oo = offsetOf(backend, out) >>> 2;
-    let heap = heapF32(backend);
-    geluSigmoidArg(heap.subarray(xo, xo + n), heap.subarray(z! >>> 2, (z! >>> 2) + n), n);
-    xnnSigmoid(backend, z!, oo * 4, n);
-    heap = heapF32(backend);
-    geluGradFromSigmoid(heap.subarray(xo, xo + n), heap.subarray(dyo, dyo + n), heap.subarray(oo, oo + n), n);
-  });
+  const dyo = offsetOf(backend, dy) >>> 2;
+  viaSigmoid(backend, x, out, (heap, xo, oo, n) => geluGradFromSigmoid(heap.subarray(xo, xo + n), heap.subarray(dyo, dyo + n), heap.subarray(oo, oo + n), n));
   return out;
 }
 

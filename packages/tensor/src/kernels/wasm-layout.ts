@@ -79,7 +79,7 @@ export function makeWasmSlice(original: tf.KernelFunc): tf.KernelFunc {
     const idx = new Array<number>(inner).fill(0); // position over the outer axes [0, inner)
     let base = 0;
     for (let i = 0; i <= inner; i++) base += p.begin[i]! * strides[i]!;
-    for (let r = 0, o = 0; o < total; r++, o += run) {
+    for (let o = 0; o < total; o += run) {
       let off = base;
       for (let i = 0; i < inner; i++) off += idx[i]! * strides[i]!;
       dst.set(src.subarray(off, off + run), o);
