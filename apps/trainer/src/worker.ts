@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { tf, initBackend, matMulPeakGflops, measureMatMul, readFloat32, type BackendName } from '@gptlab/tensor';
 import { buildReplica, type Replica } from './train/replica';
+import { addGradients } from './train/gradients';
 import { gptReplica } from './lm';
 import { ownedCopy, type WorkerInit, type WorkerReply, type WorkerRequest } from './train/parallel';
 
@@ -48,17 +49,7 @@ async function step(msg: Extract<WorkerRequest, { type: 'step' }>): Promise<void
       );
       losses.push({ index: c.index, loss: value.dataSync()[0]! });
       value.dispose();
-      const next: Record<string, tf.Tensor> = {};
-      for (const [vn, g] of Object.entries(grads)) {
-        const name = nameOf.get(vn) ?? vn;
-        const prev = sum[name];
-        if (prev) {
-          next[name] = tf.add(prev, g);
-          prev.dispose();
-          g.dispose();
-        } else next[name] = g;
-      }
-      sum = next;
+      sum = addGradients(sum, grads, nameOf);
     }
     for (const l of init.layout) {
       const g = sum[l.name];

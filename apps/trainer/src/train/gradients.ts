@@ -41,6 +41,24 @@ export interface GradientSource<B> {
   readonly workers: number;
 }
 
+/**
+ * sum + grads by parameter name (`grads` keyed by tfjs variable names, renamed through `nameOf`); disposes
+ * the previous sums and the added gradients, returns the new sums.
+ */
+export function addGradients(sum: Record<string, tf.Tensor>, grads: tf.NamedTensorMap, nameOf: Map<string, string>): Record<string, tf.Tensor> {
+  const next: Record<string, tf.Tensor> = {};
+  for (const [vname, g] of Object.entries(grads)) {
+    const name = nameOf.get(vname) ?? vname;
+    const prev = sum[name];
+    if (prev) {
+      next[name] = tf.add(prev, g);
+      prev.dispose();
+      g.dispose();
+    } else next[name] = g;
+  }
+  return next;
+}
+
 export class LocalGradients<B> implements GradientSource<B> {
   readonly workers = 1;
   private readonly varList: tf.Variable[];
@@ -65,17 +83,7 @@ export class LocalGradients<B> implements GradientSource<B> {
           this.varList,
         );
         lossTensors.push(value);
-        const next: Record<string, tf.Tensor> = {};
-        for (const [vname, g] of Object.entries(grads)) {
-          const name = this.nameOf.get(vname) ?? vname;
-          const prev = sum[name];
-          if (prev) {
-            next[name] = tf.add(prev, g);
-            prev.dispose();
-            g.dispose();
-          } else next[name] = g;
-        }
-        sum = next;
+        sum = addGradients(sum, grads, this.nameOf);
         // Let the event loop breathe between chunks (SIGINT, progress) without holding tidy scopes.
         if (chunks.length > 1) await new Promise((r) => setImmediate(r));
       }

@@ -10,15 +10,12 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { tf } from '@gptlab/tensor';
 import type { TokenBatch } from './batches';
+import type { FlatParam } from './adamw';
 import type { GradientSource, StepGradients } from './gradients';
 import type { ReplicaSpec } from './replica';
 
-export interface ParamLayout {
-  name: string;
-  shape: number[];
-  offset: number;
-  size: number;
-}
+/** Where each parameter sits in the shared flat buffers (the optimizer's flat layout). */
+export type ParamLayout = FlatParam;
 
 export interface WorkerInit {
   spec: ReplicaSpec;
@@ -234,26 +231,17 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
     const total = this.total;
     const mean = (this.mean ??= new Float32Array(total));
     const slots = active.map(({ i }) => this.gradView.subarray(i * total, (i + 1) * total));
+    mean.set(slots[0]!);
+    for (let k = 1; k < slots.length; k++) {
+      const sk = slots[k]!;
+      for (let j = 0; j < total; j++) mean[j] += sk[j]!;
+    }
     const inv = 1 / chunks.length;
     let sumSquares = 0;
-    if (slots.length === 2) {
-      const [s0, s1] = slots as [Float32Array, Float32Array];
-      for (let j = 0; j < total; j++) {
-        const g = (s0[j]! + s1[j]!) * inv;
-        mean[j] = g;
-        sumSquares += g * g;
-      }
-    } else {
-      mean.set(slots[0]!);
-      for (let k = 1; k < slots.length; k++) {
-        const sk = slots[k]!;
-        for (let j = 0; j < total; j++) mean[j] += sk[j]!;
-      }
-      for (let j = 0; j < total; j++) {
-        const g = mean[j]! * inv;
-        mean[j] = g;
-        sumSquares += g * g;
-      }
+    for (let j = 0; j < total; j++) {
+      const g = mean[j]! * inv;
+      mean[j] = g;
+      sumSquares += g * g;
     }
     const loss = chunkLosses.reduce((a, b) => a + b, 0) / chunkLosses.length;
     return { loss, chunkLosses, grads: {}, flat: { layout: this.layout, grads: mean, params: this.paramView, sumSquares } };
