@@ -92,7 +92,9 @@ function unknownFlag(raw: string, specs: FlagSpecs): UsageError {
 export function parseFlags(argv: readonly string[], specs: FlagSpecs): ParseResult {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
   for (const [name, s] of Object.entries(specs)) {
-    options[name] = { type: s.type === 'bool' ? 'boolean' : 'string', multiple: s.type === 'list' || undefined, short: s.short };
+    options[name] = { type: s.type === 'bool' ? 'boolean' : 'string' };
+    if (s.type === 'list') options[name]!.multiple = true;
+    if (s.short) options[name]!.short = s.short;
     if (s.type === 'bool') options[`no-${name}`] = { type: 'boolean' };
   }
   let parsed: ReturnType<typeof parseArgs>;
@@ -106,7 +108,8 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs): ParseResu
       const name = opt.replace(/^-+/, '');
       if (/does not take an argument/.test(err.message)) throw new UsageError(`--${name} is a switch and takes no value`);
       const spec = specs[name] ?? Object.entries(specs).find(([, s]) => s.short === name)?.[1];
-      throw new UsageError(`${opt} needs a value${spec ? ` (${spec.help})` : ''}`);
+      const hint = /ambiguous/.test(err.message) ? `; a value starting with "-" goes as ${opt}=VALUE` : '';
+      throw new UsageError(`${opt} needs a value${spec ? ` (${spec.help})` : ''}${hint}`);
     }
     throw new UsageError(err.message.split('\n')[0]!);
   }
