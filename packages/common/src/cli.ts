@@ -189,13 +189,14 @@ export interface Program {
 }
 
 export function commandHelp(program: Program, c: Command): string {
-  const flags = formatFlags(c.flags);
+  const flags = formatFlags({ ...c.flags, help: { type: 'bool', short: 'h', help: 'this help' } });
   return [
     `usage: ${program.name} ${c.usage ?? `${c.name} [flags]`}`,
     '',
     c.summary,
-    ...(flags ? ['', 'flags:', flags] : []),
-    '  -h, --help                      this help',
+    '',
+    'flags:',
+    flags,
     ...(c.details ? ['', c.details] : []),
   ].join('\n');
 }
