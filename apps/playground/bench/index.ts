@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { emit, machine, parseFlags, time } from '@gptlab/bench-utils';
+import { strategyFromJSON } from '@gptlab/decoding';
 import { describeBackend } from '@gptlab/tensor';
 import { RealModel, realRegistry } from '../src/real';
 import { createServer } from '../src/server';
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   const model = await RealModel.load(fixture, 'demo', { stopAtEos: false });
   const backend = describeBackend();
   const prompt = model.encode('The quick brown');
-  const req = { promptIds: prompt, strategy: { type: 'greedy' as const }, maxNewTokens: newTokens, stop: [] };
+  const req = { promptIds: prompt, strategy: strategyFromJSON({ type: 'greedy', maxNewTokens: newTokens }) };
 
   const app = await createServer({ registry: realRegistry(models, { stopAtEos: false }), uiDir: path.resolve('src', 'ui') });
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,12 +1,7 @@
-import { main } from './cli-main';
+// The gptlab-playground executable: the only place that touches the process (argv, exit code).
+import { main } from './program';
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    // serve keeps running until SIGINT/SIGTERM; other commands exit with their status.
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`gptlab-playground: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+void main(process.argv.slice(2)).then((code) => {
+  // serve resolves when SIGINT/SIGTERM closed the server; other commands when they are done.
+  process.exitCode = code;
+});

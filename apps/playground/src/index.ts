@@ -4,14 +4,17 @@ export { JobQueue, isAbortError, abortError } from './queue';
 export { DirRegistry, listModelNames, modelNameProblem, resolveModelDir, isCheckpointDir, type ModelLoader } from './models-dir';
 export {
   DEFAULT_LIMITS,
-  validateStrategy,
   parseGenerateBody,
   parseAttentionBody,
+  resolveStrategy,
+  generationDefaults,
   checkAgainstModel,
   type Limits,
-  type ParsedGenerateBody,
-  type ParsedAttentionBody,
-} from './validate';
-export { RealModel, realRegistry, abortableLanguageModel, loadTokenizer, findEosTokenId, toDecodingStrategy, type RealModelOptions, type TextCodec } from './real';
-export { main, replCommand, strategyFromFlags, USAGE, REPL_HELP, UsageError, type ReplState, type CliIO } from './cli-main';
+  type GenerateBody,
+  type AttentionBody,
+} from './requests';
+export { RealModel, realRegistry, abortableLanguageModel, loadTokenizer, findEosTokenId, type RealModelOptions, type TextCodec } from './real';
+export { main, playgroundProgram } from './program';
+export { replLine, REPL_HELP, type ReplState } from './commands/repl';
+export { loadRealModel, type CliIO, type CheckpointLoader } from './commands/shared';
 export * from './types';

@@ -4,18 +4,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf, initBackend, describeBackend } from '@gptlab/tensor';
-import { GPT, countParameters, type GPTConfig } from '@gptlab/model';
+import { countParameters, loadGPT, type GPT, type GPTConfig } from '@gptlab/model';
 import { BPETokenizer } from '@gptlab/tokenizer';
 import {
   gptLanguageModel,
-  generate as decodeGenerate,
+  generateAll,
   stream as decodeStream,
-  strategyFromJSON,
   resultToJSON,
   type GenerateResult as DecodingResult,
   type LanguageModel,
   type ModelSession,
-  type StrategyInput,
 } from '@gptlab/decoding';
 import { compileLayout, elementMask, patternToString, renderLayoutSVG, type AttentionPattern } from '@gptlab/sparse-attention';
 import { abortError } from './queue';
@@ -29,14 +27,13 @@ import {
   type LoadedModel,
   type ModelCard,
   type SparsePattern,
-  type StrategySpec,
 } from './types';
 
-/** The text side of a checkpoint: encode, decode and (for exact streaming) the raw bytes of tokens. */
+/** The text side of a checkpoint: encode, decode and (for exact streaming) the raw bytes of a token. */
 export interface TextCodec {
   encode(text: string): number[];
   decode(ids: number[]): string;
-  decodeBytes?(ids: number[]): Uint8Array;
+  tokenBytes?(id: number): Uint8Array;
   readonly vocabSize: number;
 }
 
@@ -80,17 +77,7 @@ export async function loadTokenizer(dir: string): Promise<{ codec: TextCodec; fi
   const codec: TextCodec = {
     encode: (text) => tok.encode(text),
     decode: (ids) => tok.decode(ids),
-    // Exact bytes let @gptlab/decoding cut streamed text at UTF-8 boundaries.
-    decodeBytes: (ids) => {
-      const parts = ids.map((id) => tok.tokenBytes(id));
-      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-      return out;
-    },
+    tokenBytes: (id) => tok.tokenBytes(id), // exact bytes let @gptlab/decoding cut streamed text at UTF-8 boundaries
     vocabSize: tok.vocabSize,
   };
   return { codec, files };
@@ -103,7 +90,7 @@ export function findEosTokenId(dir: string, vocabSize: number): number | null {
     const e = cfg.eos_token_id;
     if (typeof e === 'number' && Number.isInteger(e) && e >= 0 && e < vocabSize) return e;
   } catch {
-    // fromPretrained reports a bad config.json
+    // loadGPT reports a bad config.json
   }
   try {
     const vocab = JSON.parse(fs.readFileSync(path.join(dir, 'vocab.json'), 'utf8')) as Record<string, number>;
@@ -115,12 +102,10 @@ export function findEosTokenId(dir: string, vocabSize: number): number | null {
   return null;
 }
 
-/** Turns the API's strategy + request fields into @gptlab/decoding's strategy input. */
-export function toDecodingStrategy(req: GenerateRequest, eosTokenId: number | null): StrategyInput {
-  const s: StrategySpec = req.strategy;
-  const input: StrategyInput = { ...s, maxNewTokens: req.maxNewTokens, stopStrings: req.stop, eosTokenId };
-  if (s.type === 'sample' && req.seed !== undefined) input.seed = req.seed;
-  return input;
+/** The first (best) result's JSON, with every sequence when there are several. */
+function withSequences(all: DecodingResult[]): GenerateResult {
+  const first = resultToJSON(all[0]!);
+  return all.length === 1 ? first : { ...first, sequences: all.map(resultToJSON) };
 }
 
 export interface RealModelOptions {
@@ -148,7 +133,7 @@ export class RealModel implements LoadedModel {
 
   static async load(dir: string, name = path.basename(dir), opts: RealModelOptions = {}): Promise<RealModel> {
     await initBackend();
-    const gpt = await GPT.fromPretrained(dir);
+    const gpt = await loadGPT(dir);
     const tok = await loadTokenizer(dir);
     const c: GPTConfig = gpt.config;
     if (tok && tok.codec.vocabSize > c.vocabSize) {
@@ -194,37 +179,26 @@ export class RealModel implements LoadedModel {
     return ids.map((id) => (this.codec ? this.codec.decode([id]) : `#${id}`));
   }
 
-  private strategyOf(req: GenerateRequest) {
-    let strategy;
-    try {
-      strategy = strategyFromJSON(toDecodingStrategy(req, this.eosTokenId), { vocabSize: this.vocabSize });
-    } catch (e) {
-      throw new HttpError(400, (e as Error).message);
-    }
-    if (strategy.stopStrings.length > 0 && !this.codec) throw new HttpError(400, 'stop strings need the checkpoint tokenizer (vocab.json + merges.txt)');
-    return strategy;
-  }
-
   checkRequest(req: GenerateRequest): void {
-    this.strategyOf(req);
+    if (req.strategy.stopStrings.length > 0 && !this.codec) throw new HttpError(400, 'stop strings need the checkpoint tokenizer (vocab.json + merges.txt)');
   }
 
   async generate(req: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
     const lm = abortableLanguageModel(gptLanguageModel(this.gpt), hooks.signal);
-    const strategy = this.strategyOf(req);
-    const opts = { strategy, tokenizer: this.codec ?? undefined };
-    if (strategy.type === 'beam' || !hooks.onToken) {
-      const r = (await decodeGenerate(lm, req.promptIds, opts)) as DecodingResult;
+    const opts = { strategy: req.strategy, tokenizer: this.codec ?? undefined };
+    if (req.strategy.type === 'beam' || req.strategy.numReturnSequences > 1 || !hooks.onToken) {
+      const all = await generateAll(lm, req.promptIds, opts);
+      const first = all[0]!;
       if (hooks.onToken && this.codec) {
         // Beam search cannot stream; report the final sequence's tokens once it is known.
-        this.tokenTexts(r.ids).forEach((text, i) => hooks.onToken!({ token: r.ids[i]!, text, logprob: r.logprobs[i]! }));
+        this.tokenTexts(first.ids).forEach((text, i) => hooks.onToken!({ token: first.ids[i]!, text, logprob: first.logprobs[i]! }));
       }
-      return resultToJSON(r);
+      return withSequences(all);
     }
     const it = decodeStream(lm, req.promptIds, opts);
     for (;;) {
       const step = await it.next();
-      if (step.done) return resultToJSON(step.value);
+      if (step.done) return withSequences([step.value]);
       hooks.onToken(step.value);
     }
   }

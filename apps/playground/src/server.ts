@@ -2,33 +2,23 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { STRATEGY_FIELDS } from '@gptlab/decoding';
 import { JobQueue, isAbortError } from './queue';
-import { HttpError, type Alternative, type GenerateResult, type LoadedModel, type ModelRegistry, type TokenEvent } from './types';
-import {
-  DEFAULT_LIMITS,
-  checkAgainstModel,
-  parseAttentionBody,
-  parseGenerateBody,
-  type Limits,
-  type ParsedGenerateBody,
-} from './validate';
+import { HttpError, type Alternative, type GenerateRequest, type GenerateResult, type LoadedModel, type ModelRegistry, type TokenEvent } from './types';
+import { DEFAULT_LIMITS, checkAgainstModel, parseAttentionBody, parseGenerateBody, resolveStrategy, type Limits } from './requests';
 
 export interface ServerOptions {
   registry: ModelRegistry;
   limits?: Partial<Limits>;
   /** Jobs (generation, attention) run through this queue; default: one at a time, 32 waiting at most. */
   queue?: JobQueue;
-  /** Directory holding index.html, app.js and style.css (default: the ui folder next to this file). */
+  /** Directory holding index.html, style.css and the UI's ES modules (default: the ui folder next to this file). */
   uiDir?: string;
   logger?: boolean;
 }
 
-const UI_FILES: Record<string, string> = {
-  '/': 'index.html',
-  '/index.html': 'index.html',
-  '/app.js': 'app.js',
-  '/style.css': 'style.css',
-};
+// The UI is static files: index.html at /, and the stylesheet and ES modules of the ui folder by name.
+const UI_FILE = /^[a-z][a-z0-9-]*\.(js|css|html)$/;
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -68,18 +58,25 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}` }));
 
-  for (const [route, file] of Object.entries(UI_FILES)) {
-    app.get(route, async (_req, reply) => {
-      const p = path.join(uiDir, file);
-      let body: string;
-      try {
-        body = await fs.promises.readFile(p, 'utf8');
-      } catch {
-        throw new HttpError(500, `UI file ${file} is missing from ${uiDir} (was the package built?)`);
-      }
-      return reply.type(CONTENT_TYPES[path.extname(file)]!).header('cache-control', 'no-cache').send(body);
-    });
-  }
+  const sendUiFile = async (file: string, reply: FastifyReply) => {
+    let body: string;
+    try {
+      body = await fs.promises.readFile(path.join(uiDir, file), 'utf8');
+    } catch {
+      if (file !== 'index.html') throw new HttpError(404, `no UI file ${file}`);
+      throw new HttpError(500, `UI file ${file} is missing from ${uiDir} (was the package built?)`);
+    }
+    return reply.type(CONTENT_TYPES[path.extname(file)]!).header('cache-control', 'no-cache').send(body);
+  };
+  app.get('/', (_req, reply) => sendUiFile('index.html', reply));
+  app.get<{ Params: { file: string } }>('/:file', (req, reply) => {
+    // One path component matching UI_FILE: no request can reach outside the ui folder.
+    if (!UI_FILE.test(req.params.file)) throw new HttpError(404, `no route GET ${req.url}`);
+    return sendUiFile(req.params.file, reply);
+  });
+
+  // The decoding strategy schema (@gptlab/decoding's field table) and this server's limits: the web form is made from it.
+  app.get('/api/schema', async () => ({ fields: STRATEGY_FIELDS, limits }));
 
   app.get('/api/health', async () => ({ ok: true, queue: { active: queue.active, pending: queue.pending } }));
 
@@ -94,13 +91,15 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     const body = parseGenerateBody(req.body, limits);
     const model = await registry.load(body.model);
     const promptIds = body.promptIds ?? model.encode(body.prompt!);
-    checkAgainstModel(promptIds, body.maxNewTokens, model, body.promptIds ? 'promptIds' : 'prompt');
-    model.checkRequest?.({ promptIds, strategy: body.strategy, maxNewTokens: body.maxNewTokens, stop: body.stop, seed: body.seed });
+    const strategy = resolveStrategy(body.strategy, model, limits);
+    checkAgainstModel(promptIds, strategy.maxNewTokens, model, body.promptIds ? 'promptIds' : 'prompt');
+    const request: GenerateRequest = { promptIds, strategy };
+    model.checkRequest?.(request);
     const ac = disconnectSignal(req, reply);
     const wantsStream = (req.headers.accept ?? '').includes('text/event-stream');
     if (!wantsStream) {
       try {
-        const out = await queue.run(() => runGenerate(model, body, promptIds, ac.signal), ac.signal);
+        const out = await queue.run(() => runGenerate(model, request, body.topAlternatives, ac.signal), ac.signal);
         return out;
       } catch (e) {
         if (isAbortError(e)) return reply.code(499).send({ error: 'client closed the request' });
@@ -124,7 +123,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
       const out = await queue.run(
         () => {
           send('start', { promptIds, promptTokens: model.tokenTexts(promptIds) });
-          return runGenerate(model, body, promptIds, ac.signal, (ev) => send('token', ev));
+          return runGenerate(model, request, body.topAlternatives, ac.signal, (ev) => send('token', ev));
         },
         ac.signal,
       );
@@ -176,19 +175,17 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
 
 async function runGenerate(
   model: LoadedModel,
-  body: ParsedGenerateBody,
-  promptIds: number[],
+  request: GenerateRequest,
+  topAlternatives: number,
   signal: AbortSignal,
   onToken?: (ev: TokenEvent) => void,
 ): Promise<GenerateResult & { alternatives?: Alternative[][] }> {
-  const result = await model.generate(
-    { promptIds, strategy: body.strategy, maxNewTokens: body.maxNewTokens, stop: body.stop, seed: body.seed },
-    { signal, onToken },
-  );
-  if (body.topAlternatives > 0 && result.ids.length > 0 && !signal.aborted) {
+  const result = await model.generate(request, { signal, onToken });
+  if (topAlternatives > 0 && result.ids.length > 0 && !signal.aborted) {
+    const { promptIds } = request;
     const all = [...promptIds, ...result.ids];
     const positions = result.ids.map((_, i) => promptIds.length + i);
-    const alternatives = await model.topAlternatives(all, positions, body.topAlternatives);
+    const alternatives = await model.topAlternatives(all, positions, topAlternatives);
     return { ...result, alternatives };
   }
   return result;

@@ -1,43 +1,19 @@
 // The small internal interfaces the HTTP layer, the CLI and the UI are written against. The real
 // implementation (src/real.ts) wires @gptlab/model, @gptlab/tokenizer and @gptlab/decoding behind them;
-// tests can substitute a scripted fake model.
+// tests can substitute a scripted fake model. Decoding strategies are @gptlab/decoding's own types.
+import type { GenerateResultJSON, Strategy } from '@gptlab/decoding';
 
-export type StrategyType = 'greedy' | 'beam' | 'sample';
-
-/** A decoding strategy as plain data (camelCase Hugging Face names), as sent by the UI and the API. */
-export interface StrategySpec {
-  type: StrategyType;
-  numBeams?: number;
-  lengthPenalty?: number;
-  earlyStopping?: boolean;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  minP?: number;
-  typicalP?: number;
-  repetitionPenalty?: number;
-  presencePenalty?: number;
-  frequencyPenalty?: number;
-  noRepeatNgramSize?: number;
-}
-
-/** A validated generation request (ids already tokenised). */
+/** A generation request: prompt ids and a validated strategy (@gptlab/decoding's, with the checkpoint's EOS). */
 export interface GenerateRequest {
   promptIds: number[];
-  strategy: StrategySpec;
-  maxNewTokens: number;
-  stop: string[];
-  seed?: number;
+  strategy: Strategy;
 }
 
-/** The object printed by `generate --json` and returned by POST /api/generate. */
-export interface GenerateResult {
-  ids: number[];
-  text: string;
-  logprobs: number[];
-  score: number;
-  finishReason: string;
-}
+/**
+ * The object printed by `generate --json` and returned by POST /api/generate: @gptlab/decoding's result JSON
+ * of the first (for beam: best) sequence, plus all of them when numReturnSequences > 1.
+ */
+export type GenerateResult = GenerateResultJSON & { sequences?: GenerateResultJSON[] };
 
 /** One streamed token: its id, the text it completes (never half a UTF-8 character) and its raw log-prob. */
 export interface TokenEvent {
@@ -82,6 +58,8 @@ export interface LoadedModel {
   readonly card: ModelCard;
   readonly contextLength: number;
   readonly vocabSize: number;
+  /** The checkpoint's end-of-text token: requests that give no eosTokenId stop there (null: none). */
+  readonly eosTokenId?: number | null;
   encode(text: string): number[];
   decode(ids: number[]): string;
   /** The text of each token on its own (for labels; may contain partial UTF-8 shown as U+FFFD). */

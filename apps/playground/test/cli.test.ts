@@ -1,8 +1,10 @@
 // The CLI against the committed fixture: a random GPT-2 checkpoint and greedy/beam outputs computed by the
 // independent PyTorch reference (tooling/make-fixture.mjs, /work/shared/peers/pytorch/gpt_ref.py).
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { main, replCommand, strategyFromFlags, type ReplState } from '../src/cli-main';
+import { main } from '../src/program';
+import { replLine, type ReplState } from '../src/commands/repl';
 import { captureIO } from './helpers/io';
 
 const DIR = path.join(__dirname, 'fixtures', 'tiny');
@@ -10,6 +12,7 @@ const REF = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'tiny-re
   eos: number;
   cases: { prompt: string; ids: number[]; greedy: { ids: number[]; logprobs: number[] }; beam: { ids: number[]; score: number } }[];
 };
+const VERSION = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 async function run(args: string[], stdin = '') {
   const c = captureIO(stdin);
@@ -19,7 +22,7 @@ async function run(args: string[], stdin = '') {
 
 async function generateJSON(args: string[]) {
   const r = await run(['generate', '--model', DIR, ...args, '--json']);
-  expect(r.err).not.toMatch(/error/);
+  expect(r.err).not.toMatch(/error|gptlab-playground generate:/);
   expect(r.code).toBe(0);
   const lines = r.out.split('\n').filter(Boolean);
   expect(lines).toHaveLength(1);
@@ -39,12 +42,26 @@ describe('generate --json matches the PyTorch reference', () => {
     expect(json.score).toBeCloseTo(json.logprobs.reduce((a: number, b: number) => a + b, 0), 9);
   });
 
-  test('--ignore-eos runs past the end-of-text token like the reference', async () => {
+  test("defaults are Hugging Face's: greedy, 20 new tokens, stop at the end-of-text token", async () => {
+    for (const c of [REF.cases[0]!, REF.cases[2]!]) {
+      const { json } = await generateJSON(['--prompt', c.prompt]);
+      const eosAt = c.greedy.ids.indexOf(REF.eos);
+      if (eosAt >= 0) expect(json).toMatchObject({ ids: c.greedy.ids.slice(0, eosAt + 1), finishReason: 'eos' });
+      else {
+        expect(json.ids).toHaveLength(20);
+        expect(json.ids.slice(0, c.greedy.ids.length)).toEqual(c.greedy.ids);
+      }
+    }
+  });
+
+  test('--ignore-eos runs past the end-of-text token like the reference; --eos-token-id still counts', async () => {
     const c = REF.cases.find((x) => x.greedy.ids.includes(REF.eos))!;
-    expect(c).toBeDefined();
-    const { json } = await generateJSON(['--prompt-ids', c.ids.join(','), '--strategy', 'greedy', '--ignore-eos', '--max-new-tokens', '12']);
+    const { json } = await generateJSON(['--prompt-ids', c.ids.join(','), '--ignore-eos', '--max-new-tokens', '12']);
     expect(json.ids).toEqual(c.greedy.ids);
     expect(json.finishReason).toBe('length');
+    const stopAt = c.greedy.ids[3]!;
+    const own = (await generateJSON(['--prompt-ids', c.ids.join(','), '--ignore-eos', `--eos-token-id=${stopAt}`, '--max-new-tokens', '12'])).json;
+    expect(own).toMatchObject({ ids: c.greedy.ids.slice(0, c.greedy.ids.indexOf(stopAt) + 1), finishReason: 'eos' });
   });
 
   test.each(REF.cases.map((c) => [c.prompt, c] as const))('beam 3, length penalty 0: %s', async (_p, c) => {
@@ -53,6 +70,15 @@ describe('generate --json matches the PyTorch reference', () => {
     ]);
     expect(json.ids).toEqual(c.beam.ids);
     expect(Math.abs(json.score - c.beam.score)).toBeLessThan(1e-4);
+  });
+
+  test('beam with several return sequences prints them all, best first', async () => {
+    const c = REF.cases[0]!;
+    const { json } = await generateJSON(['--prompt-ids', c.ids.join(','), '--num-beams', '3', '--num-return-sequences', '3', '--length-penalty', '0', '--ignore-eos', '--max-new-tokens', '6']);
+    expect(json.sequences).toHaveLength(3);
+    expect(json.sequences[0]).toEqual({ ids: json.ids, text: json.text, logprobs: json.logprobs, score: json.score, finishReason: json.finishReason });
+    expect(json.ids).toEqual(c.beam.ids);
+    for (let i = 1; i < 3; i++) expect(json.sequences[i].score).toBeLessThanOrEqual(json.sequences[i - 1].score + 1e-9);
   });
 
   test('sampling is reproducible with a seed', async () => {
@@ -66,72 +92,115 @@ describe('generate --json matches the PyTorch reference', () => {
   });
 
   test('stop strings trim the text and end the run', async () => {
-    const full = (await generateJSON(['--prompt', 'The quick brown', '--strategy', 'greedy', '--max-new-tokens', '12'])).json;
+    const full = (await generateJSON(['--prompt', 'The quick brown', '--max-new-tokens', '12'])).json;
     const stop = full.text.slice(3, 5);
-    const { json } = await generateJSON(['--prompt', 'The quick brown', '--strategy', 'greedy', '--max-new-tokens', '12', '--stop', stop]);
+    const { json } = await generateJSON(['--prompt', 'The quick brown', '--max-new-tokens', '12', '--stop', stop]);
     expect(json.finishReason).toBe('stop');
     expect(json.text).toBe(full.text.slice(0, full.text.indexOf(stop)));
   });
 
   test('without --json the text is streamed to stdout', async () => {
-    const r = await run(['generate', '--model', DIR, '--prompt', 'The quick brown', '--strategy', 'greedy', '--max-new-tokens', '5']);
-    const j = (await generateJSON(['--prompt', 'The quick brown', '--strategy', 'greedy', '--max-new-tokens', '5'])).json;
+    const r = await run(['generate', '--model', DIR, '--prompt', 'The quick brown', '--max-new-tokens', '5']);
+    const j = (await generateJSON(['--prompt', 'The quick brown', '--max-new-tokens', '5'])).json;
     expect(r.code).toBe(0);
     expect(r.out).toBe(j.text + '\n');
     expect(r.err).toMatch(/5 tokens, finish: length/);
   });
 });
 
-describe('CLI errors name the flag', () => {
+describe('CLI conventions', () => {
+  test.each(['serve', 'generate', 'repl'])('%s --help prints its flags and exits 0', async (cmd) => {
+    const r = await run([cmd, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(new RegExp(`^usage: gptlab-playground ${cmd} `));
+    expect(r.out).toContain('--model');
+    if (cmd !== 'serve') expect(r.out).toMatch(/--top-p N +nucleus: .*in \(0, 1\] \(1 = off\) \[sample\] \(default 1\)/);
+  });
+
+  test('--version, and the program help', async () => {
+    for (const args of [['--version'], ['generate', '--version']]) expect(await run(args)).toEqual({ code: 0, out: `gptlab-playground ${VERSION}\n`, err: '' });
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/serve .*\n.*generate .*\n.*repl /);
+  });
+
   test.each([
-    [['--prompt', 'a', '--strategy', 'greedy'], /--max-new-tokens N is required/],
-    [['--prompt', 'a', '--max-new-tokens', '3'], /--strategy greedy\|beam\|sample is required/],
-    [['--prompt', 'a', '--prompt-ids', '1', '--strategy', 'greedy', '--max-new-tokens', '3'], /exactly one of --prompt/],
-    [['--prompt', 'a', '--strategy', 'nucleus', '--max-new-tokens', '3'], /--strategy must be "greedy", "beam" or "sample"/],
-    [['--prompt', 'a', '--strategy', 'sample', '--top-k', 'abc', '--max-new-tokens', '3'], /--top-k: expected an integer, got "abc"/],
-    [['--prompt', 'a', '--strategy', 'sample', '--top-p', '2', '--max-new-tokens', '3'], /--top-p must be in \(0, 1\]/],
-    [['--prompt', 'a', '--strategy', 'greedy', '--num-beams', '2', '--max-new-tokens', '3'], /--num-beams applies only to --strategy beam/],
-    [['--prompt', 'a', '--strategy', 'greedy', '--max-new-tokens', '0'], /--max-new-tokens must be at least 1/],
-    [['--prompt', 'a', '--strategy', 'greedy', '--max-new-tokens', '500'], /exceeds the model's context of 128 tokens/],
-    [['--prompt-ids', '1,x', '--strategy', 'greedy', '--max-new-tokens', '3'], /--prompt-ids: item 1 \("x"\) is not a token id/],
-    [['--prompt-ids', '1,999', '--strategy', 'greedy', '--max-new-tokens', '3'], /--prompt-ids item 1 = 999 is outside the vocabulary \(size 320\)/],
-    [['--prompt', 'a', '--strategy', 'greedy', '--max-new-tokens', '3', '--bogus'], /Unknown option '--bogus'/],
-  ])('%j', async (args, msg) => {
+    [['--prompt', 'a', '--prompt-ids', '1'], /exactly one of --prompt/],
+    [['--prompt', 'a', '--strategy', 'nucleus'], /--strategy must be one of greedy, beam, sample; got "nucleus"/],
+    [['--prompt', 'a', '--strategy', 'sample', '--top-k', 'abc'], /--top-k expects an integer, got "abc"/],
+    [['--prompt', 'a', '--strategy', 'sample', '--top-p', '2'], /--top-p: expected a number in \(0, 1\] \(1 = off\), got 2/],
+    [['--prompt', 'a', '--strategy', 'greedy', '--num-beams', '2'], /--num-beams: applies only to type 'beam' \(this strategy is 'greedy'\)/],
+    [['--prompt', 'a', '--max-new-tokens=-1'], /--max-new-tokens: expected an integer >= 0, got -1/],
+    [['--prompt', 'a', '--max-new-tokens', '500'], /exceeds the model's context of 128 tokens/],
+    [['--prompt-ids', '1,x'], /--prompt-ids: item 1 \("x"\) is not a token id/],
+    [['--prompt-ids', '1,999'], /--prompt-ids\[1\] = 999 is outside the vocabulary \(size 320\)/],
+    [['--prompt', 'a', '--eos-token-id', '400'], /--eos-token-id item \[0\]: token id 400 is outside the vocabulary \[0, 320\)/],
+    [['--prompt', 'a', '--bogus'], /unknown flag --bogus/],
+    [['--prompt'], /--prompt needs a value/],
+  ])('generate %j: one line naming the flag, exit 2', async (args, msg) => {
     const r = await run(['generate', '--model', DIR, ...args, '--json']);
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
     expect(r.err).toMatch(msg);
+    expect(r.err).toMatch(/^gptlab-playground generate: [^\n]*; see gptlab-playground generate --help\n$/);
   });
 
-  test('a directory that is not a checkpoint', async () => {
-    const r = await run(['generate', '--model', __dirname, '--prompt', 'a', '--strategy', 'greedy', '--max-new-tokens', '3']);
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(/has no config.json/);
-    expect((await run(['frobnicate'])).err).toMatch(/unknown command "frobnicate"/);
+  test('missing required flags and bad directories are usage errors; a broken checkpoint is a failure', async () => {
+    for (const [args, msg] of [
+      [['generate', '--prompt', 'a'], /missing required flag --model/],
+      [['serve'], /missing required flag --models/],
+      [['repl'], /missing required flag --model/],
+      [['generate', '--model', __dirname, '--prompt', 'a'], /has no config.json/],
+      [['serve', '--models', '/nonexistent'], /--models: \/nonexistent is not a directory/],
+      [['serve', '--models', DIR, '--port', '70000'], /--port must be in \[0, 65535\]/],
+      [['frobnicate'], /unknown command "frobnicate"/],
+    ] as const) {
+      const r = await run([...args]);
+      expect({ args, code: r.code, lines: r.err.split('\n').length - 1 }).toEqual({ args, code: 2, lines: 1 });
+      expect(r.err).toMatch(msg);
+    }
+    const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'broken-'));
+    fs.copyFileSync(path.join(DIR, 'config.json'), path.join(broken, 'config.json'));
+    const r = await run(['generate', '--model', broken, '--prompt', 'a']);
+    fs.rmSync(broken, { recursive: true });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^gptlab-playground generate: .*model\.safetensors: not found\n$/);
   });
 });
 
 describe('repl', () => {
-  test('/strategy commands swap the strategy', () => {
-    const st: ReplState = { strategy: { type: 'greedy' }, maxNewTokens: 10, stop: [] };
-    replCommand('/strategy beam 4', st);
-    expect(st.strategy).toEqual({ type: 'beam', numBeams: 4 });
-    replCommand('/strategy beam 2 0.6', st);
-    expect(st.strategy).toEqual({ type: 'beam', numBeams: 2, lengthPenalty: 0.6 });
-    replCommand('/strategy sample 0.8', st);
-    expect(st.strategy).toEqual({ type: 'sample', temperature: 0.8 });
-    replCommand('/strategy top-p 0.9 0.7', st);
-    expect(st.strategy).toEqual({ type: 'sample', topP: 0.9, temperature: 0.7 });
-    replCommand('/set repetitionPenalty 1.3', st);
-    expect(st.strategy).toEqual({ type: 'sample', topP: 0.9, temperature: 0.7, repetitionPenalty: 1.3 });
-    replCommand('/max 5', st);
-    replCommand('/seed 3', st);
-    replCommand('/stop a,\\n', st);
-    expect(st).toMatchObject({ maxNewTokens: 5, seed: 3, stop: ['a', '\n'] });
-    expect(() => replCommand('/strategy beam 0', st)).toThrow(/numBeams must be in \[1, 16\]/);
-    expect(() => replCommand('/strategy warp', st)).toThrow(/unknown strategy/);
-    expect(() => replCommand('/set topQ 1', st)).toThrow(/topQ is not a known parameter/);
-    expect(replCommand('/quit', st)).toBe('quit');
+  test('/strategy, /set, /max, /seed and /stop edit the strategy JSON', () => {
+    const st: ReplState = { input: { repetitionPenalty: 1.1 } };
+    replLine('/strategy beam', st);
+    expect(st.input).toEqual({ repetitionPenalty: 1.1, type: 'beam', numBeams: 4 });
+    replLine('/strategy beam 2 0.6', st);
+    expect(st.input).toEqual({ repetitionPenalty: 1.1, type: 'beam', numBeams: 2, lengthPenalty: 0.6 });
+    replLine('/strategy sample 0.8', st);
+    expect(st.input).toEqual({ repetitionPenalty: 1.1, type: 'sample', temperature: 0.8 });
+    replLine('/strategy top-p 0.9 0.7', st);
+    expect(st.input).toEqual({ repetitionPenalty: 1.1, type: 'sample', topP: 0.9, temperature: 0.7 });
+    replLine('/strategy top-k', st);
+    expect(st.input).toEqual({ repetitionPenalty: 1.1, type: 'sample', topK: 50 });
+    replLine('/set repetition_penalty 1.3', st);
+    replLine('/set no-repeat-ngram-size 3', st);
+    expect(st.input).toEqual({ repetitionPenalty: 1.3, type: 'sample', topK: 50, noRepeatNgramSize: 3 });
+  });
+
+  test('bad values are refused and leave the strategy as it was', () => {
+    const st: ReplState = { input: { type: 'sample', topK: 5 } };
+    expect(() => replLine('/strategy beam 0', st)).toThrow(/numBeams: expected an integer >= 1, got 0/);
+    expect(() => replLine('/set early_stopping never', st)).toThrow(/applies only to type 'beam'/);
+    expect(() => replLine('/set topQ 1', st)).toThrow(/unknown strategy field topQ \(did you mean .*topP/);
+    expect(() => replLine('/strategy warp', st)).toThrow(/unknown strategy "warp"/);
+    expect(() => replLine('/max', st)).toThrow(/\/max needs a value/);
+    expect(st.input).toEqual({ type: 'sample', topK: 5 });
+    replLine('/max 5', st);
+    replLine('/seed 3', st);
+    replLine('/stop a,\\n', st);
+    expect(st.input).toEqual({ type: 'sample', topK: 5, maxNewTokens: 5, seed: 3, stopStrings: ['a', '\n'] });
+    expect(JSON.parse(replLine('/show', st))).toMatchObject({ type: 'sample', topK: 5, maxNewTokens: 5, seed: 3 });
+    expect(replLine('/quit', st)).toBe('quit');
   });
 
   test('an interactive session generates with the chosen strategy', async () => {
@@ -140,11 +209,5 @@ describe('repl', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/strategy: \{"type":"beam","numBeams":3,"lengthPenalty":0\}/);
     expect(r.out).toMatch(/\[6 tokens, finish: length, score -13\.59/);
-  });
-
-  test('flags map to strategy fields', () => {
-    expect(strategyFromFlags({ strategy: 'sample', temperature: '0.7', 'top-k': '40', 'top-p': '0.95', 'min-p': '0.1', 'typical-p': '0.9' })).toEqual({
-      type: 'sample', temperature: 0.7, topK: 40, topP: 0.95, minP: 0.1, typicalP: 0.9,
-    });
   });
 });

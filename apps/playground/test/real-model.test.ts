@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '@gptlab/tensor';
+import { strategyFromJSON } from '@gptlab/decoding';
 import { RealModel, realRegistry } from '../src/real';
 import { createServer } from '../src/server';
 import { isAbortError } from '../src/queue';
@@ -60,7 +61,7 @@ test('top alternatives: the first is the greedy choice with the reference log-pr
 
 test('top-k sampling only draws among the k most likely tokens', async () => {
   const prompt = REF.cases[1]!.ids;
-  const r = await model.generate({ promptIds: prompt, strategy: { type: 'sample', topK: 3, temperature: 2 }, maxNewTokens: 12, stop: [], seed: 5 });
+  const r = await model.generate({ promptIds: prompt, strategy: strategyFromJSON({ type: 'sample', topK: 3, temperature: 2, maxNewTokens: 12, seed: 5 }) });
   const alts = await model.topAlternatives([...prompt, ...r.ids], r.ids.map((_, i) => prompt.length + i), 3);
   r.ids.forEach((t, i) => expect(alts[i]!.map((a) => a.token)).toContain(t));
 });
@@ -73,7 +74,7 @@ test('attention probabilities are causal rows summing to 1, without leaking tens
     const a = await model.attention(ids, 1, 2);
     expect(a).toEqual(first);
     await model.topAlternatives(ids, [1, 2], 3);
-    await model.generate({ promptIds: ids, strategy: { type: 'beam', numBeams: 2 }, maxNewTokens: 3, stop: [] });
+    await model.generate({ promptIds: ids, strategy: strategyFromJSON({ type: 'beam', numBeams: 2, maxNewTokens: 3 }) });
   }
   expect(tf.memory().numTensors).toBe(before);
   const T = ids.length;
@@ -90,19 +91,19 @@ test('attention probabilities are causal rows summing to 1, without leaking tens
 
 test('an aborted generation stops and releases its KV cache', async () => {
   // Warm-up: the tensor package caches causal masks per length.
-  await model.generate({ promptIds: [1, 2, 3], strategy: { type: 'beam', numBeams: 3 }, maxNewTokens: 4, stop: [] });
+  await model.generate({ promptIds: [1, 2, 3], strategy: strategyFromJSON({ type: 'beam', numBeams: 3, maxNewTokens: 4 }) });
   const before = tf.memory().numTensors;
   const ac = new AbortController();
   let n = 0;
   const p = model.generate(
-    { promptIds: [1, 2, 3], strategy: { type: 'greedy' }, maxNewTokens: 100, stop: [] },
+    { promptIds: [1, 2, 3], strategy: strategyFromJSON({ type: 'greedy', maxNewTokens: 100 }) },
     { signal: ac.signal, onToken: () => (++n === 3 ? ac.abort() : undefined) },
   );
   await expect(p.catch((e) => isAbortError(e))).resolves.toBe(true);
   expect(n).toBe(3);
   expect(tf.memory().numTensors).toBe(before);
   const ac2 = new AbortController();
-  const p2 = model.generate({ promptIds: [1, 2, 3], strategy: { type: 'beam', numBeams: 3 }, maxNewTokens: 100, stop: [] }, { signal: ac2.signal });
+  const p2 = model.generate({ promptIds: [1, 2, 3], strategy: strategyFromJSON({ type: 'beam', numBeams: 3, maxNewTokens: 100 }) }, { signal: ac2.signal });
   setImmediate(() => ac2.abort());
   await expect(p2.catch((e) => isAbortError(e))).resolves.toBe(true);
   expect(tf.memory().numTensors).toBe(before);

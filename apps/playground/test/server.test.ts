@@ -7,7 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import { createServer } from '../src/server';
 import { JobQueue } from '../src/queue';
 import { DirRegistry } from '../src/models-dir';
-import { HttpError } from '../src/types';
+import { strategyFromJSON } from '@gptlab/decoding';
+import { HttpError, type GenerateRequest } from '../src/types';
+import { STRATEGY_FIELDS } from '@gptlab/decoding';
 import { FakeModel, FakeRegistry } from './helpers/fake-model';
 
 let tmp: string;
@@ -44,18 +46,34 @@ function parseSSE(body: string): { event: string; data: any }[] {
 }
 
 describe('UI and model listing', () => {
-  test('serves the single-page UI', async () => {
+  test('serves the single-page UI: index.html, the stylesheet and every ES module it imports', async () => {
     const { app } = await make();
     const html = await app.inject({ method: 'GET', url: '/' });
     expect(html.statusCode).toBe(200);
     expect(html.headers['content-type']).toMatch(/text\/html/);
-    expect(html.body).toContain('<script src="/app.js">');
-    const js = await app.inject({ method: 'GET', url: '/app.js' });
-    expect(js.statusCode).toBe(200);
-    expect(js.headers['content-type']).toMatch(/javascript/);
-    expect(js.body).toContain('/api/generate');
+    expect(html.body).toContain('<script type="module" src="/main.js"></script>');
+    const seen = new Set<string>();
+    const visit = async (file: string): Promise<void> => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const res = await app.inject({ method: 'GET', url: `/${file}` });
+      expect({ file, status: res.statusCode, type: res.headers['content-type'] }).toEqual({ file, status: 200, type: 'text/javascript; charset=utf-8' });
+      for (const m of res.body.matchAll(/from '\.\/([a-z-]+\.js)'/g)) await visit(m[1]!);
+    };
+    await visit('main.js');
+    expect(seen.size).toBeGreaterThanOrEqual(6);
+    expect([...seen].sort()).toEqual(fs.readdirSync(path.join(__dirname, '..', 'src', 'ui')).filter((f) => f.endsWith('.js')).sort());
     expect((await app.inject({ method: 'GET', url: '/style.css' })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/nope' })).statusCode).toBe(404);
+    for (const url of ['/nope', '/nope.js', '/..%2Fpackage.json', '/%2E%2E%2Fserver.ts', '/ui/main.js']) {
+      expect({ url, status: (await app.inject({ method: 'GET', url })).statusCode }).toEqual({ url, status: 404 });
+    }
+  });
+
+  test('GET /api/schema is the decoding field table and the limits', async () => {
+    const { app } = await make();
+    const schema = (await app.inject({ method: 'GET', url: '/api/schema' })).json();
+    expect(schema.fields).toEqual(JSON.parse(JSON.stringify(STRATEGY_FIELDS)));
+    expect(schema.limits.maxNewTokens).toBe(50);
   });
 
   test('GET /api/models lists names; GET /api/models/:name returns the card', async () => {
@@ -83,22 +101,24 @@ describe('POST /api/generate', () => {
     expect(Object.keys(j).sort()).toEqual(['finishReason', 'ids', 'logprobs', 'score', 'text']);
     // 'c' = 3, the fake continues 4, 5, 6, 7 = "defg"
     expect(j).toEqual({ ids: [4, 5, 6, 7], text: 'defg', logprobs: Array(4).fill(Math.log(0.5)), score: 4 * Math.log(0.5), finishReason: 'length' });
-    expect(reg.models.get('tiny')!.stats.requests[0]).toEqual({
-      promptIds: [1, 2, 3], strategy: { type: 'greedy' }, maxNewTokens: 4, stop: [], seed: undefined,
-    });
+    expect(reg.models.get('tiny')!.stats.requests[0]).toEqual({ promptIds: [1, 2, 3], strategy: strategyFromJSON({ maxNewTokens: 4 }) });
   });
 
-  test('passes strategy, stop and seed through; promptIds accepted', async () => {
+  test('strategy fields in `strategy` or at the top level, under any alias; promptIds accepted', async () => {
     const { app, reg } = await make();
-    const strategy = { type: 'sample', temperature: 0.7, topP: 0.9, topK: 5, minP: 0.1, typicalP: 0.95, repetitionPenalty: 1.2 };
+    const strategy = { type: 'sample', temperature: 0.7, top_p: 0.9, topK: 5, minP: 0.1, typicalP: 0.95, repetitionPenalty: 1.2 };
     const res = await app.inject({
       method: 'POST',
       url: '/api/generate',
-      payload: { model: 'tiny', promptIds: [1, 2], strategy, maxNewTokens: 10, stop: ['f'], seed: 7 },
+      payload: { model: 'tiny', promptIds: [1, 2], strategy, max_tokens: 10, stop: ['f'], seed: 7, n: 2, logit_bias: { '3': 1 } },
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ ids: [3, 4, 5, 6], text: 'cde', finishReason: 'stop' });
-    expect(reg.models.get('tiny')!.stats.requests[0]).toEqual({ promptIds: [1, 2], strategy, maxNewTokens: 10, stop: ['f'], seed: 7 });
+    const expected = strategyFromJSON({ ...strategy, maxNewTokens: 10, stopStrings: ['f'], seed: 7, numReturnSequences: 2, logitBias: [[3, 1]] });
+    expect(reg.models.get('tiny')!.stats.requests[0]).toEqual({ promptIds: [1, 2], strategy: expected });
+    const beam = { model: 'tiny', prompt: 'a', strategy: { type: 'beam', numBeams: 2, earlyStopping: 'never' } };
+    expect((await app.inject({ method: 'POST', url: '/api/generate', payload: beam })).statusCode).toBe(200);
+    expect(reg.models.get('tiny')!.stats.requests[1]!.strategy).toMatchObject({ type: 'beam', earlyStopping: 'never', maxNewTokens: 20 });
   });
 
   test('streams server-sent events when asked', async () => {
@@ -124,34 +144,36 @@ describe('POST /api/generate', () => {
 
   const bad: [string, unknown, RegExp][] = [
     ['not an object', [1, 2], /JSON object/],
-    ['unknown field', { model: 'tiny', prompt: 'a', maxNewTokens: 1, temperature: 1 }, /temperature is not a known field/],
-    ['no model', { prompt: 'a', maxNewTokens: 1 }, /model must be a non-empty string/],
-    ['both prompts', { model: 'tiny', prompt: 'a', promptIds: [1], maxNewTokens: 1 }, /exactly one of prompt/],
-    ['no prompt', { model: 'tiny', maxNewTokens: 1 }, /exactly one of prompt/],
-    ['empty prompt', { model: 'tiny', prompt: '', maxNewTokens: 1 }, /prompt must not be empty/],
-    ['prompt not string', { model: 'tiny', prompt: 5, maxNewTokens: 1 }, /prompt must be a string/],
-    ['ids not ints', { model: 'tiny', promptIds: [1, 2.5], maxNewTokens: 1 }, /promptIds\[1\] must be a non-negative integer/],
-    ['id outside vocab', { model: 'tiny', promptIds: [1, 999], maxNewTokens: 1 }, /promptIds\[1\] = 999 is outside the vocabulary/],
-    ['missing maxNewTokens', { model: 'tiny', prompt: 'a' }, /maxNewTokens is required/],
-    ['maxNewTokens 0', { model: 'tiny', prompt: 'a', maxNewTokens: 0 }, /maxNewTokens must be in \[1, 50\]/],
-    ['maxNewTokens too big', { model: 'tiny', prompt: 'a', maxNewTokens: 51 }, /maxNewTokens must be in \[1, 50\]/],
-    ['maxNewTokens string', { model: 'tiny', prompt: 'a', maxNewTokens: '5' }, /maxNewTokens must be a finite number/],
+    ['unknown field', { model: 'tiny', prompt: 'a', temprature: 1 }, /temprature is not a known field \(did you mean temperature/],
+    ['no model', { prompt: 'a' }, /model must be a non-empty string/],
+    ['both prompts', { model: 'tiny', prompt: 'a', promptIds: [1] }, /exactly one of prompt/],
+    ['no prompt', { model: 'tiny' }, /exactly one of prompt/],
+    ['empty prompt', { model: 'tiny', prompt: '' }, /prompt must not be empty/],
+    ['prompt not string', { model: 'tiny', prompt: 5 }, /prompt must be a string/],
+    ['ids not ints', { model: 'tiny', promptIds: [1, 2.5] }, /promptIds\[1\] must be a non-negative integer/],
+    ['id outside vocab', { model: 'tiny', promptIds: [1, 999] }, /promptIds\[1\] = 999 is outside the vocabulary/],
+    ['maxNewTokens -1', { model: 'tiny', prompt: 'a', maxNewTokens: -1 }, /maxNewTokens: expected an integer >= 0, got -1/],
+    ['maxNewTokens over the server limit', { model: 'tiny', prompt: 'a', maxNewTokens: 51 }, /maxNewTokens may be at most 50 on this server/],
+    ['maxNewTokens string', { model: 'tiny', prompt: 'a', max_new_tokens: '5' }, /max_new_tokens: expected an integer >= 0, got "5"/],
     ['context overflow', { model: 'tiny', prompt: 'a'.repeat(60), maxNewTokens: 10 }, /exceeds the model's context of 64/],
-    ['bad type', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'nucleus' } }, /strategy.type must be/],
-    ['strategy not object', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: 'greedy' }, /strategy must be an object/],
-    ['temperature 0', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'sample', temperature: 0 } }, /strategy.temperature must be in \(0/],
-    ['topP 1.5', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'sample', topP: 1.5 } }, /strategy.topP must be in \(0, 1\]/],
-    ['topK negative', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'sample', topK: -1 } }, /strategy.topK/],
-    ['topK fractional', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'sample', topK: 2.5 } }, /strategy.topK must be an integer/],
-    ['numBeams 0', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'beam', numBeams: 0 } }, /strategy.numBeams must be in \[1, 16\]/],
-    ['topP on greedy', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'greedy', topP: 0.9 } }, /strategy.topP applies only to type "sample"/],
-    ['numBeams on sample', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'sample', numBeams: 2 } }, /strategy.numBeams applies only to type "beam"/],
-    ['unknown strategy key', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'greedy', top_p: 1 } }, /strategy.top_p is not a known parameter/],
-    ['NaN-like penalty', { model: 'tiny', prompt: 'a', maxNewTokens: 1, strategy: { type: 'greedy', presencePenalty: 3 } }, /presencePenalty must be in \[-2, 2\]/],
-    ['stop not array', { model: 'tiny', prompt: 'a', maxNewTokens: 1, stop: 'x' }, /stop must be an array/],
-    ['stop empty string', { model: 'tiny', prompt: 'a', maxNewTokens: 1, stop: [''] }, /stop\[0\] must be a non-empty string/],
-    ['seed negative', { model: 'tiny', prompt: 'a', maxNewTokens: 1, seed: -1 }, /seed must be in/],
-    ['seed fractional', { model: 'tiny', prompt: 'a', maxNewTokens: 1, seed: 1.5 }, /seed must be an integer/],
+    ['bad type', { model: 'tiny', prompt: 'a', strategy: { type: 'nucleus' } }, /type: expected 'greedy', 'beam' or 'sample', got "nucleus"/],
+    ['strategy not object', { model: 'tiny', prompt: 'a', strategy: 'greedy' }, /strategy must be an object/],
+    ['temperature -1', { model: 'tiny', prompt: 'a', strategy: { type: 'sample', temperature: -1 } }, /temperature: expected a number >= 0 \(0 = greedy choice\)/],
+    ['temperature null', { model: 'tiny', prompt: 'a', strategy: { type: 'sample', temperature: null } }, /temperature: .*got null/],
+    ['topP 1.5', { model: 'tiny', prompt: 'a', strategy: { type: 'sample', topP: 1.5 } }, /topP: expected a number in \(0, 1\]/],
+    ['topK fractional', { model: 'tiny', prompt: 'a', strategy: { type: 'sample', topK: 2.5 } }, /topK: expected an integer/],
+    ['numBeams 0', { model: 'tiny', prompt: 'a', strategy: { type: 'beam', numBeams: 0 } }, /numBeams: expected an integer >= 1/],
+    ['numBeams over the server limit', { model: 'tiny', prompt: 'a', num_beams: 17 }, /numBeams may be at most 16 on this server/],
+    ['topP on greedy', { model: 'tiny', prompt: 'a', strategy: { type: 'greedy', topP: 0.9 } }, /topP: applies only to type 'sample' \(this strategy is 'greedy'\)/],
+    ['numBeams on sample', { model: 'tiny', prompt: 'a', strategy: { type: 'sample', numBeams: 2 } }, /numBeams: applies only to type 'beam'/],
+    ['a field twice', { model: 'tiny', prompt: 'a', top_k: 3, strategy: { type: 'sample', topK: 3 } }, /top_k is given both at the top level and in strategy \(as topK\)/],
+    ['unknown strategy key', { model: 'tiny', prompt: 'a', strategy: { type: 'greedy', topQ: 1 } }, /topQ: unknown field \(did you mean/],
+    ['stop not a string', { model: 'tiny', prompt: 'a', stop: 5 }, /stop: expected a string or an array of strings/],
+    ['stop empty string', { model: 'tiny', prompt: 'a', stop: [''] }, /stop\[0\]: expected a non-empty string/],
+    ['too many stop strings', { model: 'tiny', prompt: 'a', stop: 'abcdefghi'.split('') }, /number of stop strings may be at most 8/],
+    ['seed negative', { model: 'tiny', prompt: 'a', seed: -1 }, /seed: expected an integer in \[0, /],
+    ['eos outside vocab', { model: 'tiny', prompt: 'a', eos_token_id: 29 }, /eos_token_id: token id 29 is outside the vocabulary \[0, 29\)/],
+    ['topAlternatives 21', { model: 'tiny', prompt: 'a', topAlternatives: 21 }, /topAlternatives must be in \[0, 20\]/],
   ];
   test.each(bad)('400 for %s', async (_name, payload, message) => {
     const { app, reg } = await make();
@@ -164,7 +186,7 @@ describe('POST /api/generate', () => {
   test("the model's own request check answers 400 before a stream starts", async () => {
     const { app, reg } = await make();
     const m = await reg.load('tiny');
-    (m as unknown as { checkRequest: (r: { strategy: { type: string } }) => void }).checkRequest = (r) => {
+    (m as unknown as { checkRequest: (r: GenerateRequest) => void }).checkRequest = (r) => {
       if (r.strategy.type === 'beam') throw new HttpError(400, 'invalid decoding strategy: numBeams: too many for this model');
     };
     const res = await app.inject({
@@ -184,7 +206,7 @@ describe('POST /api/generate', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toBeTruthy();
     const res2 = await app.inject({
-      method: 'POST', url: '/api/generate', headers: { accept: 'text/event-stream' }, payload: { model: 'tiny', prompt: 'a', maxNewTokens: 0 },
+      method: 'POST', url: '/api/generate', headers: { accept: 'text/event-stream' }, payload: { model: 'tiny', prompt: 'a', maxNewTokens: -1 },
     });
     expect(res2.statusCode).toBe(400);
     expect(res2.json().error).toMatch(/maxNewTokens/);

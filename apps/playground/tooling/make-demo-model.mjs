@@ -5,8 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf, initBackend, describeBackend } from '@gptlab/tensor';
-import { GPT, getPreset } from '@gptlab/model';
+import { GPT, getPreset, saveGPT } from '@gptlab/model';
 import { BPETokenizer } from '@gptlab/tokenizer';
+import { CORPUS } from './corpus.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const tiny = path.join(here, '..', 'test', 'fixtures', 'tiny');
@@ -14,16 +15,9 @@ const out = path.join(here, '..', 'test', 'fixtures', 'demo');
 await initBackend();
 console.log(describeBackend());
 const tok = BPETokenizer.fromDir(tiny);
-const corpus = [
-  'The quick brown fox jumps over the lazy dog.',
-  'Translate English to French: sea otter => loutre de mer, cheese => fromage.',
-  'Language models are few-shot learners. GPT-2 and GPT-3 are decoder-only transformers.',
-  'Attention is all you need: queries, keys and values; the softmax of the scaled dot products.',
-  'The model reads text through byte-level BPE and predicts the next token.',
-];
 const eos = tok.tokenToId('<|endoftext|>');
 const stream = [];
-for (let r = 0; r < 40; r++) for (const s of corpus) stream.push(...tok.encode(s), eos);
+for (let r = 0; r < 40; r++) for (const s of CORPUS) stream.push(...tok.encode(s), eos);
 const cfg = JSON.parse(fs.readFileSync(path.join(tiny, 'config.json'), 'utf8'));
 const config = { ...getPreset('gpt2-small'), vocabSize: cfg.vocab_size, nPositions: 64, nEmbd: 64, nLayer: 2, nHead: 4, embdDropout: 0, attnDropout: 0, residDropout: 0,
   // GPT-3 style: a dense layer, then a locally banded sparse one.
@@ -48,7 +42,7 @@ for (let step = 0; step < 400; step++) {
   tf.dispose([x, y, loss]);
 }
 fs.rmSync(out, { recursive: true, force: true });
-await model.save(out, { tokenizer: tok, dtype: 'F16' });
+await saveGPT(model, out, { tokenizer: tok, dtype: 'F16' });
 const c2 = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
 c2.eos_token_id = eos;
 c2.bos_token_id = eos;

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BPETokenizer } from '@gptlab/tokenizer';
+import { CORPUS } from './corpus.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const dir = path.join(here, '..', 'test', 'fixtures', 'tiny');
@@ -13,15 +14,8 @@ const ref = '/work/shared/peers/pytorch/gpt_ref.py';
 fs.rmSync(dir, { recursive: true, force: true });
 fs.mkdirSync(dir, { recursive: true });
 
-const corpus = [
-  'The quick brown fox jumps over the lazy dog.',
-  'Translate English to French: sea otter => loutre de mer, cheese => fromage.',
-  'Language models are few-shot learners. GPT-2 and GPT-3 are decoder-only transformers.',
-  'Attention is all you need: queries, keys and values; the softmax of the scaled dot products.',
-  'The model reads text through byte-level BPE and predicts the next token.',
-];
 const texts = [];
-for (let i = 0; i < 20; i++) texts.push(...corpus);
+for (let i = 0; i < 20; i++) texts.push(...CORPUS);
 const tok = BPETokenizer.train(texts, { vocabSize: 320, specialTokens: ['<|endoftext|>'], minFrequency: 2 });
 tok.saveGPT2Files(dir);
 const V = tok.vocabSize;

@@ -32,6 +32,8 @@ export interface FlagSpec {
   short?: string;
   /** Placeholder in help: --out DIR. */
   metavar?: string;
+  /** A list flag splits its values at commas unless this is false (values that may hold commas: stop strings). */
+  split?: boolean;
 }
 
 export type FlagSpecs = Record<string, FlagSpec>;
@@ -69,8 +71,10 @@ export function flagValue(name: string, spec: FlagSpec, raw: string | boolean | 
     case 'int':
     case 'float':
       return numberValue(name, spec, String(raw));
-    case 'list':
-      return (Array.isArray(raw) ? raw : [String(raw)]).flatMap((v) => v.split(',')).filter((v) => v !== '');
+    case 'list': {
+      const values = Array.isArray(raw) ? raw : [String(raw)];
+      return spec.split === false ? values : values.flatMap((v) => v.split(',')).filter((v) => v !== '');
+    }
     case 'string': {
       const v = String(raw);
       if (spec.choices && !spec.choices.includes(v)) throw new UsageError(`--${name} must be one of ${spec.choices.join(', ')}; got "${v}"`);

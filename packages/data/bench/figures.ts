@@ -13,12 +13,12 @@ const docsDir = path.resolve('docs'); // run from packages/data
 fs.mkdirSync(docsDir, { recursive: true });
 
 function sCurveSvg(): string {
-  const W = 560;
-  const H = 340;
-  const L = 50;
-  const B = 290;
-  const pw = 480;
-  const ph = 260;
+  const [W, H] = [560, 340];
+  const margin = { left: 50, right: 30, top: 30, bottom: 50 };
+  const L = margin.left; // plot area: x from L to L + pw, y from B (bottom) up to B − ph
+  const B = H - margin.bottom;
+  const pw = W - margin.left - margin.right;
+  const ph = H - margin.top - margin.bottom;
   const verified = resolveNearDedupOptions({});
   const plain = optimalLshParams(0.8, 128, 0.5, 0.5);
   const curves = [

@@ -10,8 +10,9 @@
  * Imports the built package (turbo runs build before bench; run `pnpm --filter @gptlab/data build` first by hand).
  * Usage: pnpm --filter @gptlab/data bench -- --json [--docs 20000] [--threshold 0.8] [--seed 1]
  */
+import { Rng } from '@gptlab/common';
 import { emit, machine, parseFlags } from '@gptlab/bench-utils';
-import { loadWordNet, nearDedupStage, arraySource, drain, shingleSet, jaccardSorted, MinHashPool, bandKeys, resolveNearDedupOptions, SeededRandom, type Doc, type DuplicateRecord } from '../dist/index.js';
+import { loadWordNet, nearDedupStage, arraySource, drain, shingleSet, jaccardSorted, MinHashPool, bandKeys, resolveNearDedupOptions, type Doc, type DuplicateRecord } from '../dist/index.js';
 
 const flags = parseFlags();
 const nBase = Number(flags.docs ?? 20000);
@@ -20,12 +21,8 @@ const seed = Number(flags.seed ?? 1);
 
 function buildCorpus(): { docs: Doc[]; planted: number } {
   const wn = loadWordNet();
-  const rng = new SeededRandom(seed);
-  const order = wn.synsets.map((_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
+  const rng = new Rng(seed);
+  const order = rng.shuffle(wn.synsets.map((_, i) => i));
   const vocab = wn.synsets.slice(0, 20000).flatMap((s) => s.definition.split(' ')).filter((w) => /^[a-z]+$/.test(w));
   const docs: Doc[] = [];
   const pending: { at: number; doc: Doc }[] = [];

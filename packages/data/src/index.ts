@@ -13,7 +13,7 @@ export {
   jaccardSorted,
   estimateJaccard,
   defaultWorkerCount,
-  MINHASH_KERNEL_SRC,
+  minhashWorkerFile,
   type MinHashBatch,
   type MinHashPoolOptions,
 } from './minhash';
@@ -68,4 +68,4 @@ export {
 } from './sources';
 export { loadWordNet, wordnetDocs, parseDataLine, splitGloss, wordnetDictPath, LEXNAMES, POINTER_NAMES, type Synset, type WordNet, type WordNetPointer, type WordNetPos, type WordNetSourceOptions } from './wordnet';
 export { prepare, dedupJsonl, buildStages, type PrepareOptions, type PrepareResult, type DedupJsonlOptions, type DedupJsonlResult, type StageOptions, type SourceInput } from './pipeline';
-export { SeededRandom, decodeUtf8, contentHash, fmix32, hashString32 } from './util';
+export { decodeUtf8, contentHash, fmix32, hashString32 } from './util';

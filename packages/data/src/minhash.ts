@@ -1,145 +1,39 @@
-import { Worker } from 'node:worker_threads';
+// MinHash signatures of document batches, in the calling thread or in a pool of worker threads. The kernel
+// itself (shingles, signatures) is minhash-kernel.ts; the worker threads run minhash-worker.ts.
 import * as os from 'node:os';
-import { SeededRandom } from './util';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { Rng } from '@gptlab/common';
+import { computeBatch, shingleSet as kernelShingleSet, signature, type MinHashBatch } from './minhash-kernel';
+import type { MinHashRequest, MinHashWorkerData } from './minhash-worker';
 
-/**
- * The MinHash kernel, as plain JavaScript source so that the very same code runs in the main thread (compiled once
- * with `new Function`) and in worker threads (`new Worker(src, { eval: true })`) whatever the module format
- * (ESM/CJS build, jest, tsx).
- *
- * Shingles: the text is lower-cased and split into words (maximal runs of ASCII letters/digits or non-ASCII
- * characters other than Unicode spaces and general punctuation); each word gets a 32-bit FNV-1a hash; each word
- * n-gram (n = 5 by default; a document with fewer words is one shingle) is hashed to 32 bits by a murmur3-style
- * combine + fmix32 finaliser; the shingle set is the sorted, de-duplicated array of those hashes.
- *
- * Permutations: datasketch uses h_k(x) = ((a_k·x + b_k) mod (2^61 − 1)) & (2^32 − 1), which needs 93-bit
- * products. Here h_k(x) = fmix32(x XOR s_k) with 128 random 32-bit seeds s_k: each h_k is a bijection of the
- * 32-bit space (a pseudo-random permutation), all integer work stays in 32 bits (Math.imul), and the estimator
- * P[min h_k(A) = min h_k(B)] = J(A, B) holds as for any family of independent random permutations. The test suite
- * checks unbiasedness and the binomial variance J(1−J)/k of the estimate.
- */
-export const MINHASH_KERNEL_SRC = String.raw`
-function fmix32(h) { h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16; return h >>> 0; }
-var WORD = new Uint8Array(128);
-for (var c0 = 48; c0 < 58; c0++) WORD[c0] = 1;
-for (var c1 = 97; c1 < 123; c1++) WORD[c1] = 1;
-for (var c2 = 65; c2 < 91; c2++) WORD[c2] = 1;
-var wbuf = new Int32Array(4096);
-var sbuf = new Uint32Array(4096);
-function pushWord(h, nw) { if (nw === wbuf.length) { var t = new Int32Array(nw * 2); t.set(wbuf); wbuf = t; } wbuf[nw] = fmix32(h); return nw + 1; }
-function isWordChar(c) {
-  if (c < 128) return WORD[c] === 1;
-  if (c === 0xa0 || c === 0x1680 || c === 0x3000 || c === 0xfeff) return false;
-  if (c >= 0x2000 && c <= 0x206f) return false;
-  if (c >= 0x3001 && c <= 0x3003) return false;
-  return true;
-}
-function shingleSet(text, ngram) {
-  var s = text.toLowerCase();
-  var nw = 0, h = 0, inw = false;
-  for (var i = 0; i < s.length; i++) {
-    var c = s.charCodeAt(i);
-    if (isWordChar(c)) { if (!inw) { h = 0x811c9dc5; inw = true; } h = Math.imul(h ^ c, 16777619); }
-    else if (inw) { nw = pushWord(h, nw); inw = false; }
-  }
-  if (inw) nw = pushWord(h, nw);
-  if (nw === 0) return new Uint32Array(0);
-  var ns = nw >= ngram ? nw - ngram + 1 : 1;
-  if (sbuf.length < ns) sbuf = new Uint32Array(ns * 2);
-  for (var a = 0; a < ns; a++) {
-    var x = 0x9747b28c | 0, e = a + ngram < nw ? a + ngram : nw;
-    for (var j = a; j < e; j++) { x = (Math.imul(((x << 13) | (x >>> 19)) ^ wbuf[j], 5) + 0xe6546b64) | 0; }
-    sbuf[a] = fmix32(x ^ (e - a));
-  }
-  var out = sbuf.slice(0, ns);
-  out.sort();
-  var u = 0;
-  for (var k = 0; k < ns; k++) if (k === 0 || out[k] !== out[k - 1]) out[u++] = out[k];
-  return u === ns ? out : out.slice(0, u);
-}
-function signature(sh, seeds, out, off) {
-  var P = seeds.length, n = sh.length, k, i;
-  for (k = 0; k < P; k++) {
-    var s = seeds[k], m = 0xffffffff;
-    for (i = 0; i < n; i++) {
-      var h = sh[i] ^ s;
-      h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16;
-      h = h >>> 0;
-      if (h < m) m = h;
-    }
-    out[off + k] = m;
-  }
-}
-function computeBatch(texts, ngram, seeds) {
-  var n = texts.length, P = seeds.length;
-  var sigs = new Uint32Array(n * P);
-  var offsets = new Uint32Array(n + 1);
-  var sets = new Array(n), total = 0;
-  for (var d = 0; d < n; d++) { var sh = shingleSet(texts[d], ngram); sets[d] = sh; total += sh.length; signature(sh, seeds, sigs, d * P); offsets[d + 1] = total; }
-  var data = new Uint32Array(total);
-  for (var d2 = 0; d2 < n; d2++) data.set(sets[d2], offsets[d2]);
-  return { sigs: sigs, offsets: offsets, data: data };
-}
-`;
-
-const WORKER_SRC = `
-const { parentPort, workerData } = require('node:worker_threads');
-${MINHASH_KERNEL_SRC}
-const seeds = new Uint32Array(workerData.seeds);
-parentPort.on('message', (msg) => {
-  try {
-    const r = computeBatch(msg.texts, workerData.ngram, seeds);
-    parentPort.postMessage({ id: msg.id, sigs: r.sigs, offsets: r.offsets, data: r.data }, [r.sigs.buffer, r.offsets.buffer, r.data.buffer]);
-  } catch (e) {
-    parentPort.postMessage({ id: msg.id, error: String(e && e.stack || e) });
-  }
-});
-`;
-
-export interface MinHashBatch {
-  /** n × numPerm signature values. */
-  sigs: Uint32Array;
-  /** Shingle set of document d = data[offsets[d] .. offsets[d+1]) (sorted, unique 32-bit shingle hashes). */
-  offsets: Uint32Array;
-  data: Uint32Array;
-}
-
-interface Kernel {
-  shingleSet(text: string, ngram: number): Uint32Array;
-  signature(sh: Uint32Array, seeds: Uint32Array, out: Uint32Array, off: number): void;
-  computeBatch(texts: string[], ngram: number, seeds: Uint32Array): MinHashBatch;
-}
-
-let kernel: Kernel | null = null;
-function getKernel(): Kernel {
-  kernel ??= new Function(`${MINHASH_KERNEL_SRC}; return { shingleSet: shingleSet, signature: signature, computeBatch: computeBatch };`)() as Kernel;
-  return kernel;
-}
+export type { MinHashBatch };
 
 /** The permutation seeds for `numPerm` permutations (deterministic in `seed`). */
 export function permutationSeeds(numPerm: number, seed = 1): Uint32Array {
   if (!Number.isInteger(numPerm) || numPerm < 2) throw new Error(`numPerm must be an integer ≥ 2, got ${numPerm}`);
-  const rng = new SeededRandom(seed ^ 0x5bd1e995);
+  const rng = new Rng(seed ^ 0x5bd1e995);
   const s = new Uint32Array(numPerm);
-  for (let i = 0; i < numPerm; i++) s[i] = rng.nextU32();
+  for (let i = 0; i < numPerm; i++) s[i] = rng.u32();
   return s;
 }
 
-/** The sorted, unique 32-bit hashes of the word n-grams of `text` (see MINHASH_KERNEL_SRC). */
+/** The sorted, unique 32-bit hashes of the word n-grams of `text` (see minhash-kernel.ts). */
 export function shingleSet(text: string, ngram = 5): Uint32Array {
-  return getKernel().shingleSet(text, ngram);
+  return kernelShingleSet(text, ngram);
 }
 
 /** MinHash signature of a shingle set. */
 export function minhashSignature(shingles: Uint32Array, seeds: Uint32Array): Uint32Array {
   const out = new Uint32Array(seeds.length);
-  getKernel().signature(shingles, seeds, out, 0);
+  signature(shingles, seeds, out, 0);
   return out;
 }
 
 /** Shingles + signatures of many texts in the calling thread. */
 export function computeMinHashBatch(texts: string[], ngram: number, seeds: Uint32Array): MinHashBatch {
-  return getKernel().computeBatch(texts, ngram, seeds);
+  return computeBatch(texts, ngram, seeds);
 }
 
 /** Exact Jaccard similarity of two sorted unique arrays. Two empty sets have similarity 1. */
@@ -183,6 +77,26 @@ export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(4, cores));
 }
 
+/**
+ * The worker's file: the module next to this one, in this module's format — dist/minhash-worker.js beside the
+ * ESM build, dist/minhash-worker.cjs beside the CJS build (tsup's shims give both builds `__filename`), and
+ * src/minhash-worker.ts when this file runs from the TypeScript sources (jest).
+ */
+export function minhashWorkerFile(): string {
+  return path.join(__dirname, `minhash-worker${path.extname(__filename)}`);
+}
+
+function startWorker(workerData: MinHashWorkerData): Worker {
+  const file = minhashWorkerFile();
+  if (!file.endsWith('.ts')) return new Worker(file, { workerData });
+  // Node cannot load TypeScript by itself: the worker first registers tsx's require hook (a dev dependency),
+  // which compiles minhash-worker.ts and the kernel on the fly. Only the sources take this path.
+  const tsx = createRequire(__filename).resolve('tsx/cjs');
+  return new Worker(`require(${JSON.stringify(tsx)});\nrequire(${JSON.stringify(file)});`, { eval: true, workerData });
+}
+
+type Pending = Map<number, { resolve: (b: MinHashBatch) => void; reject: (e: Error) => void }>;
+
 /** Computes MinHash signatures of batches of texts in worker threads. */
 export class MinHashPool {
   readonly numPerm: number;
@@ -190,9 +104,11 @@ export class MinHashPool {
   readonly seeds: Uint32Array;
   readonly workerCount: number;
   private workers: Worker[] = [];
-  private pending: Array<Map<number, { resolve: (b: MinHashBatch) => void; reject: (e: Error) => void }>> = [];
+  private pending: Pending[] = [];
   private nextId = 0;
   private closed = false;
+  /** Set when a worker died: every later batch fails with it instead of waiting forever. */
+  private failure: Error | null = null;
 
   constructor(opts: MinHashPoolOptions = {}) {
     this.numPerm = opts.numPerm ?? 128;
@@ -201,8 +117,8 @@ export class MinHashPool {
     this.seeds = permutationSeeds(this.numPerm, opts.seed ?? 1);
     this.workerCount = opts.workers ?? defaultWorkerCount();
     for (let w = 0; w < this.workerCount; w++) {
-      const worker = new Worker(WORKER_SRC, { eval: true, workerData: { seeds: Array.from(this.seeds), ngram: this.ngram } });
-      const pending = new Map<number, { resolve: (b: MinHashBatch) => void; reject: (e: Error) => void }>();
+      const worker = startWorker({ seeds: Array.from(this.seeds), ngram: this.ngram });
+      const pending: Pending = new Map();
       worker.on('message', (msg: { id: number; error?: string } & MinHashBatch) => {
         const p = pending.get(msg.id);
         if (!p) return;
@@ -211,9 +127,9 @@ export class MinHashPool {
         if (msg.error) p.reject(new Error(`MinHash worker failed: ${msg.error}`));
         else p.resolve({ sigs: msg.sigs, offsets: msg.offsets, data: msg.data });
       });
-      worker.on('error', (e) => {
-        for (const p of pending.values()) p.reject(e);
-        pending.clear();
+      worker.on('error', (e) => this.fail(new Error(`MinHash worker failed: ${e.message}`)));
+      worker.on('exit', (code) => {
+        if (!this.closed) this.fail(new Error(`MinHash worker exited with code ${code}`));
       });
       worker.unref();
       this.workers.push(worker);
@@ -221,12 +137,21 @@ export class MinHashPool {
     }
   }
 
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const p of this.pending) {
+      for (const q of p.values()) q.reject(e);
+      p.clear();
+    }
+  }
+
   /** Shingle sets and signatures of `texts` (in order). */
   compute(texts: string[]): Promise<MinHashBatch> {
     if (this.closed) return Promise.reject(new Error('MinHashPool is closed'));
+    if (this.failure) return Promise.reject(this.failure);
     if (this.workerCount === 0) {
       try {
-        return Promise.resolve(computeMinHashBatch(texts, this.ngram, this.seeds));
+        return Promise.resolve(computeBatch(texts, this.ngram, this.seeds));
       } catch (e) {
         return Promise.reject(e as Error);
       }
@@ -238,7 +163,8 @@ export class MinHashPool {
       const pending = this.pending[best]!;
       if (pending.size === 0) this.workers[best]!.ref(); // keep the process alive while work is outstanding
       pending.set(id, { resolve, reject });
-      this.workers[best]!.postMessage({ id, texts });
+      const request: MinHashRequest = { id, texts };
+      this.workers[best]!.postMessage(request);
     });
   }
 

@@ -1,5 +1,6 @@
 import type { Doc, DocStream } from './types';
-import { SeededRandom, utf8Length } from './util';
+import { Rng } from '@gptlab/common';
+import { utf8Length } from './util';
 
 export interface MixtureComponent {
   name: string;
@@ -63,7 +64,7 @@ export function mixture(components: MixtureComponent[], opts: MixtureOptions = {
   };
   const stream: DocStream = {
     async *[Symbol.asyncIterator]() {
-      const rng = new SeededRandom(opts.seed ?? 1);
+      const rng = new Rng(opts.seed ?? 1);
       const its = components.map((c) => c.open()[Symbol.asyncIterator]());
       const passDocs = components.map(() => 0);
       const passBytes = components.map(() => 0);
@@ -94,7 +95,7 @@ export function mixture(components: MixtureComponent[], opts: MixtureOptions = {
             return c.weight / mean;
           });
           const sum = probs.reduce((a, b) => a + b, 0);
-          let u = rng.next() * sum;
+          let u = rng.next53() * sum;
           let i = 0;
           while (i < probs.length - 1 && u >= probs[i]!) {
             u -= probs[i]!;

@@ -74,12 +74,8 @@ export function nearDedupStage(opts: NearDedupOptions = {}): Stage {
   return createStage('near-dedup', async function* (input, ctx) {
     const extra = ctx.stats.extra;
     Object.assign(extra, { threshold: p.threshold, numPerm: p.numPerm, ngram: p.ngram, bands: p.bands, rows: p.rows, verify: p.verify, weights: p.weights, index: opts.index ?? 'memory' });
-    let candidatePairs = 0;
-    let verifiedPairs = 0;
-    let rejectedCandidates = 0;
-    let clusterMerges = 0;
-    let noShingles = 0;
-    let signatureMs = 0;
+    // Work done, reported in the stage's stats.extra when the stream ends.
+    const work = { candidatePairs: 0, verifiedPairs: 0, rejectedCandidates: 0, clusterMerges: 0, noShingles: 0, signatureWallMs: 0 };
     const pool = new MinHashPool({ workers: opts.workers, numPerm: p.numPerm, ngram: p.ngram, seed: p.seed });
     extra.workers = pool.workerCount;
     const index: LshIndex = opts.index === 'sqlite' ? new SqliteLshIndex(p.bands, { path: opts.sqlitePath }) : new MemoryLshIndex(p.bands);
@@ -96,7 +92,7 @@ export function nearDedupStage(opts: NearDedupOptions = {}): Stage {
           const doc = docs[d]!;
           const sh = r.data.subarray(r.offsets[d]!, r.offsets[d + 1]!);
           if (sh.length === 0) {
-            noShingles++;
+            work.noShingles++;
             kept.push(doc);
             continue;
           }
@@ -109,19 +105,19 @@ export function nearDedupStage(opts: NearDedupOptions = {}): Stage {
           let matchedRoot = -1;
           const sig = p.verify ? null : r.sigs.slice(sigOff, sigOff + p.numPerm);
           for (const c of cands) {
-            candidatePairs++;
+            work.candidatePairs++;
             const sim = p.verify ? jaccardSorted(sh, index.shingles(c)) : estimateJaccard(sig!, index.signature(c));
-            if (p.verify) verifiedPairs++;
+            if (p.verify) work.verifiedPairs++;
             if (sim >= p.threshold) {
               const rootBefore = uf.find(c);
-              if (matchedRoot >= 0 && rootBefore !== uf.find(me)) clusterMerges++;
+              if (matchedRoot >= 0 && rootBefore !== uf.find(me)) work.clusterMerges++;
               uf.union(me, c);
               matchedRoot = uf.find(me);
               if (sim > bestSim) {
                 bestSim = sim;
                 bestDoc = c;
               }
-            } else rejectedCandidates++;
+            } else work.rejectedCandidates++;
           }
           // `sh` is a view into the batch's buffer (kept alive as long as any of its documents is indexed)
           index.insert(me, doc.id, keys, p.verify ? sh : null, sig);
@@ -156,7 +152,7 @@ export function nearDedupStage(opts: NearDedupOptions = {}): Stage {
     const take = async () => {
       const item = queue.shift()!;
       const r = await item.promise;
-      signatureMs += performance.now() - item.t0;
+      work.signatureWallMs += performance.now() - item.t0;
       return processBatch(item.docs, r);
     };
     try {
@@ -174,7 +170,7 @@ export function nearDedupStage(opts: NearDedupOptions = {}): Stage {
     } finally {
       await pool.close();
       index.close();
-      Object.assign(extra, { candidatePairs, verifiedPairs, rejectedCandidates, clusterMerges, noShingles, signatureWallMs: Math.round(signatureMs) });
+      Object.assign(extra, { ...work, signatureWallMs: Math.round(work.signatureWallMs) });
     }
   });
 }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { AtomicWriter } from '@gptlab/common/node';
 import type { Doc, DocStream, Stage, StageStats } from './types';
 import { normalizeStage, type NormalizeOptions } from './normalize';
 import { filterStage, type FilterConfig } from './filters';
@@ -11,7 +12,6 @@ import { writeShards, type ShardDtype, type ShardManifest, type ShardTokenizer }
 import { funnelOf, writeReport, type PipelineReport } from './report';
 import { jsonlSource, sourceFromSpec, type Source } from './sources';
 import { pipe } from './stage';
-import { AtomicLineWriter } from './util';
 
 export interface StageOptions {
   /** Normalisation (default on); false to skip. */
@@ -209,7 +209,7 @@ export async function dedupJsonl(opts: DedupJsonlOptions): Promise<DedupJsonlRes
   if (opts.normalize !== false) stages.push(normalizeStage({ dropEmpty: false }));
   if (opts.exact !== false) stages.push(exactDedupStage({ onDuplicate }));
   stages.push(nearDedupStage({ threshold: nd.threshold, numPerm: nd.numPerm, ngram: nd.ngram, bands: nd.bands, rows: nd.rows, verify: nd.verify, seed: nd.seed, workers: opts.workers, index: opts.index, sqlitePath: opts.sqlitePath, onDuplicate }));
-  const writer = opts.out ? new AtomicLineWriter(opts.out) : null;
+  const writer = opts.out ? new AtomicWriter(opts.out) : null;
   let kept = 0;
   try {
     for await (const doc of pipe(src, ...stages) as AsyncIterable<Doc>) {

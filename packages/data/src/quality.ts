@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import type { Doc, Stage } from './types';
 import { createStage } from './stage';
-import { SeededRandom, fmix32, hashString32, writeFileAtomic } from './util';
+import { Rng } from '@gptlab/common';
+import { writeFileAtomic } from '@gptlab/common/node';
+import { fmix32, hashString32 } from './util';
 
 export interface QualityFeatureOptions {
   /** log2 of the number of hashed feature buckets (default 18 → 262,144 weights). */
@@ -132,13 +134,9 @@ export class QualityClassifier {
     const pos = await readTexts(positives, max);
     const neg = await readTexts(negatives, max);
     if (pos.length < 2 || neg.length < 2) throw new Error(`quality classifier needs at least 2 positive and 2 negative documents (got ${pos.length} and ${neg.length})`);
-    const rng = new SeededRandom(opts.seed ?? 1);
+    const rng = new Rng(opts.seed ?? 1);
     const heldOut = opts.heldOut ?? 0.1;
-    const all = [...pos.map((t) => ({ t, y: 1 })), ...neg.map((t) => ({ t, y: 0 }))];
-    for (let i = all.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [all[i], all[j]] = [all[j]!, all[i]!];
-    }
+    const all = rng.shuffle([...pos.map((t) => ({ t, y: 1 })), ...neg.map((t) => ({ t, y: 0 }))]);
     // stratified hold-out: the first ⌈heldOut·n⌉ of each class in shuffled order
     const wantPos = Math.round(pos.length * heldOut);
     const wantNeg = Math.round(neg.length * heldOut);
@@ -170,11 +168,7 @@ export class QualityClassifier {
     const epochs = opts.epochs ?? 8;
     const order = Array.from({ length: train.length }, (_, i) => i);
     for (let ep = 0; ep < epochs; ep++) {
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = rng.int(i + 1);
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
-      for (const k of order) {
+      for (const k of rng.shuffle(order)) {
         const { f, y } = train[k]!;
         let z = b;
         for (let i = 0; i < f.idx.length; i++) z += w[f.idx[i]!]! * f.val[i]!;
@@ -257,7 +251,7 @@ export function qualityStage(opts: QualityStageOptions): Stage {
   const alpha = opts.alpha ?? 9;
   const threshold = opts.threshold ?? 0.5;
   return createStage('quality', async function* (input, ctx) {
-    const rng = new SeededRandom(opts.seed ?? 1);
+    const rng = new Rng(opts.seed ?? 1);
     let sum = 0;
     let n = 0;
     Object.assign(ctx.stats.extra, { mode, alpha, threshold });

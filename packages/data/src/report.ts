@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { StageStats } from './types';
 import type { SourceStats } from './sources';
-import { writeFileAtomic } from './util';
+import { writeFileAtomic } from '@gptlab/common/node';
 
 export interface PipelineReport {
   createdAt: string;

@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DocStream } from './types';
-import { SeededRandom, tempPathFor, utf8Length, writeFileAtomic } from './util';
+import { Rng } from '@gptlab/common';
+import { AtomicWriter, writeFileAtomic } from '@gptlab/common/node';
+import { utf8Length } from './util';
 
 /** What shard writing needs from a tokenizer (BPETokenizer from @gptlab/tokenizer satisfies it). */
 export interface ShardTokenizer {
@@ -67,16 +69,16 @@ export interface WriteShardsOptions {
   onProgress?: (p: { docs: number; tokens: number }) => void;
 }
 
+/** Writes one split as numbered shard files, each under a temporary name until it is complete. */
 class SplitWriter {
   readonly info: SplitManifest = { docs: 0, tokens: 0, textBytes: 0, shards: [] };
   private buf: Uint16Array | Uint32Array;
   private bufLen = 0;
-  private fd: number | null = null;
-  private tmp = '';
+  private shard: AtomicWriter | null = null;
   private shardIndex = 0;
   private inShard = 0;
-  readonly written: string[] = [];
-  readonly temps = new Set<string>();
+  /** Completed shard files (removed again by abort). */
+  private readonly written: string[] = [];
   constructor(
     private readonly dir: string,
     private readonly split: string,
@@ -88,34 +90,25 @@ class SplitWriter {
   private fileName(i: number): string {
     return `${this.split}_${String(i).padStart(6, '0')}.bin`;
   }
-  private open(): void {
-    const target = path.join(this.dir, this.fileName(this.shardIndex));
-    this.tmp = tempPathFor(target);
-    this.temps.add(this.tmp);
-    this.fd = fs.openSync(this.tmp, 'w');
-    this.inShard = 0;
-  }
   private flush(): void {
     if (this.bufLen === 0) return;
-    const bytes = new Uint8Array(this.buf.buffer, 0, this.bufLen * this.buf.BYTES_PER_ELEMENT);
-    fs.writeSync(this.fd!, bytes);
+    this.shard!.write(new Uint8Array(this.buf.buffer, 0, this.bufLen * this.buf.BYTES_PER_ELEMENT));
     this.bufLen = 0;
   }
   private closeShard(): void {
-    if (this.fd === null) return;
+    if (this.shard === null) return;
     this.flush();
-    fs.closeSync(this.fd);
-    this.fd = null;
-    const name = this.fileName(this.shardIndex);
-    const target = path.join(this.dir, name);
-    fs.renameSync(this.tmp, target);
-    this.temps.delete(this.tmp);
-    this.written.push(target);
-    this.info.shards.push({ file: name, tokens: this.inShard, bytes: this.inShard * this.buf.BYTES_PER_ELEMENT });
+    this.shard.commit();
+    this.written.push(this.shard.target);
+    this.shard = null;
+    this.info.shards.push({ file: this.fileName(this.shardIndex), tokens: this.inShard, bytes: this.inShard * this.buf.BYTES_PER_ELEMENT });
     this.shardIndex++;
   }
   push(tok: number): void {
-    if (this.fd === null) this.open();
+    if (this.shard === null) {
+      this.shard = new AtomicWriter(path.join(this.dir, this.fileName(this.shardIndex)));
+      this.inShard = 0;
+    }
     this.buf[this.bufLen++] = tok;
     this.inShard++;
     this.info.tokens++;
@@ -125,16 +118,10 @@ class SplitWriter {
   finish(): void {
     this.closeShard();
   }
+  /** Removes the shard being written and every completed one. */
   abort(): void {
-    if (this.fd !== null) {
-      try {
-        fs.closeSync(this.fd);
-      } catch {
-        /* ignore */
-      }
-      this.fd = null;
-    }
-    for (const t of this.temps) fs.rmSync(t, { force: true });
+    this.shard?.abort();
+    this.shard = null;
     for (const w of this.written) fs.rmSync(w, { force: true });
   }
 }
@@ -318,7 +305,7 @@ export class TokenDataset {
   readonly manifest: ShardManifest;
   readonly train: SplitReader;
   readonly val: SplitReader;
-  private rng: SeededRandom;
+  private rng: Rng;
   constructor(
     readonly dir: string,
     readonly opts: TokenDatasetOptions,
@@ -328,7 +315,7 @@ export class TokenDataset {
     this.manifest = readManifest(dir);
     this.train = new SplitReader(dir, this.manifest, 'train');
     this.val = new SplitReader(dir, this.manifest, 'val');
-    this.rng = new SeededRandom(opts.seed ?? 1);
+    this.rng = new Rng(opts.seed ?? 1);
   }
   get vocabSize(): number {
     return this.manifest.vocabSize;
@@ -340,7 +327,8 @@ export class TokenDataset {
     const B = this.opts.batchSize;
     if (r.tokens < T + 1) throw new Error(`the ${split} split has ${r.tokens} tokens, fewer than blockSize + 1 = ${T + 1}`);
     const out = new Int32Array(B * (T + 1));
-    for (let b = 0; b < B; b++) r.read(this.rng.int(r.tokens - T), T + 1, out, b * (T + 1));
+    // 53-bit uniforms: a split can hold more than 2^32 tokens, which Rng.int's 32-bit draw could not all reach.
+    for (let b = 0; b < B; b++) r.read(Math.floor(this.rng.next53() * (r.tokens - T)), T + 1, out, b * (T + 1));
     return { tokens: out, batchSize: B, blockSize: T };
   }
   /** Sequential batches over a split (default val): windows start at 0, T, 2T, ... so every token after the first

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import { JsonlError, expectObject, parseJsonlLine } from '@gptlab/common';
 import type { Doc } from './types';
 import { decodeUtf8, readLines, utf8Length, truncate } from './util';
 import { wordnetDocs, type WordNetSourceOptions } from './wordnet';
@@ -100,16 +101,24 @@ async function* textFileDocs(file: string, split: 'file' | 'paragraph' | 'line',
   if (para.length) yield { id: `${idBase}#${n++}`, text: para.join('\n'), meta: { source: file, line: startLine, ...(paraInvalid ? { invalidUtf8: paraInvalid } : {}) } };
 }
 
-/** Plain text files. */
-export function textSource(files: string | string[], opts: TextSourceOptions = {}): Source {
+/**
+ * A source reading `files` in order with `docsOf`. The files are checked now (so that a typo fails at once) and
+ * again at every pass (a mixture re-reads its sources later).
+ */
+function filesSource(kind: string, files: string | string[], name: string | undefined, docsOf: (file: string, stats: SourceStats) => AsyncIterable<Doc>): Source {
   const list = Array.isArray(files) ? files : [files];
-  for (const f of list) assertFile(f, 'text source');
-  return makeSource(opts.name ?? `text:${list.join(',')}`, async function* (stats) {
+  for (const f of list) assertFile(f, `${kind} source`);
+  return makeSource(name ?? `${kind}:${list.join(',')}`, async function* (stats) {
     for (const f of list) {
-      assertFile(f, 'text source');
-      yield* textFileDocs(f, opts.split ?? 'file', stats);
+      assertFile(f, `${kind} source`);
+      yield* docsOf(f, stats);
     }
   });
+}
+
+/** Plain text files. */
+export function textSource(files: string | string[], opts: TextSourceOptions = {}): Source {
+  return filesSource('text', files, opts.name, (f, stats) => textFileDocs(f, opts.split ?? 'file', stats));
 }
 
 /** Converts a glob (`*`, `?`, `**`, `{a,b}`, `[abc]`) to a RegExp over '/'-separated relative paths. */
@@ -204,8 +213,8 @@ function getField(obj: unknown, field: string): unknown {
 async function* jsonlDocs(stream: Readable | AsyncIterable<Buffer | string>, label: string, opts: JsonlSourceOptions, stats: SourceStats): AsyncGenerator<Doc> {
   const field = opts.field ?? 'text';
   const idField = opts.idField ?? 'id';
-  const bad = (lineNo: number, why: string, line: string) => {
-    const msg = `${label}:${lineNo}: ${why}`;
+  // A bad line: an error naming file:line, or with skipBad counted and kept as an example.
+  const bad = (msg: string, line: string) => {
     if (!opts.skipBad) throw new DataInputError(msg + ' (use skipBad / --skip-bad to skip such lines)');
     stats.badRecords++;
     if (stats.badExamples.length < 5) stats.badExamples.push(`${msg}: ${truncate(line, 80)}`);
@@ -214,20 +223,17 @@ async function* jsonlDocs(stream: Readable | AsyncIterable<Buffer | string>, lab
     const { text: raw, invalid } = decodeUtf8(line);
     stats.invalidUtf8 += invalid;
     if (!raw.trim()) continue;
-    let obj: unknown;
+    let obj: Record<string, unknown>;
     try {
-      obj = JSON.parse(raw);
+      obj = expectObject(parseJsonlLine(raw, label, lineNo), label, lineNo);
     } catch (e) {
-      bad(lineNo, `malformed JSON (${(e as Error).message})`, raw);
-      continue;
-    }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      bad(lineNo, 'expected a JSON object', raw);
+      if (!(e instanceof JsonlError)) throw e;
+      bad(e.message, raw);
       continue;
     }
     const text = getField(obj, field);
     if (typeof text !== 'string') {
-      bad(lineNo, text === undefined ? `field "${field}" is missing` : `field "${field}" is not a string`, raw);
+      bad(`${label}:${lineNo}: ${text === undefined ? `field "${field}" is missing` : `field "${field}" is not a string`}`, raw);
       continue;
     }
     const idv = getField(obj, idField);
@@ -241,14 +247,9 @@ async function* jsonlDocs(stream: Readable | AsyncIterable<Buffer | string>, lab
 
 /** JSON Lines files: one object per line, text in `field`, id in `idField`. */
 export function jsonlSource(files: string | string[], opts: JsonlSourceOptions = {}): Source {
-  const list = Array.isArray(files) ? files : [files];
-  for (const f of list) assertFile(f, 'jsonl source');
-  return makeSource(opts.name ?? `jsonl:${list.join(',')}`, async function* (stats) {
-    for (const f of list) {
-      assertFile(f, 'jsonl source');
-      stats.files++;
-      yield* jsonlDocs(fs.createReadStream(f), f, opts, stats);
-    }
+  return filesSource('jsonl', files, opts.name, (f, stats) => {
+    stats.files++;
+    return jsonlDocs(fs.createReadStream(f), f, opts, stats);
   });
 }
 

@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+// Small helpers the pipeline's modules share: 32-bit hashing, content fingerprints, UTF-8 decoding that counts
+// invalid bytes, and a byte-level line reader (so that a bad line is reported, not silently re-decoded).
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 /** murmur3 32-bit finaliser: a bijective mixer of a 32-bit integer. */
@@ -18,46 +18,6 @@ export function hashString32(s: string, seed = 0): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return fmix32(h);
-}
-
-/** Seeded PRNG (splitmix32 state step + xorshift-multiply output); uniform floats in [0, 1). */
-export class SeededRandom {
-  private state: number;
-  constructor(seed: number) {
-    this.state = (seed ^ 0x9e3779b9) >>> 0;
-  }
-  /** Uniform 32-bit unsigned integer. */
-  nextU32(): number {
-    this.state = (this.state + 0x9e3779b9) >>> 0;
-    let z = this.state;
-    z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
-    z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
-    return (z ^ (z >>> 15)) >>> 0;
-  }
-  /** Uniform in [0, 1) with 53 random bits. */
-  next(): number {
-    const hi = this.nextU32() >>> 5;
-    const lo = this.nextU32() >>> 6;
-    return (hi * 67108864 + lo) / 9007199254740992;
-  }
-  /** Uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  /** Standard normal (Box-Muller). */
-  normal(): number {
-    const u = 1 - this.next();
-    const v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-  /**
-   * numpy.random.pareto(a): a Lomax (Pareto II) draw, X = U^(-1/a) - 1, so P(X > x) = (1 + x)^-a.
-   * GPT-3 keeps a document when pareto(9) > 1 - score.
-   */
-  pareto(alpha: number): number {
-    const u = 1 - this.next(); // (0, 1]
-    return Math.pow(u, -1 / alpha) - 1;
-  }
 }
 
 /** Stable 128-bit content fingerprint (hex) used for exact dedup. */
@@ -119,65 +79,7 @@ export async function* readLines(stream: Readable | AsyncIterable<Buffer | strin
   }
 }
 
-/** A unique temporary path next to `target` (same directory, so rename is atomic). */
-export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
-/** Writes a file atomically: temp file in the same directory, then rename. */
-export function writeFileAtomic(target: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
-  const tmp = tempPathFor(target);
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, target);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
-/** Line-oriented writer to a temp file that becomes `target` only on commit(); abort() removes it. */
-export class AtomicLineWriter {
-  private readonly tmp: string;
-  private fd: number;
-  private buf: string[] = [];
-  private bufLen = 0;
-  private done = false;
-  constructor(readonly target: string) {
-    fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
-    this.tmp = tempPathFor(target);
-    this.fd = fs.openSync(this.tmp, 'w');
-  }
-  write(s: string): void {
-    this.buf.push(s);
-    this.bufLen += s.length;
-    if (this.bufLen > 1 << 20) this.flush();
-  }
-  private flush(): void {
-    if (this.buf.length) fs.writeSync(this.fd, this.buf.join(''));
-    this.buf = [];
-    this.bufLen = 0;
-  }
-  commit(): void {
-    if (this.done) return;
-    this.flush();
-    fs.closeSync(this.fd);
-    fs.renameSync(this.tmp, this.target);
-    this.done = true;
-  }
-  abort(): void {
-    if (this.done) return;
-    this.done = true;
-    try {
-      fs.closeSync(this.fd);
-    } catch {
-      /* already closed */
-    }
-    fs.rmSync(this.tmp, { force: true });
-  }
-}
-
+/** `s` cut to `n` characters with an ellipsis (for examples in reports and error messages). */
 export function truncate(s: string, n = 200): string {
   return s.length <= n ? s : s.slice(0, n) + '…';
 }

@@ -71,6 +71,28 @@ export interface WordNet {
   get(id: string): Synset | undefined;
 }
 
+type RelationList = 'hypernyms' | 'hyponyms' | 'similarTo' | 'antonyms' | 'alsoSee' | 'entailments' | 'causes' | 'verbGroup' | 'meronyms' | 'holonyms';
+
+/** The Synset list that collects the targets of each relation (the other relations are only in `pointers`). */
+const RELATION_LISTS = new Map<string, RelationList>([
+  ['hypernym', 'hypernyms'],
+  ['instanceHypernym', 'hypernyms'],
+  ['hyponym', 'hyponyms'],
+  ['instanceHyponym', 'hyponyms'],
+  ['similarTo', 'similarTo'],
+  ['antonym', 'antonyms'],
+  ['alsoSee', 'alsoSee'],
+  ['entailment', 'entailments'],
+  ['cause', 'causes'],
+  ['verbGroup', 'verbGroup'],
+  ['memberMeronym', 'meronyms'],
+  ['substanceMeronym', 'meronyms'],
+  ['partMeronym', 'meronyms'],
+  ['memberHolonym', 'holonyms'],
+  ['substanceHolonym', 'holonyms'],
+  ['partHolonym', 'holonyms'],
+]);
+
 const FILES: [string, string][] = [
   ['noun', 'n'],
   ['verb', 'v'],
@@ -158,44 +180,9 @@ export function parseDataLine(line: string): Synset | null {
       (ptr as WordNetPointer & { _t?: number })._t = parseInt(st.slice(2), 16);
     }
     pointers.push(ptr);
-    switch (ptr.relation) {
-      case 'hypernym':
-      case 'instanceHypernym':
-        s.hypernyms.push(target);
-        break;
-      case 'hyponym':
-      case 'instanceHyponym':
-        s.hyponyms.push(target);
-        break;
-      case 'similarTo':
-        s.similarTo.push(target);
-        break;
-      case 'antonym':
-        if (!s.antonyms.includes(target)) s.antonyms.push(target);
-        break;
-      case 'alsoSee':
-        s.alsoSee.push(target);
-        break;
-      case 'entailment':
-        s.entailments.push(target);
-        break;
-      case 'cause':
-        s.causes.push(target);
-        break;
-      case 'verbGroup':
-        s.verbGroup.push(target);
-        break;
-      case 'memberMeronym':
-      case 'substanceMeronym':
-      case 'partMeronym':
-        s.meronyms.push(target);
-        break;
-      case 'memberHolonym':
-      case 'substanceHolonym':
-      case 'partHolonym':
-        s.holonyms.push(target);
-        break;
-    }
+    const list = RELATION_LISTS.get(ptr.relation);
+    // Antonyms are lexical pointers (one per word pair); the synset's list names each target once.
+    if (list && !(list === 'antonyms' && s.antonyms.includes(target))) s[list].push(target);
   }
   return s;
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Rng } from '@gptlab/common';
 import type { ShardTokenizer } from '../src';
 
 /** A byte-level tokenizer: id = byte + offset; eos = offset + 256. */
@@ -38,13 +39,10 @@ export function refJaccard(a: Set<string>, b: Set<string>): number {
   return u === 0 ? 1 : inter / u;
 }
 
-/** Deterministic PRNG for test data. */
-export function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
+/** Uniform floats in [0, 1) for test data, from the one seeded PRNG of gptlab. */
+export function uniform(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 const WORDS =

@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import {
   shingleSet,
   minhashSignature,
@@ -10,9 +12,10 @@ import {
   lshCandidateProbability,
   MinHashPool,
   computeMinHashBatch,
+  minhashWorkerFile,
   UnionFind,
 } from '../src';
-import { lcg, randomDoc, refJaccard, refShingles } from './helpers';
+import { uniform, randomDoc, refJaccard, refShingles, tmpDir } from './helpers';
 
 describe('shingles', () => {
   it('are word 5-grams, case-insensitive, punctuation-insensitive', () => {
@@ -24,7 +27,7 @@ describe('shingles', () => {
     expect(shingleSet('a b c d e a b c d e').length).toBe(5);
   });
   it('exact Jaccard of hashed shingles equals the string-shingle reference', () => {
-    const rand = lcg(3);
+    const rand = uniform(3);
     for (let i = 0; i < 50; i++) {
       const a = randomDoc(rand, 30 + Math.floor(rand() * 50));
       const words = a.split(' ');
@@ -38,7 +41,7 @@ describe('shingles', () => {
 describe('MinHash estimator', () => {
   it('is unbiased with binomial variance J(1-J)/k (independent permutations)', () => {
     const seeds = permutationSeeds(128, 7);
-    const rand = lcg(99);
+    const rand = uniform(99);
     const errs: number[] = [];
     const zs: number[] = [];
     for (let t = 0; t < 200; t++) {
@@ -104,7 +107,7 @@ describe('LSH parameters', () => {
 
 describe('worker-thread MinHash pool', () => {
   it('gives the same shingles and signatures as the main thread', async () => {
-    const rand = lcg(5);
+    const rand = uniform(5);
     const texts = Array.from({ length: 300 }, (_, i) => (i % 50 === 0 ? '' : randomDoc(rand, 5 + Math.floor(rand() * 80))));
     const pool = new MinHashPool({ workers: 2, numPerm: 128, seed: 3 });
     try {
@@ -119,6 +122,42 @@ describe('worker-thread MinHash pool', () => {
       await pool.close();
     }
     await expect(pool.compute(['x'])).rejects.toThrow(/closed/);
+  });
+
+  it('runs src/minhash-worker.ts from the sources, and reports a failing batch', async () => {
+    expect(minhashWorkerFile()).toBe(path.join(__dirname, '..', 'src', 'minhash-worker.ts'));
+    const pool = new MinHashPool({ workers: 1, numPerm: 16 });
+    try {
+      await expect(pool.compute([42 as never])).rejects.toThrow(/MinHash worker failed: TypeError/);
+      expect((await pool.compute(['still works after a failed batch'])).sigs).toHaveLength(16);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  // The builds: each entry starts the worker file built next to it, and that worker computes what the kernel
+  // of these sources computes (so a stale dist/ fails here too).
+  it.each([
+    ['index.js', 'minhash-worker.js'],
+    ['index.cjs', 'minhash-worker.cjs'],
+  ])('dist/%s runs dist/%s', (entry, worker) => {
+    const dist = path.join(__dirname, '..', 'dist');
+    if (!fs.existsSync(path.join(dist, entry))) throw new Error(`dist/${entry} is missing: run \`pnpm --filter @gptlab/data build\` first`);
+    const texts = ['the quick brown fox jumps over the lazy dog and runs away', 'two words', ''];
+    const script = `
+      const m = await import(${JSON.stringify(pathToFileURL(path.join(dist, entry)).href)});
+      const pool = new m.MinHashPool({ workers: 1, numPerm: 16, seed: 2 });
+      const r = await pool.compute(${JSON.stringify(texts)});
+      await pool.close();
+      console.log(JSON.stringify({ worker: m.minhashWorkerFile(), sigs: Array.from(r.sigs), data: Array.from(r.data) }));`;
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, 'run-pool.mjs'), script);
+    const out = JSON.parse(execFileSync(process.execPath, [path.join(dir, 'run-pool.mjs')], { encoding: 'utf8' }));
+    fs.rmSync(dir, { recursive: true, force: true });
+    const ref = computeMinHashBatch(texts, 5, permutationSeeds(16, 2));
+    expect(out.worker).toBe(path.join(dist, worker));
+    expect(out.sigs).toEqual(Array.from(ref.sigs));
+    expect(out.data).toEqual(Array.from(ref.data));
   });
 });
 

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { arraySource, collect, nearDedupStage, dedupJsonl, type DuplicateRecord, type Doc } from '../src';
-import { editWords, lcg, randomDoc, refJaccard, refShingles, tmpDir } from './helpers';
+import { editWords, uniform, randomDoc, refJaccard, refShingles, tmpDir } from './helpers';
 
 /** Corpus of random base documents plus edited copies (some near the threshold, some far). */
 function plantedCorpus(seed: number, bases: number): Doc[] {
-  const rand = lcg(seed);
+  const rand = uniform(seed);
   const docs: Doc[] = [];
   for (let b = 0; b < bases; b++) {
     const text = randomDoc(rand, 60 + Math.floor(rand() * 60));
@@ -79,7 +79,7 @@ describe('near-duplicate removal', () => {
   });
 
   it('chains join the earliest cluster (union-find) and unverified mode uses the estimate', async () => {
-    const rand = lcg(8);
+    const rand = uniform(8);
     const a = randomDoc(rand, 100);
     const b = editWords(a, 2, rand);
     const c = editWords(b, 2, rand);
@@ -132,11 +132,11 @@ describe('dedupJsonl', () => {
     expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
-  it('malformed JSON: error with file:line, nothing written; skipBad counts it', async () => {
+  it('invalid JSON: error with file:line, nothing written; skipBad counts it', async () => {
     const bad = path.join(dir, 'bad.jsonl');
     fs.writeFileSync(bad, '{"id":1,"text":"hello there my friend"}\n{"id":2,"text":"broken\n{"id":3,"text":"fine text here"}\n');
     const out = path.join(dir, 'bad-out.jsonl');
-    await expect(dedupJsonl({ input: bad, out, report: path.join(dir, 'bad-report.json') })).rejects.toThrow(`${bad}:2: malformed JSON`);
+    await expect(dedupJsonl({ input: bad, out, report: path.join(dir, 'bad-report.json') })).rejects.toThrow(`${bad}:2: invalid JSON`);
     expect(fs.existsSync(out)).toBe(false);
     expect(fs.existsSync(path.join(dir, 'bad-report.json'))).toBe(false);
     expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);

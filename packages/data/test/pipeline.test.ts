@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { prepare, arraySource, QualityClassifier, ShardReader, TokenDataset, type Doc } from '../src';
-import { byteTokenizer, editWords, lcg, randomDoc, tmpDir } from './helpers';
+import { byteTokenizer, editWords, uniform, randomDoc, tmpDir } from './helpers';
 
 function corpus(seed: number, n: number, prefix: string): Doc[] {
-  const r = lcg(seed);
+  const r = uniform(seed);
   const docs: Doc[] = [];
   for (let i = 0; i < n; i++) docs.push({ id: `${prefix}${i}`, text: randomDoc(r, 30 + Math.floor(r() * 30)) });
   return docs;
@@ -13,7 +13,7 @@ function corpus(seed: number, n: number, prefix: string): Doc[] {
 describe('prepare', () => {
   it('runs sources → stages → shards and writes manifest + report (JSON, SVG)', async () => {
     const base = corpus(1, 60, 'd');
-    const r = lcg(2);
+    const r = uniform(2);
     base[4] = { id: 'd4', text: randomDoc(r, 120) }; // one edit in 120 words: J ≈ 0.92
     const docs = [...base, { id: 'copy', text: base[3]!.text }, { id: 'near', text: editWords(base[4]!.text, 1, r) }, { id: 'junk', text: '$$$ ### %%% @@@ ^^^ &&& ***' }, { id: 'blank', text: ' \u0000 ' }];
     const dir = tmpDir();

@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import { QualityClassifier, qualityStage, rocAuc, mixture, arraySource, collect, type Doc } from '../src';
-import { lcg, tmpDir } from './helpers';
+import { uniform, tmpDir } from './helpers';
 
 const GOOD = 'the of and a in to is was for on with as by that at from his her which were are this be an it their had'.split(' ').concat('river history music science village language theory region species century'.split(' '));
 const BAD = 'click here buy now free offer login cookie cart sale subscribe password casino win cheap deal viagra bonus'.split(' ');
 
 function synthetic(seed: number, n: number, vocab: string[], noise: string[]): string[] {
-  const r = lcg(seed);
+  const r = uniform(seed);
   return Array.from({ length: n }, () =>
     Array.from({ length: 20 + Math.floor(r() * 20) }, () => (r() < 0.85 ? vocab : noise)[Math.floor(r() * (r() < 0.85 ? vocab : noise).length)]).join(' '),
   );

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { decodeUtf8, SeededRandom } from '../src';
+import { Rng } from '@gptlab/common';
+import { decodeUtf8 } from '../src';
 import { readLines } from '../src/util';
 
 describe('decodeUtf8', () => {
@@ -29,19 +30,9 @@ describe('readLines', () => {
   });
 });
 
-describe('SeededRandom', () => {
-  it('is deterministic and uniform', () => {
-    const a = new SeededRandom(5);
-    const b = new SeededRandom(5);
-    const xs = Array.from({ length: 20000 }, () => a.next());
-    expect(xs.slice(0, 5)).toEqual(Array.from({ length: 5 }, () => b.next()));
-    const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
-    expect(Math.abs(mean - 0.5)).toBeLessThan(0.01);
-    expect(Math.min(...xs)).toBeGreaterThanOrEqual(0);
-    expect(Math.max(...xs)).toBeLessThan(1);
-  });
-  it('pareto(9) keeps a document of score s with probability (2 - s)^-9 (GPT-3)', () => {
-    const rng = new SeededRandom(11);
+describe("the quality stage's GPT-3 keep rule on @gptlab/common's Rng", () => {
+  it('pareto(9) > 1 - s keeps a document of score s with probability (2 - s)^-9', () => {
+    const rng = new Rng(11);
     const n = 200000;
     for (const s of [0.5, 0.9]) {
       let keep = 0;

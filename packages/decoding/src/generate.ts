@@ -2,10 +2,11 @@
 
 import { createProcessor, type LogitsProcessor } from './processors';
 import { beamSearch, rowSearch, type SearchInput } from './search';
-import { processorSpecs, strategyFromJSON, StrategyError, type Strategy, type StrategyInput } from './strategy';
+import type { Strategy, StrategyInput } from './schema';
+import { processorSpecs, strategyFromJSON, StrategyError } from './strategy';
 import type { Detokenizer, GenerateResult, LanguageModel, StreamEvent } from './types';
 
-/** Strategy fields (camelCase or snake_case, see `strategyFromJSON`) plus the non-JSON parts of a run. */
+/** Strategy fields (any name or alias of STRATEGY_FIELDS) plus the non-JSON parts of a run. */
 export type GenerateOptions = StrategyInput & {
   /** Needed for `text`, stop strings and streaming text deltas. */
   tokenizer?: Detokenizer;
@@ -100,13 +101,9 @@ export async function* stream(
   }
 }
 
-/** Exactly the JSON the playground prints for one result. */
-export function resultToJSON(r: GenerateResult): {
-  ids: number[];
-  text: string;
-  logprobs: number[];
-  score: number;
-  finishReason: GenerateResult['finishReason'];
-} {
+/** One result as JSON: exactly what `gptlab-playground generate --json` prints. */
+export type GenerateResultJSON = Pick<GenerateResult, 'ids' | 'text' | 'logprobs' | 'score' | 'finishReason'>;
+
+export function resultToJSON(r: GenerateResult): GenerateResultJSON {
   return { ids: r.ids, text: r.text, logprobs: r.logprobs, score: r.score, finishReason: r.finishReason };
 }

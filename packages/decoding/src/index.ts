@@ -1,15 +1,22 @@
 export type { LanguageModel, ModelSession, Detokenizer, GenerateResult, FinishReason, StreamEvent } from './types';
 export {
-  strategyFromJSON,
-  processorSpecs,
-  StrategyError,
+  STRATEGY_FIELDS,
+  SEARCH_TYPES,
   DEFAULT_STRATEGY,
+  defaultStrategy,
+  strategyField,
+  rangeText,
   type Strategy,
   type StrategyInput,
+  type StrategyField,
+  type StrategyFieldName,
+  type FieldKind,
+  type NumberRange,
   type SearchType,
   type EarlyStopping,
-  type StrategyFromJSONOptions,
-} from './strategy';
+} from './schema';
+export { strategyFromJSON, processorSpecs, StrategyError, type StrategyFromJSONOptions } from './strategy';
+export { strategyFlagSpecs, strategyFromFlags, strategyInputFromFlags, strategyUsageError, fieldValueFromText } from './flags';
 export {
   createProcessor,
   applyProcessors,
@@ -28,8 +35,7 @@ export {
   type ProcessorContext,
   type ProcessorSpec,
 } from './processors';
-export { generate, generateAll, stream, resultToJSON, prepare, type GenerateOptions } from './generate';
-export { SeededRng } from './rng';
+export { generate, generateAll, stream, resultToJSON, prepare, type GenerateOptions, type GenerateResultJSON } from './generate';
 export { logSoftmax, softmax, argmax } from './math';
 export { TextStream, findStop } from './text';
 export { gptLanguageModel, type GPTLike, type CacheLike, type GPTLanguageModelOptions } from './gpt';

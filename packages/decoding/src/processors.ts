@@ -17,6 +17,7 @@
 //                      until their mass reaches p
 // Removed tokens get -Infinity. The warpers (temperature … typicalP) keep at least one token.
 
+import { kthLargest } from '@gptlab/common';
 import { logSoftmax } from './math';
 
 export interface ProcessorContext {
@@ -125,49 +126,9 @@ export function temperature(value: number): LogitsProcessor {
   };
 }
 
-/** The k-th largest value of `x` (k >= 1, at most the number of finite entries), via a size-k min-heap. */
-function kthLargest(x: Float64Array, k: number): number {
-  const heap = new Float64Array(k);
-  let n = 0;
-  const down = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < n && heap[l] < heap[m]) m = l;
-      if (r < n && heap[r] < heap[m]) m = r;
-      if (m === i) return;
-      const t = heap[i];
-      heap[i] = heap[m];
-      heap[m] = t;
-      i = m;
-    }
-  };
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    if (v === -Infinity) continue;
-    if (n < k) {
-      let j = n++;
-      heap[j] = v;
-      while (j > 0) {
-        const parent = (j - 1) >> 1;
-        if (heap[parent] <= heap[j]) break;
-        const t = heap[parent];
-        heap[parent] = heap[j];
-        heap[j] = t;
-        j = parent;
-      }
-    } else if (v > heap[0]) {
-      heap[0] = v;
-      down(0);
-    }
-  }
-  return n < k ? -Infinity : heap[0];
-}
-
 export function topK(k: number): LogitsProcessor {
   return (scores) => {
-    if (k >= scores.length) return;
+    if (k < 1 || k >= scores.length) return; // 0 = off, as Hugging Face
     const kth = kthLargest(scores, k);
     for (let i = 0; i < scores.length; i++) if (scores[i] < kth) scores[i] = -Infinity;
   };
@@ -231,31 +192,25 @@ export function typicalP(p: number): LogitsProcessor {
   };
 }
 
+type Builders = { [T in ProcessorSpec['type']]: (spec: Extract<ProcessorSpec, { type: T }>) => LogitsProcessor };
+
+const BUILDERS: Builders = {
+  repetitionPenalty: (s) => repetitionPenalty(s.penalty),
+  presenceFrequencyPenalty: (s) => presenceFrequencyPenalty(s.presence, s.frequency),
+  noRepeatNgram: (s) => noRepeatNgram(s.size),
+  badWords: (s) => badWords(s.ids),
+  logitBias: (s) => logitBias(s.bias),
+  temperature: (s) => temperature(s.value),
+  topK: (s) => topK(s.k),
+  topP: (s) => topP(s.p),
+  minP: (s) => minP(s.p),
+  typicalP: (s) => typicalP(s.p),
+};
+
 export function createProcessor(spec: ProcessorSpec): LogitsProcessor {
-  switch (spec.type) {
-    case 'repetitionPenalty':
-      return repetitionPenalty(spec.penalty);
-    case 'presenceFrequencyPenalty':
-      return presenceFrequencyPenalty(spec.presence, spec.frequency);
-    case 'noRepeatNgram':
-      return noRepeatNgram(spec.size);
-    case 'badWords':
-      return badWords(spec.ids);
-    case 'logitBias':
-      return logitBias(spec.bias);
-    case 'temperature':
-      return temperature(spec.value);
-    case 'topK':
-      return topK(spec.k);
-    case 'topP':
-      return topP(spec.p);
-    case 'minP':
-      return minP(spec.p);
-    case 'typicalP':
-      return typicalP(spec.p);
-    default:
-      throw new Error(`unknown processor type ${JSON.stringify((spec as { type: unknown }).type)}`);
-  }
+  const type = (spec as { type: unknown }).type;
+  if (typeof type !== 'string' || !Object.hasOwn(BUILDERS, type)) throw new Error(`unknown processor type ${JSON.stringify(type)}`);
+  return (BUILDERS[spec.type] as (s: ProcessorSpec) => LogitsProcessor)(spec);
 }
 
 /** Apply processors in order to a copy-free row; returns `scores` for chaining. */

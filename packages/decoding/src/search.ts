@@ -1,9 +1,9 @@
 // The three searches. All talk to the model only through `ModelSession` (feed / reorder / dispose).
 
+import { Rng, mixSeed } from '@gptlab/common';
 import { argmax, logSoftmax, topKIndices } from './math';
 import { applyProcessors, type LogitsProcessor } from './processors';
-import { SeededRng, mixSeed } from './rng';
-import type { Strategy } from './strategy';
+import type { Strategy } from './schema';
 import { TextStream, findStop } from './text';
 import type { Detokenizer, FinishReason, GenerateResult, LanguageModel } from './types';
 
@@ -48,7 +48,7 @@ function allBanned(step: number, row: number): Error {
 }
 
 /** Draw an index from softmax(scores) with one uniform number. */
-export function sampleFromScores(scores: Float64Array, rng: SeededRng): number {
+export function sampleFromScores(scores: Float64Array, rng: Rng): number {
   let max = -Infinity;
   for (let i = 0; i < scores.length; i++) if (scores[i] > max) max = scores[i];
   if (max === -Infinity) return -1;
@@ -59,7 +59,7 @@ export function sampleFromScores(scores: Float64Array, rng: SeededRng): number {
     p[i] = e;
     total += e;
   }
-  const u = rng.next() * total;
+  const u = rng.next53() * total; // 53-bit uniform: float32-level ties in `total` still split fairly
   let cum = 0;
   let last = -1;
   for (let i = 0; i < p.length; i++) {
@@ -71,11 +71,12 @@ export function sampleFromScores(scores: Float64Array, rng: SeededRng): number {
   return last; // rounding: u landed at the very top
 }
 
-export function makeRng(seed: number | null): SeededRng {
-  if (seed === null) return new SeededRng((Math.random() * 0x100000000) >>> 0);
+/** The sampling generator of a strategy's seed (up to 2^53: both 32-bit halves count); null = random. */
+export function makeRng(seed: number | null): Rng {
+  if (seed === null) return new Rng((Math.random() * 0x100000000) >>> 0);
   const lo = seed % 0x100000000;
   const hi = Math.floor(seed / 0x100000000);
-  return new SeededRng((mixSeed(hi) ^ lo) >>> 0);
+  return new Rng((mixSeed(hi) ^ lo) >>> 0);
 }
 
 interface RowState {

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { initBackend, tf } from '@gptlab/tensor';
-import { GPT, getPreset } from '@gptlab/model';
+import { GPT, getPreset, loadGPT } from '@gptlab/model';
 import { generate, generateAll, gptLanguageModel, stream, type GenerateResult } from '../src';
 
 const FIX = path.join(__dirname, 'fixtures');
@@ -13,7 +13,7 @@ let ckpt: GPT;
 let tiny: GPT;
 beforeAll(async () => {
   await initBackend();
-  ckpt = await GPT.fromPretrained(path.join(FIX, 'tiny-gpt2'));
+  ckpt = await loadGPT(path.join(FIX, 'tiny-gpt2'));
   tiny = GPT.create(getPreset('gpt2-small', { vocabSize: 97, nPositions: 16, nEmbd: 32, nLayer: 2, nHead: 4 }), { seed: 3 });
 });
 afterAll(() => {
@@ -85,7 +85,7 @@ describe('KV cache vs no cache (tiny random GPT, context 16)', () => {
     const spy = {
       config: tiny.config,
       createCache: (b: number) => tiny.createCache(b),
-      forward: (ids: Parameters<GPT['forward']>[0], o?: Parameters<GPT['forward']>[1]) => {
+      forward: (ids: tf.Tensor2D, o?: Parameters<GPT['forward']>[1]) => {
         shapes.push(ids.shape.slice());
         return tiny.forward(ids, o);
       },

@@ -1,4 +1,5 @@
-import { generate, generateAll, minP, SeededRng, temperature, topK, topP, typicalP, type GenerateResult, type LogitsProcessor } from '../src';
+import { Rng } from '@gptlab/common';
+import { generate, generateAll, minP, temperature, topK, topP, typicalP, type GenerateResult, type LogitsProcessor } from '../src';
 import { sampleFromScores } from '../src/search';
 import { fakeModel } from './helpers/fake';
 
@@ -37,7 +38,7 @@ const P = [0.3, 0.2, 0.15, 0.12, 0.1, 0.07, 0.04, 0.02];
 const LOGITS = P.map(Math.log);
 
 function draw(processors: LogitsProcessor[], n: number, seed: number): number[] {
-  const rng = new SeededRng(seed);
+  const rng = new Rng(seed);
   const counts = new Array(P.length).fill(0);
   for (let k = 0; k < n; k++) {
     const s = Float64Array.from(LOGITS);

@@ -71,7 +71,7 @@ describe('strategyFromJSON', () => {
     bad({ type: 'greedy', topK: 5 }, 'topK', /only to type 'sample'/);
     bad({ type: 'beam', numBeams: 2, temperature: 0.7 }, 'temperature', /only to type 'sample'/);
     bad({ type: 'sample', lengthPenalty: 0.6 }, 'lengthPenalty', /only to type 'beam'/);
-    bad({ type: 'greedy', numBeams: 3 }, 'numBeams', /needs type 'beam'/);
+    bad({ type: 'greedy', numBeams: 3 }, 'numBeams', /applies only to type 'beam' \(this strategy is 'greedy'\)/);
     bad({ earlyStopping: 'yes', type: 'beam', numBeams: 2 }, 'earlyStopping', /true, false or 'never'/);
     bad({ badWordsIds: [1, 2] }, 'badWordsIds[0]', /non-empty array/);
     bad({ badWordsIds: [[1, 99]] }, 'badWordsIds[0][1]', /outside the vocabulary \[0, 50\)/, 50);

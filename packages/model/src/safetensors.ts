@@ -6,7 +6,7 @@
 //               must cover it without holes or overlaps.
 // Reading goes tensor by tensor through a file handle, so checkpoints larger than one Node buffer load too.
 import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
+import { writeFileAtomicAsync } from '@gptlab/common/node';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
 
@@ -194,42 +194,13 @@ export function encodeSafetensors(
   return [len, h, ...blobs];
 }
 
-/** A sibling temporary name, so a rename makes the write atomic. */
-export function tempPath(target: string): string {
-  const rnd = Math.floor(Math.random() * 0xffffffff).toString(16);
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${rnd}`);
-}
-
-/** Writes a safetensors file atomically (temporary file in the same folder, then rename). */
+/** Writes a safetensors file atomically (a temporary file in the same folder, fsync'ed, then renamed). */
 export async function writeSafetensors(
   file: string,
   tensors: Record<string, SafetensorsInput>,
   metadata?: Record<string, string>,
 ): Promise<void> {
-  const parts = encodeSafetensors(tensors, metadata);
-  const tmp = tempPath(file);
-  const fh = await fsp.open(tmp, 'w');
-  try {
-    for (const p of parts) {
-      let done = 0;
-      while (done < p.byteLength) {
-        const { bytesWritten } = await fh.write(p, done, p.byteLength - done);
-        done += bytesWritten;
-      }
-    }
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await fsp.rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  try {
-    await fsp.rename(tmp, file);
-  } catch (e) {
-    await fsp.rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileAtomicAsync(file, encodeSafetensors(tensors, metadata));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -362,37 +333,30 @@ async function readHeader(fh: fsp.FileHandle, file: string): Promise<Safetensors
   return { entries, metadata, dataStart, fileSize };
 }
 
+type ArrayView = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => TensorData;
+
+/** The typed array each stored dtype is read as (F16 and BF16 are widened to float32 instead). */
+const VIEWS: Record<Exclude<SafetensorsDtype, 'F16' | 'BF16'>, ArrayView> = {
+  F64: Float64Array,
+  F32: Float32Array,
+  I64: BigInt64Array,
+  I32: Int32Array,
+  I16: Int16Array,
+  I8: Int8Array,
+  U64: BigUint64Array,
+  U32: Uint32Array,
+  U16: Uint16Array,
+  U8: Uint8Array,
+  BOOL: Uint8Array,
+};
+
+/** `bytes` starts at offset 0 of its own buffer (one read per tensor), so every view is aligned. */
 function decode(dtype: SafetensorsDtype, bytes: Uint8Array): TensorData {
-  const buf = bytes.buffer;
-  const off = bytes.byteOffset;
-  const len = bytes.byteLength;
-  switch (dtype) {
-    case 'F32':
-      return new Float32Array(buf, off, len / 4);
-    case 'F64':
-      return new Float64Array(buf, off, len / 8);
-    case 'F16':
-      return widenF16(new Uint16Array(buf, off, len / 2));
-    case 'BF16':
-      return widenBF16(new Uint16Array(buf, off, len / 2));
-    case 'I64':
-      return new BigInt64Array(buf, off, len / 8);
-    case 'U64':
-      return new BigUint64Array(buf, off, len / 8);
-    case 'I32':
-      return new Int32Array(buf, off, len / 4);
-    case 'U32':
-      return new Uint32Array(buf, off, len / 4);
-    case 'I16':
-      return new Int16Array(buf, off, len / 2);
-    case 'U16':
-      return new Uint16Array(buf, off, len / 2);
-    case 'I8':
-      return new Int8Array(buf, off, len);
-    case 'U8':
-    case 'BOOL':
-      return new Uint8Array(buf, off, len);
+  if (dtype === 'F16' || dtype === 'BF16') {
+    const raw = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+    return dtype === 'F16' ? widenF16(raw) : widenBF16(raw);
   }
+  return new VIEWS[dtype](bytes.buffer, bytes.byteOffset, bytes.byteLength / DTYPE_BYTES[dtype]);
 }
 
 export interface ReadOptions {

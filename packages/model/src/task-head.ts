@@ -2,7 +2,7 @@
 // extract token <e>, trained together with the LM objective (L2 + λ·L1). nClasses outputs for classification
 // and entailment; 1 output (a score per option, softmax over options) for multiple choice.
 import { tf, dropout, linear, mixSeed } from '@gptlab/tensor';
-import { normalArray } from './model';
+import { normalArray } from './layers';
 
 export interface TaskHeadOptions {
   /** Seed of the initial weights (N(0, 0.02), bias 0). */
@@ -40,7 +40,7 @@ export class TaskHead {
     tf.dispose([w0, b0]);
   }
 
-  /** A head restored from saved tensors (e.g. GPT.extraTensors after fromPretrained). */
+  /** A head restored from saved tensors (e.g. model.extraTensors after loadGPT). */
   static fromTensors(tensors: Map<string, tf.Tensor> | Record<string, tf.Tensor>, name = 'task_head', opts: { dropout?: number } = {}): TaskHead {
     const get = (k: string) => (tensors instanceof Map ? tensors.get(k) : tensors[k]);
     const w = get(`${name}.weight`);
@@ -82,7 +82,7 @@ export class TaskHead {
     return [this.weight, this.bias];
   }
 
-  /** The tensors to save with the model: GPT.save(dir, { extraTensors: head.tensors() }). */
+  /** The tensors to save with the model: saveGPT(model, dir, { extraTensors: head.tensors() }). */
   tensors(): Record<string, tf.Tensor> {
     return { [`${this.name}.weight`]: this.weight, [`${this.name}.bias`]: this.bias };
   }

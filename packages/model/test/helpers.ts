@@ -3,6 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf, initBackend } from '@gptlab/tensor';
 
+// The float64 references and deterministic inputs every numeric test in gptlab shares.
+export { maxAbsDiff, logSoftmaxRows, randomIds } from '@gptlab/common/testing';
+
 export const FIXTURES = path.join(__dirname, 'fixtures');
 
 export interface RefSequence {
@@ -25,46 +28,12 @@ export async function setup(): Promise<string> {
   return initBackend();
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
-/** Log-softmax of each row of logits, in float64. */
-export function logSoftmaxRows(logits: ArrayLike<number>, vocab: number): Float64Array {
-  const out = new Float64Array(logits.length);
-  for (let r = 0; r < logits.length / vocab; r++) {
-    let m = -Infinity;
-    for (let j = 0; j < vocab; j++) m = Math.max(m, logits[r * vocab + j]!);
-    let s = 0;
-    for (let j = 0; j < vocab; j++) s += Math.exp(logits[r * vocab + j]! - m);
-    const lse = m + Math.log(s);
-    for (let j = 0; j < vocab; j++) out[r * vocab + j] = logits[r * vocab + j]! - lse;
-  }
-  return out;
-}
-
 export function ids2d(rows: number[][]): tf.Tensor2D {
   return tf.tensor2d(rows, [rows.length, rows[0]!.length], 'int32');
 }
 
 export function tmpDir(prefix = 'gptlab-model-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-/** Deterministic token ids in [0, vocab). */
-export function randomIds(n: number, vocab: number, seed: number): number[] {
-  const out: number[] = [];
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out.push((s >>> 0) % vocab);
-  }
-  return out;
 }
 
 export { tf };

@@ -1,7 +1,7 @@
 // Loading the committed checkpoints (written by tools/make_fixtures.py through the PyTorch reference
 // gpt_ref.py) reproduces the reference's log-probabilities, greedy continuations and beam search.
 import * as path from 'node:path';
-import { GPT, KVCache } from '../src';
+import { GPT, KVCache, loadGPT } from '../src';
 import { FIXTURES, RefCheckpoint, ids2d, logSoftmaxRows, reference, setup, tf } from './helpers';
 
 const ref = reference();
@@ -96,7 +96,7 @@ function beam(model: GPT, prompt: number[], n: number, numBeams: number, cache: 
 describe.each(['tiny', 'tiny-f16', 'tiny-bf16', 'tiny-postln'])('checkpoint %s', (name) => {
   let model: GPT;
   beforeAll(async () => {
-    model = await GPT.fromPretrained(path.join(FIXTURES, name));
+    model = await loadGPT(path.join(FIXTURES, name));
   });
   afterAll(() => model.dispose());
 
@@ -133,8 +133,8 @@ it('the reference logits are far from trivial (so a 1e-4 match means something)'
 });
 
 it('the F16 and BF16 checkpoints are the same weights rounded differently', async () => {
-  const a = await GPT.fromPretrained(path.join(FIXTURES, 'tiny-f16'));
-  const b = await GPT.fromPretrained(path.join(FIXTURES, 'tiny-bf16'));
+  const a = await loadGPT(path.join(FIXTURES, 'tiny-f16'));
+  const b = await loadGPT(path.join(FIXTURES, 'tiny-bf16'));
   const wa = a.namedWeights().get('transformer.h.0.mlp.c_fc.weight')!.dataSync();
   const wb = b.namedWeights().get('transformer.h.0.mlp.c_fc.weight')!.dataSync();
   let maxRel = 0;

@@ -6,8 +6,7 @@
 // package registers two small kernels under its own names for the wasm and cpu backends, which copy blocks
 // inside the backend's memory (the same technique as @gptlab/tensor's UnsortedSegmentSum kernel). Other
 // backends (tfjs-node) use tf.gather / tf.unsortedSegmentSum, which are native there.
-import { tf } from '@gptlab/tensor';
-import { customGradOp } from './custom-grad';
+import { tf, customGradOp } from '@gptlab/tensor';
 
 export const GATHER_BLOCKS = 'GptlabSparseGatherBlocks';
 export const SCATTER_ADD_BLOCKS = 'GptlabSparseScatterAddBlocks';

@@ -15,17 +15,10 @@ export {
 } from './patterns';
 export { gatherBlocks, assembleBlocks, useBlockKernels } from './gather-blocks';
 export { type BlockLayout, compileLayout, compileLayoutReference, elementDensity, isBlockLayout } from './layout';
-export {
-  type AttentionOptions,
-  type BlockSparseOptions,
-  type AttentionWithProbs,
-  blockSparseAttention,
-  denseAttention,
-  planGroups,
-  describePlan,
-  clearPlanCache,
-  planCacheSize,
-} from './attention';
+export { type AttentionOptions, type BlockSparseOptions, type AttentionWithProbs } from './options';
+export { denseAttention } from './dense';
+export { blockSparseAttention } from './attention';
+export { planGroups, describePlan, clearPlanCache, planCacheSize } from './plan';
 export {
   type RenderOptions,
   renderLayoutSVG,

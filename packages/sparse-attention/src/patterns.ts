@@ -9,7 +9,7 @@
 //             window of `window` positions, the first `globalTokens` positions (every query sees them), and for
 //             each query block `randomBlocks` key blocks drawn (seeded) from strictly earlier blocks. Random
 //             attention is block-granular, so it depends on the block size (DeepSpeed default block 16; ours 32).
-import { Rng, mixSeed } from '@gptlab/tensor';
+import { Rng, mixSeed } from '@gptlab/common';
 
 export type AttentionPattern =
   | { type: 'dense' }

@@ -9,11 +9,13 @@ import {
   planCacheSize,
   planGroups,
   describePlan,
+  initBackend,
+  maxAbsDiff,
+  rand4,
   type AttentionPattern,
 } from './imports';
-import { setup, maxAbsDiff, rand4 } from './helpers';
 
-beforeAll(setup);
+beforeAll(() => initBackend());
 
 const PATTERNS = ['dense', 'local:1', 'local:12', 'strided:8', 'strided:16', 'strided:20', 'fixed:16:4', 'fixed:12:5', 'bigbird:10:5:1:3', 'bigbird:24:16:2:11'];
 // [B, H, T, D, blockSize]: multiples of the block, ragged tails, T smaller than a block, T = 1.

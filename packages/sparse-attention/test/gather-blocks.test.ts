@@ -1,7 +1,6 @@
-import { tf, gatherBlocks, assembleBlocks, useBlockKernels } from './imports';
-import { setup, maxAbsDiff } from './helpers';
+import { tf, initBackend, gatherBlocks, assembleBlocks, useBlockKernels, maxAbsDiff } from './imports';
 
-beforeAll(setup);
+beforeAll(() => initBackend());
 afterEach(() => useBlockKernels(true));
 
 it.each([true, false])('kernels %s: gatherBlocks equals tf.gather on axis 1, gradient included (repeated indices accumulate)', (kernels) => {

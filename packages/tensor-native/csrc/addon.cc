@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "kernels.h"
@@ -11,9 +12,11 @@
 
 namespace {
 
+// A Float32Array argument, with its name for error messages.
 struct F32 {
   float* data;
   size_t length;
+  const char* name;
 };
 
 F32 f32(const Napi::Env& env, const Napi::Value& v, const char* name) {
@@ -21,7 +24,7 @@ F32 f32(const Napi::Env& env, const Napi::Value& v, const char* name) {
     throw Napi::TypeError::New(env, std::string(name) + " must be a Float32Array");
   }
   auto a = v.As<Napi::Float32Array>();
-  return {a.Data(), a.ElementLength()};
+  return {a.Data(), a.ElementLength(), name};
 }
 
 const int32_t* i32(const Napi::Env& env, const Napi::Value& v, const char* name, size_t& length) {
@@ -45,10 +48,13 @@ double fnum(const Napi::Env& env, const Napi::Value& v, const char* name) {
   return v.As<Napi::Number>().DoubleValue();
 }
 
-void need(const Napi::Env& env, const F32& a, size_t n, const char* name) {
-  if (a.length < n) {
-    throw Napi::RangeError::New(env, std::string(name) + " has " + std::to_string(a.length) + " elements, needs " +
-                                         std::to_string(n));
+// Throws unless every array holds at least n elements, naming the first that does not.
+void need(const Napi::Env& env, size_t n, std::initializer_list<const F32*> arrays) {
+  for (const F32* a : arrays) {
+    if (a->length < n) {
+      throw Napi::RangeError::New(env, std::string(a->name) + " has " + std::to_string(a->length) + " elements, needs " +
+                                           std::to_string(n));
+    }
   }
 }
 
@@ -87,9 +93,9 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const long sA = num(env, info[9], "strideA"), sB = num(env, info[10], "strideB");
   const bool acc = info[11].ToBoolean();
   if (batch > 0 && M > 0 && N > 0) {
-    need(env, A, (size_t)((batch - 1) * sA + M * K), "A");
-    need(env, B, (size_t)((batch - 1) * sB + K * N), "B");
-    need(env, C, (size_t)(batch * M * N), "C");
+    need(env, (size_t)((batch - 1) * sA + M * K), {&A});
+    need(env, (size_t)((batch - 1) * sB + K * N), {&B});
+    need(env, (size_t)(batch * M * N), {&C});
     gl::sgemm(batch, M, N, K, A.data, sA, ta, B.data, sB, tb, C.data, acc);
   }
   return env.Undefined();
@@ -100,11 +106,11 @@ Napi::Value BiasAct(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32 C = f32(env, info[0], "C");
   const long rows = num(env, info[1], "rows"), cols = num(env, info[2], "cols");
-  need(env, C, (size_t)(rows * cols), "C");
+  need(env, (size_t)(rows * cols), {&C});
   const float* bias = nullptr;
   if (!info[3].IsNull() && !info[3].IsUndefined()) {
     F32 b = f32(env, info[3], "bias");
-    need(env, b, (size_t)cols, "bias");
+    need(env, (size_t)cols, {&b});
     bias = b.data;
   }
   const long act = num(env, info[4], "activation");
@@ -119,8 +125,7 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   F32 X = f32(env, info[0], "X"), Y = f32(env, info[1], "Y");
   const long rows = num(env, info[2], "rows"), cols = num(env, info[3], "cols");
   const long causalT = num(env, info[4], "causalT"), offset = num(env, info[5], "causalOffset");
-  need(env, X, (size_t)(rows * cols), "X");
-  need(env, Y, (size_t)(rows * cols), "Y");
+  need(env, (size_t)(rows * cols), {&X, &Y});
   gl::softmax_rows(X.data, Y.data, rows, cols, causalT, offset);
   return env.Undefined();
 }
@@ -130,9 +135,7 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32 Y = f32(env, info[0], "Y"), dY = f32(env, info[1], "dY"), dX = f32(env, info[2], "dX");
   const long rows = num(env, info[3], "rows"), cols = num(env, info[4], "cols");
-  need(env, Y, (size_t)(rows * cols), "Y");
-  need(env, dY, (size_t)(rows * cols), "dY");
-  need(env, dX, (size_t)(rows * cols), "dX");
+  need(env, (size_t)(rows * cols), {&Y, &dY, &dX});
   gl::softmax_backward(Y.data, dY.data, dX.data, rows, cols);
   return env.Undefined();
 }
@@ -144,12 +147,9 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
       Y = f32(env, info[3], "Y"), XH = f32(env, info[4], "xhat"), R = f32(env, info[5], "rstd");
   const long rows = num(env, info[6], "rows"), cols = num(env, info[7], "cols");
   const double eps = fnum(env, info[8], "eps");
-  need(env, X, rows * cols, "X");
-  need(env, Y, rows * cols, "Y");
-  need(env, XH, rows * cols, "xhat");
-  need(env, R, rows, "rstd");
-  need(env, G, cols, "gamma");
-  need(env, Bt, cols, "beta");
+  need(env, (size_t)(rows * cols), {&X, &Y, &XH});
+  need(env, (size_t)rows, {&R});
+  need(env, (size_t)cols, {&G, &Bt});
   gl::layer_norm(X.data, G.data, Bt.data, Y.data, XH.data, R.data, rows, cols, (float)eps);
   return env.Undefined();
 }
@@ -161,13 +161,9 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
       G = f32(env, info[3], "gamma"), dX = f32(env, info[4], "dX"), dG = f32(env, info[5], "dGamma"),
       dB = f32(env, info[6], "dBeta");
   const long rows = num(env, info[7], "rows"), cols = num(env, info[8], "cols");
-  need(env, dY, rows * cols, "dY");
-  need(env, XH, rows * cols, "xhat");
-  need(env, dX, rows * cols, "dX");
-  need(env, R, rows, "rstd");
-  need(env, G, cols, "gamma");
-  need(env, dG, cols, "dGamma");
-  need(env, dB, cols, "dBeta");
+  need(env, (size_t)(rows * cols), {&dY, &XH, &dX});
+  need(env, (size_t)rows, {&R});
+  need(env, (size_t)cols, {&G, &dG, &dB});
   gl::layer_norm_backward(dY.data, XH.data, R.data, G.data, dX.data, dG.data, dB.data, rows, cols);
   return env.Undefined();
 }
@@ -177,8 +173,7 @@ Napi::Value Gelu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32 X = f32(env, info[0], "X"), Y = f32(env, info[1], "Y");
   const long n = num(env, info[2], "n");
-  need(env, X, n, "X");
-  need(env, Y, n, "Y");
+  need(env, (size_t)n, {&X, &Y});
   gl::gelu(X.data, Y.data, n);
   return env.Undefined();
 }
@@ -187,9 +182,7 @@ Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32 X = f32(env, info[0], "X"), dY = f32(env, info[1], "dY"), dX = f32(env, info[2], "dX");
   const long n = num(env, info[3], "n");
-  need(env, X, n, "X");
-  need(env, dY, n, "dY");
-  need(env, dX, n, "dX");
+  need(env, (size_t)n, {&X, &dY, &dX});
   gl::gelu_backward(X.data, dY.data, dX.data, n);
   return env.Undefined();
 }
@@ -204,8 +197,7 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   const long rows = num(env, info[2], "rows"), cols = num(env, info[3], "cols");
   const long ignore = (long)fnum(env, info[4], "ignoreIndex");
   F32 G = f32(env, info[5], "grad");
-  need(env, L, rows * cols, "logits");
-  need(env, G, rows * cols, "grad");
+  need(env, (size_t)(rows * cols), {&L, &G});
   if (nt < (size_t)rows) throw Napi::RangeError::New(env, "targets has fewer entries than rows");
   for (long r = 0; r < rows; r++) {
     if (T[r] != ignore && (T[r] < 0 || T[r] >= cols)) {
@@ -222,26 +214,35 @@ Napi::Value SumMiddle(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   F32 X = f32(env, info[0], "X"), O = f32(env, info[1], "out");
   const long A = num(env, info[2], "A"), R = num(env, info[3], "R"), Bn = num(env, info[4], "B");
-  need(env, X, (size_t)(A * R * Bn), "X");
-  need(env, O, (size_t)(A * Bn), "out");
+  need(env, (size_t)(A * R * Bn), {&X});
+  need(env, (size_t)(A * Bn), {&O});
   gl::sum_middle(X.data, O.data, A, R, Bn);
   return env.Undefined();
 }
 
+// The addon's functions by their JS names (src/addon.ts types them).
+struct Export {
+  const char* name;
+  Napi::Value (*fn)(const Napi::CallbackInfo&);
+};
+const Export kExports[] = {
+    {"info", Info},
+    {"setIsa", SetIsa},
+    {"setThreads", SetThreads},
+    {"gemm", Gemm},
+    {"biasAct", BiasAct},
+    {"softmax", Softmax},
+    {"softmaxBackward", SoftmaxBackward},
+    {"layerNorm", LayerNorm},
+    {"layerNormBackward", LayerNormBackward},
+    {"gelu", Gelu},
+    {"geluBackward", GeluBackward},
+    {"sumMiddle", SumMiddle},
+    {"crossEntropy", CrossEntropy},
+};
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("info", Napi::Function::New(env, Info));
-  exports.Set("setIsa", Napi::Function::New(env, SetIsa));
-  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
-  exports.Set("gemm", Napi::Function::New(env, Gemm));
-  exports.Set("biasAct", Napi::Function::New(env, BiasAct));
-  exports.Set("softmax", Napi::Function::New(env, Softmax));
-  exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward));
-  exports.Set("layerNorm", Napi::Function::New(env, LayerNorm));
-  exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward));
-  exports.Set("gelu", Napi::Function::New(env, Gelu));
-  exports.Set("geluBackward", Napi::Function::New(env, GeluBackward));
-  exports.Set("sumMiddle", Napi::Function::New(env, SumMiddle));
-  exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
+  for (const Export& e : kExports) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   return exports;
 }
 

@@ -1,24 +1,11 @@
 // @gptlab/tensor-native: SIMD, multi-threaded kernels for TensorFlow.js's wasm and cpu backends, through an
 // N-API addon. @gptlab/tensor calls register() at initBackend(); GPTLAB_NATIVE=0 (handled there) turns it off.
 import { nativeAddon, addonStatus, ADDON_PATH, type NativeAddon, type AddonStatus } from './addon';
-import {
-  makeBatchMatMul,
-  makeSoftmaxReplacement,
-  makeSumReplacement,
-  makeFusedMatMul,
-  makeSoftmax,
-  makeSoftmaxGrad,
-  makeLayerNorm,
-  makeLayerNormGrad,
-  makeGelu,
-  makeGeluGrad,
-  makeCrossEntropy,
-  planMatMul,
-  type KernelConfig,
-  type KernelFunc,
-} from './kernels';
+import type { KernelConfig, KernelFunc, MakeKernel } from './kernel-io';
+import { REPLACEMENTS } from './replaced-kernels';
+import { FUSED, FUSED_KERNELS } from './fused-kernels';
 
-export { addonStatus, nativeAddon, ADDON_PATH, planMatMul };
+export { addonStatus, nativeAddon, ADDON_PATH, FUSED_KERNELS };
 export type { NativeAddon, AddonStatus, KernelConfig, KernelFunc };
 
 /** The part of a tfjs instance register() uses (pass `tf` from '@gptlab/tensor'). */
@@ -32,18 +19,10 @@ export interface TfjsLike {
 export const SUPPORTED_BACKENDS = ['wasm', 'cpu'] as const;
 
 /** tfjs kernels replaced by native ones (the originals stay as fallback for unsupported dtypes/layouts). */
-export const REPLACED_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Softmax', 'Sum'] as const;
+export const REPLACED_KERNELS = Object.keys(REPLACEMENTS) as readonly (keyof typeof REPLACEMENTS)[];
 
-/** Fused kernels added under our own names, for @gptlab/tensor's ops (tf.engine().runKernel(name, …)). */
-export const FUSED_KERNELS = {
-  softmax: 'GptlabSoftmax',
-  softmaxGrad: 'GptlabSoftmaxGrad',
-  layerNorm: 'GptlabLayerNorm',
-  layerNormGrad: 'GptlabLayerNormGrad',
-  gelu: 'GptlabGelu',
-  geluGrad: 'GptlabGeluGrad',
-  crossEntropy: 'GptlabCrossEntropy',
-} as const;
+/** Every kernel register() installs: the replacements, then the fused kernels @gptlab/tensor's ops call. */
+const KERNELS: [string, MakeKernel][] = [...Object.entries(REPLACEMENTS), ...Object.entries(FUSED)];
 
 export interface RegisterResult {
   /** e.g. "avx512, 2 threads". */
@@ -93,25 +72,12 @@ export function register(tfjs: TfjsLike, backend: string): RegisterResult {
   if (existing) return { ...existing.result, ...describe(addon) };
 
   const originals = new Map<string, KernelConfig | undefined>();
-  const configs: [string, (fallback: KernelFunc | null) => KernelFunc][] = [
-    ['BatchMatMul', (f) => makeBatchMatMul(addon, backend, f)],
-    ['_FusedMatMul', (f) => makeFusedMatMul(addon, backend, f)],
-    ['Softmax', (f) => makeSoftmaxReplacement(addon, backend, f)],
-    ['Sum', (f) => makeSumReplacement(addon, backend, f)],
-    [FUSED_KERNELS.softmax, () => makeSoftmax(addon, backend)],
-    [FUSED_KERNELS.softmaxGrad, () => makeSoftmaxGrad(addon, backend)],
-    [FUSED_KERNELS.layerNorm, () => makeLayerNorm(addon, backend)],
-    [FUSED_KERNELS.layerNormGrad, () => makeLayerNormGrad(addon, backend)],
-    [FUSED_KERNELS.gelu, () => makeGelu(addon, backend)],
-    [FUSED_KERNELS.geluGrad, () => makeGeluGrad(addon, backend)],
-    [FUSED_KERNELS.crossEntropy, () => makeCrossEntropy(addon, backend)],
-  ];
   const kernels: string[] = [];
-  for (const [name, make] of configs) {
+  for (const [name, make] of KERNELS) {
     const original = getKernelConfig(tfjs, name, backend);
     if (original && (original.kernelFunc as unknown as Record<symbol, unknown>)[NATIVE_MARK]) continue;
     originals.set(name, original);
-    const kernelFunc = make(original ? original.kernelFunc : null);
+    const kernelFunc = make(addon, backend, original ? original.kernelFunc : null);
     (kernelFunc as unknown as Record<symbol, unknown>)[NATIVE_MARK] = true;
     if (original) tfjs.unregisterKernel(name, backend);
     tfjs.registerKernel({ kernelName: name, backendName: backend, kernelFunc } as never);

@@ -15,9 +15,12 @@ export { gelu } from './ops/gelu';
 export { layerNorm, LAYER_NORM_EPS } from './ops/layer-norm';
 export { crossEntropy, IGNORE_INDEX } from './ops/cross-entropy';
 export { causalMask, clearCausalMaskCache, MASK_VALUE } from './ops/causal-mask';
+export { additiveMask } from './ops/mask';
 export { dropout } from './ops/dropout';
 export { linear } from './ops/linear';
 export { matMul2d, batchMatMul, matMulStrategy, setMatMulStrategy, setFastMatMul, setNativeMatMul, type MatMulStrategy } from './ops/matmul';
 export { measureMatMul, matMulPeakGflops, type MatMulMeasurement } from './peak';
 export { disposeAll, liveTensors, assertNoLeak, readFloat32 } from './memory';
-export { Rng, mixSeed } from './random';
+// One seeded PRNG for the whole project (re-exported so `import { Rng } from '@gptlab/tensor'` keeps working).
+export { Rng, mixSeed } from '@gptlab/common';
+export { customGradOp } from './ops/custom-grad';

@@ -1,8 +1,8 @@
 // Each fused op's gradient against central finite differences of an independent float64 implementation.
-import { tf, gelu, layerNorm, crossEntropy, IGNORE_INDEX } from '../src';
-import { setup, maxAbsDiff, randomArray, finiteDiff } from './helpers';
+import { tf, initBackend, gelu, layerNorm, crossEntropy, IGNORE_INDEX } from '../src';
+import { maxAbsDiff, randomArray, finiteDiff } from '@gptlab/common/testing';
 
-beforeAll(setup);
+beforeAll(() => initBackend());
 
 const SQ = Math.sqrt(2 / Math.PI);
 const gelu64 = (v: number) => 0.5 * v * (1 + Math.tanh(SQ * (v + 0.044715 * v ** 3)));

@@ -1,7 +1,6 @@
-import { tf, causalMask, MASK_VALUE, dropout } from '../src';
-import { setup } from './helpers';
+import { tf, initBackend, causalMask, MASK_VALUE, dropout } from '../src';
 
-beforeAll(setup);
+beforeAll(() => initBackend());
 
 describe('causalMask', () => {
   it('is 0 on and below the diagonal, MASK_VALUE above, and cached', () => {

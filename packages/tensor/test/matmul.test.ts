@@ -1,7 +1,7 @@
-import { tf, matMul2d, batchMatMul, linear, setMatMulStrategy } from '../src';
-import { setup, maxAbsDiff } from './helpers';
+import { tf, initBackend, matMul2d, batchMatMul, linear, setMatMulStrategy } from '../src';
+import { maxAbsDiff } from '@gptlab/common/testing';
 
-beforeAll(setup);
+beforeAll(() => initBackend());
 afterEach(() => setMatMulStrategy(null));
 
 const combos: [boolean, boolean][] = [

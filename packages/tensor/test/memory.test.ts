@@ -1,8 +1,7 @@
 // A small forward/backward/optimizer step repeated 20 times must not grow tf.memory().numTensors.
-import { tf, gelu, layerNorm, crossEntropy, linear, dropout, causalMask } from '../src';
-import { setup } from './helpers';
+import { tf, initBackend, gelu, layerNorm, crossEntropy, linear, dropout, causalMask } from '../src';
 
-beforeAll(setup);
+beforeAll(() => initBackend());
 
 it('forward + backward + SGD step 20 times leaves the tensor count flat', () => {
   const V = 32;

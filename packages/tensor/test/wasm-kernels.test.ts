@@ -2,18 +2,16 @@
 // and batch layout, Transpose, Slice, Sum, and the fused cross-entropy's extreme cases, against float64
 // references. They are what runs when the native addon is absent; with it built, its kernels take over, so
 // this file checks them where they are active (the package's test script runs it with GPTLAB_NATIVE=0).
-import { tf, backendInfo } from '../src';
+import { matMulShapes, sizeOf } from '@gptlab/common';
+import { matMulFloat64, maxAbsDiff, randomFloat32Array as randomArray } from '@gptlab/common/testing';
+import { tf, backendInfo, initBackend } from '../src';
 import { wasmFastKernelsActive } from '../src/kernels/wasm-kernels';
-import { chooseSwapped, matMulShapes } from '../src/kernels/wasm-batch-matmul';
+import { chooseSwapped } from '../src/kernels/wasm-batch-matmul';
 import { crossEntropy } from '../src/ops/cross-entropy';
-import { setup, randomArray as random64, maxAbsDiff } from './helpers';
-
-/** float32 values (what the tensors hold), so float64 references see the same inputs. */
-const randomArray = (n: number, seed: number): Float32Array => Float32Array.from(random64(n, seed));
 
 let active = false;
 beforeAll(async () => {
-  await setup();
+  await initBackend();
   active = tf.getBackend() === 'wasm' && wasmFastKernelsActive() && !backendInfo()!.native.active;
 });
 
@@ -39,26 +37,6 @@ function onWasm(name: string, fn: () => void): void {
   });
 }
 
-/** float64 a·b for row-major operands stored as given (transposed storage when tA/tB), batch broadcast by strides. */
-function refMatMul(a: Float32Array, b: Float32Array, batch: number, m: number, k: number, n: number, tA: boolean, tB: boolean, strideA: number, strideB: number): Float64Array {
-  const out = new Float64Array(batch * m * n);
-  for (let z = 0; z < batch; z++) {
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let p = 0; p < k; p++) {
-          const av = a[z * strideA + (tA ? p * m + i : i * k + p)]!;
-          const bv = b[z * strideB + (tB ? j * k + p : p * n + j)]!;
-          s += av * bv;
-        }
-        out[z * m * n + i * n + j] = s;
-      }
-    }
-  }
-  return out;
-}
-
-const sizeOf = (s: number[]): number => s.reduce((x, y) => x * y, 1);
 const storedShape = (s: number[], t: boolean): number[] => (t ? [...s.slice(0, -2), s[s.length - 1]!, s[s.length - 2]!] : s);
 
 describe('wasm BatchMatMul (XNNPACK per matrix)', () => {
@@ -85,7 +63,7 @@ describe('wasm BatchMatMul (XNNPACK per matrix)', () => {
           const av = randomArray(sizeOf(as), 11 + as.length);
           const bv = randomArray(sizeOf(bs), 23 + bs.length);
           const got = tf.tidy(() => tf.matMul(tf.tensor(av, as, 'float32'), tf.tensor(bv, bs, 'float32'), tA, tB).dataSync());
-          const want = refMatMul(av, bv, s.batch, s.m, s.k, s.n, tA, tB, s.strideA, s.strideB);
+          const want = matMulFloat64(av, bv, { ...s, transposeA: tA, transposeB: tB });
           expect(got.length).toBe(want.length);
           expect(maxAbsDiff(got, want)).toBeLessThan(1e-4 * Math.max(1, Math.sqrt(s.k)));
         }

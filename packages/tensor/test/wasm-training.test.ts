@@ -1,7 +1,7 @@
 // One training step of a tiny embedding → matMul → cross-entropy model on wasm and on cpu: the same loss and
 // gradients. On wasm this needs our UnsortedSegmentSum kernel (gather's gradient), which tfjs-wasm lacks.
 import { tf, initBackend, crossEntropy, linear } from '../src';
-import { maxAbsDiff, randomArray } from './helpers';
+import { maxAbsDiff, randomArray } from '@gptlab/common/testing';
 
 const V = 50;
 const D = 16;

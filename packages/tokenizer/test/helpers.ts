@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
+import { Rng } from '@gptlab/common';
 import { BPETokenizer, GPT2PreTokenizer } from '../src';
 
 const req = createRequire(path.join(__dirname, '..', 'package.json'));
@@ -17,17 +18,6 @@ export function gpt2Tokenizer(): BPETokenizer {
 export function gpt2TokenizerJs(): BPETokenizer {
   const t = gpt2Tokenizer();
   return new BPETokenizer({ model: t.model, specialTokens: t.specialTokens, preTokenizer: new GPT2PreTokenizer({ whitespace: 'ecmascript' }) });
-}
-
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A varied corpus: every document is compared with the references. */
@@ -92,7 +82,7 @@ export const WS_DIVERGENT: Record<string, string> = {
 
 /** Random strings over a pool of tricky characters (fuzzing the pre-tokeniser). */
 export function fuzzStrings(count: number, seed: number, pool?: string[]): string[] {
-  const r = rng(seed);
+  const r = new Rng(seed);
   const chars =
     pool ??
     [
@@ -102,9 +92,9 @@ export function fuzzStrings(count: number, seed: number, pool?: string[]): strin
     ];
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
-    const len = Math.floor(r() * 24);
+    const len = Math.floor(r.next() * 24);
     let s = '';
-    for (let j = 0; j < len; j++) s += chars[Math.floor(r() * chars.length)];
+    for (let j = 0; j < len; j++) s += chars[Math.floor(r.next() * chars.length)];
     out.push(s);
   }
   return out;

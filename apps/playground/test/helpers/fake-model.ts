@@ -11,6 +11,7 @@ import type {
   SparsePattern,
 } from '../../src/types';
 import { resolveModelDir } from '../../src/models-dir';
+import { abortError } from '../../src/queue';
 
 const ALPHABET = ' abcdefghijklmnopqrstuvwxyz.\n';
 
@@ -70,26 +71,25 @@ export class FakeModel implements LoadedModel {
       const ids: number[] = [];
       let last = req.promptIds[req.promptIds.length - 1]!;
       let text = '';
-      let finishReason = 'length';
-      for (let i = 0; i < req.maxNewTokens; i++) {
+      let finishReason: GenerateResult['finishReason'] = 'length';
+      for (let i = 0; i < req.strategy.maxNewTokens; i++) {
         if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
         if (hooks.signal?.aborted) {
           this.stats.aborted++;
-          finishReason = 'aborted';
-          break;
+          throw abortError();
         }
         last = (last + 1) % this.vocabSize;
         ids.push(last);
         text += ALPHABET[last];
         hooks.onToken?.({ token: last, text: ALPHABET[last]!, logprob: Math.log(0.5) });
-        const hit = req.stop.find((s) => text.includes(s));
+        const hit = req.strategy.stopStrings.find((s) => text.includes(s));
         if (hit) {
           text = text.slice(0, text.indexOf(hit));
           finishReason = 'stop';
           break;
         }
       }
-      if (finishReason !== 'aborted') this.stats.finished++;
+      this.stats.finished++;
       return { ids, text, logprobs: ids.map(() => Math.log(0.5)), score: ids.length * Math.log(0.5), finishReason };
     } finally {
       this.running--;

@@ -1,5 +1,5 @@
 import { PassThrough, Readable } from 'node:stream';
-import type { CliIO } from '../../src/cli-main';
+import type { CliIO } from '../../src/commands/shared';
 
 export function captureIO(stdinText = ''): { io: CliIO; out: () => string; err: () => string } {
   const stdout = new PassThrough();

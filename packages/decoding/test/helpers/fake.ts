@@ -126,16 +126,7 @@ export function byteTokenizer(extra: (string | number[])[] = [], withBytes = tru
   const table: Uint8Array[] = [];
   for (let i = 0; i < 256; i++) table.push(Uint8Array.of(i));
   for (const s of extra) table.push(typeof s === 'string' ? enc.encode(s) : Uint8Array.from(s));
-  const bytesOf = (ids: number[]) => {
-    const parts = ids.map((i) => table[i]);
-    const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
-  };
+  const bytesOf = (ids: number[]) => Uint8Array.from(ids.flatMap((i) => [...table[i]]));
   const tok: { vocabSize: number; decode(ids: number[]): string; decodeBytes?(ids: number[]): Uint8Array; encode(s: string): number[] } = {
     vocabSize: table.length,
     decode: (ids) => new TextDecoder().decode(bytesOf(ids)),

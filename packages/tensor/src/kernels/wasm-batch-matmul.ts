@@ -7,42 +7,9 @@
 //   out = A·B          (transpose A and/or B into scratch as needed), or
 //   outᵀ = Bᵀ·Aᵀ       (the other operands' transposes, plus transposing the m×n result),
 // so h·Wᵀ with one row h (generation's LM head) transposes h and the output, never W.
+import { matMulShapes, type MatMulShapes } from '@gptlab/common';
 import { tf } from '../tf';
 import { heapF32, offsetOf, transposeInto, withScratch, xnnMatMul, type WasmBackendLike } from './wasm-heap';
-
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
-
-export interface MatMulShapes {
-  batch: number;
-  m: number;
-  k: number;
-  n: number;
-  /** Elements between consecutive matrices of a / b (0 when one matrix is broadcast over the batch). */
-  strideA: number;
-  strideB: number;
-  outShape: number[];
-}
-
-/** Shapes of a batched product (numpy batch broadcasting), or null for layouts not covered: mismatched inner sizes or incompatible batches (the original kernel reports those), or batches that are neither equal nor a single matrix. */
-export function matMulShapes(aShape: number[], bShape: number[], transposeA: boolean, transposeB: boolean): MatMulShapes | null {
-  const ar = aShape.length;
-  const br = bShape.length;
-  if (ar < 2 || br < 2) return null;
-  const [m, k] = transposeA ? [aShape[ar - 1]!, aShape[ar - 2]!] : [aShape[ar - 2]!, aShape[ar - 1]!];
-  const [kb, n] = transposeB ? [bShape[br - 1]!, bShape[br - 2]!] : [bShape[br - 2]!, bShape[br - 1]!];
-  if (k !== kb) return null;
-  let outer: number[];
-  try {
-    outer = tf.broadcast_util.assertAndGetBroadcastShape(aShape.slice(0, -2), bShape.slice(0, -2));
-  } catch {
-    return null;
-  }
-  const batch = sizeOf(outer);
-  const batchA = sizeOf(aShape.slice(0, -2));
-  const batchB = sizeOf(bShape.slice(0, -2));
-  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
-  return { batch, m, k, n, strideA: batchA === 1 ? 0 : m * k, strideB: batchB === 1 ? 0 : k * n, outShape: [...outer, m, n] };
-}
 
 /** Elements moved by explicit transposes (and XNNPACK's packing of the right operand) for each formulation. */
 export function chooseSwapped(s: MatMulShapes, transposeA: boolean, transposeB: boolean): boolean {

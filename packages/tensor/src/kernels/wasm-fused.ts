@@ -1,11 +1,10 @@
 // The fused kernels @gptlab/tensor's ops look for (GptlabGelu, GptlabLayerNorm, GptlabCrossEntropy and their
 // gradients; the contract @gptlab/tensor-native implements in C++) for plain wasm, over js-math.ts's loops.
 // tensor-native replaces them when its addon is built.
+import { rowsAndCols, sizeOf } from '@gptlab/common';
 import { tf } from '../tf';
 import { heapF32, offsetOf, withScratch, xnnSigmoid, xnnSoftmax, type WasmBackendLike } from './wasm-heap';
 import { crossEntropyFromSoftmax, geluFromSigmoid, geluGradFromSigmoid, geluSigmoidArg, layerNormBackward, layerNormForward } from './js-math';
-
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
@@ -55,8 +54,7 @@ function layerNorm(args: Args): tf.TensorInfo[] {
   const backend = args.backend as WasmBackendLike;
   const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
   const eps = ((args.attrs ?? {}) as { eps?: number }).eps ?? 1e-5;
-  const cols = x.shape[x.shape.length - 1] ?? 1;
-  const rows = cols === 0 ? 0 : sizeOf(x.shape) / cols;
+  const { rows, cols } = rowsAndCols(x.shape);
   if (sizeOf(gamma.shape) !== cols || sizeOf(beta.shape) !== cols) {
     throw new Error(`GptlabLayerNorm: gamma [${gamma.shape}] and beta [${beta.shape}] must have ${cols} elements`);
   }
@@ -75,8 +73,7 @@ function layerNorm(args: Args): tf.TensorInfo[] {
 function layerNormGrad(args: Args): tf.TensorInfo[] {
   const backend = args.backend as WasmBackendLike;
   const { dy, xhat, rstd, gamma } = args.inputs as Record<string, tf.TensorInfo>;
-  const cols = xhat!.shape[xhat!.shape.length - 1] ?? 1;
-  const rows = cols === 0 ? 0 : sizeOf(xhat!.shape) / cols;
+  const { rows, cols } = rowsAndCols(xhat!.shape);
   const dx = backend.makeOutput([...xhat!.shape], 'float32');
   const dg = backend.makeOutput([cols], 'float32');
   const db = backend.makeOutput([cols], 'float32');
@@ -91,8 +88,7 @@ function crossEntropy(args: Args): tf.TensorInfo[] {
   const backend = args.backend as WasmBackendLike;
   const { logits, targets } = args.inputs as { logits: tf.TensorInfo; targets: tf.TensorInfo };
   const ignoreIndex = ((args.attrs ?? {}) as { ignoreIndex?: number }).ignoreIndex ?? -100;
-  const cols = logits.shape[logits.shape.length - 1] ?? 1;
-  const rows = cols === 0 ? 0 : sizeOf(logits.shape) / cols;
+  const { rows, cols } = rowsAndCols(logits.shape);
   if (sizeOf(targets.shape) !== rows) throw new Error(`GptlabCrossEntropy: ${sizeOf(targets.shape)} targets for ${rows} rows of logits [${logits.shape}]`);
   const loss = backend.makeOutput([], 'float32');
   const grad = backend.makeOutput([...logits.shape], 'float32');

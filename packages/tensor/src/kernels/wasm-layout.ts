@@ -2,10 +2,9 @@
 // and Sum over one contiguous block of axes. tfjs-backend-wasm 4.22 transposes a large matrix at ~16 ns per
 // element (strided writes), copies a strided slice element by element, and sums a leading axis by first
 // transposing it; these do the same work in one cache-friendly pass.
+import { contiguousReduction, sizeOf } from '@gptlab/common';
 import { tf } from '../tf';
 import { heapF32, offsetOf, transposeInto, type WasmBackendLike } from './wasm-heap';
-
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /** Transpose {x} attrs {perm}: JS for float32 swaps of the last two axes of large matrices, else the original. */
 export function makeWasmTranspose(original: tf.KernelFunc): tf.KernelFunc {
@@ -103,15 +102,9 @@ export function makeWasmSum(original: tf.KernelFunc): tf.KernelFunc {
     const attrs = (args.attrs ?? {}) as { axis?: number | number[]; keepDims?: boolean };
     const rank = x.shape.length;
     if (x.dtype !== 'float32' || rank === 0) return original(args);
-    const raw = attrs.axis === undefined || attrs.axis === null ? [...Array(rank).keys()] : Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis];
-    const axes = [...new Set(raw.map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
-    if (axes.length === 0 || axes.some((a) => a < 0 || a >= rank) || axes[axes.length - 1]! - axes[0]! !== axes.length - 1) return original(args);
-    const first = axes[0]!;
-    const last = axes[axes.length - 1]!;
-    const A = sizeOf(x.shape.slice(0, first));
-    const R = sizeOf(x.shape.slice(first, last + 1));
-    const B = sizeOf(x.shape.slice(last + 1));
-    const outShape = attrs.keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : x.shape.filter((_, i) => i < first || i > last);
+    const plan = contiguousReduction(x.shape, attrs.axis, attrs.keepDims);
+    if (!plan) return original(args);
+    const { outer: A, reduced: R, inner: B, outShape } = plan;
     const backend = args.backend as WasmBackendLike;
     const out = backend.makeOutput(outShape, 'float32');
     if (A * B === 0) return out;

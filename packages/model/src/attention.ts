@@ -1,0 +1,74 @@
+// Causal self-attention of one block (nanoGPT's CausalSelfAttention, Hugging Face GPT-2 weights):
+//   q | k | v = c_attn(x)                 fused C → 3C projection, heads are consecutive slices of width C/H
+//   y = softmax(q·kᵀ/√(C/H) + mask) · v   the causal mask, or a sparse pattern's; attention dropout on the probs
+//   out = c_proj(merge heads(y))
+// With cached keys/values the new queries are the last positions; a sparse layer over a whole sequence runs the
+// block-sparse kernel instead, whose cost grows with the kept blocks.
+import { tf, additiveMask, batchMatMul, causalMask } from '@gptlab/tensor';
+import { conv1d, type AttentionWeights } from './layers';
+import { blockSparseAttention, elementMask, type AttentionPattern } from './sparse';
+
+export interface AttentionOptions {
+  nHead: number;
+  /** This layer's cached keys and values [B, H, past, D], or nulls (nothing cached yet). */
+  past?: [tf.Tensor4D | null, tf.Tensor4D | null];
+  /** A sparse pattern; null = dense causal attention. */
+  pattern: AttentionPattern | null;
+  /** Attention dropout on the probabilities (the identity when off). */
+  dropout: (probs: tf.Tensor) => tf.Tensor;
+  /** Whether `dropout` drops anything: it needs the full probability matrix, so the block-sparse kernel is skipped. */
+  dropoutActive: boolean;
+  /** Return this head's probabilities [B, Tq, Tk]. */
+  probsHead?: number;
+}
+
+export interface AttentionResult {
+  /** [B, T, C], before the residual add. */
+  y: tf.Tensor;
+  /** All keys and values so far (cached ones first) [B, H, past + T, D]: what the cache keeps. */
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+  probs?: tf.Tensor3D;
+}
+
+export function causalSelfAttention(x: tf.Tensor, w: AttentionWeights, o: AttentionOptions): AttentionResult {
+  const [B, T, C] = x.shape as [number, number, number];
+  const H = o.nHead;
+  const D = C / H;
+  // [B, T, 3C] → [B, 3H, T, D]: q heads, then k heads, then v heads.
+  const qkv = tf.transpose(tf.reshape(conv1d(x, w.c_attn), [B, T, 3 * H, D]), [0, 2, 1, 3]);
+  const q = tf.slice(qkv, [0, 0, 0, 0], [B, H, T, D]) as tf.Tensor4D;
+  let k = tf.slice(qkv, [0, H, 0, 0], [B, H, T, D]) as tf.Tensor4D;
+  let v = tf.slice(qkv, [0, 2 * H, 0, 0], [B, H, T, D]) as tf.Tensor4D;
+  const [pastK, pastV] = o.past ?? [null, null];
+  if (pastK && pastV) {
+    k = tf.concat([pastK, k], 2) as tf.Tensor4D;
+    v = tf.concat([pastV, v], 2) as tf.Tensor4D;
+  }
+  const Tk = k.shape[2];
+  const scale = 1 / Math.sqrt(D);
+  let y: tf.Tensor;
+  let probs: tf.Tensor3D | undefined;
+  if (o.pattern && Tk === T && o.probsHead === undefined && !o.dropoutActive) {
+    y = blockSparseAttention(q, k, v, o.pattern, { scale });
+  } else {
+    let scores = batchMatMul(tf.mul(q, scale), k, false, true); // [B, H, T, Tk]
+    const mask = attentionMask(o.pattern, T, Tk);
+    if (mask) scores = tf.add(scores, mask);
+    const p = tf.softmax(scores);
+    if (o.probsHead !== undefined) {
+      probs = tf.reshape(tf.slice(p, [0, o.probsHead, 0, 0], [B, 1, T, Tk]), [B, T, Tk]) as tf.Tensor3D;
+    }
+    y = batchMatMul(o.dropout(p), v);
+  }
+  const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B, T, C]);
+  return { y: conv1d(merged, w.c_proj), k, v, probs };
+}
+
+/** Additive mask [Tq, Tk] for the last Tq of Tk positions, or null when nothing is masked. */
+function attentionMask(pattern: AttentionPattern | null, tq: number, tk: number): tf.Tensor | null {
+  const past = tk - tq;
+  if (pattern) return additiveMask(tq, tk, elementMask(pattern, tq, tk, past));
+  if (tq === 1) return null; // one new query sees every cached key
+  return past === 0 ? causalMask(tq) : additiveMask(tq, tk);
+}

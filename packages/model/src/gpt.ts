@@ -1,0 +1,281 @@
+// A decoder-only GPT (in the spirit of nanoGPT), with Hugging Face GPT-2 weight names:
+//
+//   x = wte[ids] + wpe[pos]                     (embedding dropout)
+//   x = block(x) for each layer                 (block.ts: pre-LN GPT-2/3 or post-LN GPT-1; attention.ts, mlp.ts)
+//   x = ln_f(x)                                 (pre-LN only)
+//   logits = x · wteᵀ                           (LM head tied to the token embedding)
+//
+// The weights and their initialisation come from the layer table (layers.ts); checkpoints are read and written
+// by checkpoint.ts (loadGPT, saveGPT).
+import { tf, crossEntropy, dropout, layerNorm, matMul2d, matMulStrategy, Rng, mixSeed } from '@gptlab/tensor';
+import { causalSelfAttention } from './attention';
+import { block } from './block';
+import { validateConfig, type GPTConfig } from './config';
+import { KVCache } from './kv-cache';
+import { countParameters, initialValue, normalArray, parameterSeed, parameterTable, weightTree, type GPTWeights } from './layers';
+import type { AttentionPattern } from './sparse';
+
+/**
+ * Token ids [batch, time]: an int32 tensor, used as is (checking it would copy it to the host on every call; the
+ * backends' gather refuses ids outside the embedding), or rows of integers, checked here with an error naming the
+ * bad id and where it is.
+ */
+export type TokenIds = tf.Tensor2D | readonly ArrayLike<number>[];
+
+export interface ForwardOptions {
+  /** Dropout on (embedding, attention, residual rates from the config). Default false. */
+  training?: boolean;
+  /** Seed of the dropout masks (same seed → same masks). Default: a fresh seed per call. */
+  seed?: number;
+  /** Process ids as the positions after the cached ones, and append their keys/values to the cache. */
+  cache?: KVCache;
+  /** Also return the final hidden states [B, T, C] (after ln_f for pre-LN models; what the LM head sees). */
+  outputHidden?: boolean;
+  /** Also return one head's attention probabilities [B, Tq, Tk] (Tk includes cached positions). */
+  attentionProbs?: { layer: number; head: number };
+}
+
+export interface ForwardResult {
+  logits: tf.Tensor3D;
+  hidden?: tf.Tensor3D;
+  attention?: tf.Tensor3D;
+}
+
+let nextModelId = 0;
+
+export class GPT {
+  readonly config: GPTConfig;
+  /** Tensors of the checkpoint that are not model weights (e.g. a task head), owned by the model. */
+  readonly extraTensors = new Map<string, tf.Tensor>();
+  private readonly id: number;
+  /** By Hugging Face GPT-2 name, in checkpoint order. */
+  private readonly weights = new Map<string, tf.Variable>();
+  /** The same variables as the module tree their names spell (w.h[0].attn.c_attn.weight). */
+  private readonly w: GPTWeights;
+  private readonly patterns: (AttentionPattern | null)[];
+  private readonly seedRng: Rng;
+  private disposed = false;
+
+  private constructor(config: GPTConfig, tensors: ReadonlyMap<string, tf.Tensor>) {
+    this.config = validateConfig({ ...config, attention: config.attention?.map((p) => ({ ...p })) });
+    if (this.config.attention === undefined) delete this.config.attention;
+    this.id = nextModelId++;
+    this.seedRng = new Rng(0x5eed ^ this.id);
+    for (const { name, shape } of parameterTable(this.config)) {
+      const t = tensors.get(name);
+      if (!t) throw new Error(`GPT: missing weight '${name}'`);
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        throw new Error(`GPT: weight '${name}' has shape [${t.shape}], expected [${shape}]`);
+      }
+      this.weights.set(name, tf.variable(t, true, `gpt${this.id}/${name}`));
+    }
+    this.w = weightTree(this.config, this.weights);
+    this.patterns = (this.config.attention ?? []).map((p) => (p.type === 'dense' ? null : p));
+  }
+
+  /**
+   * A randomly initialised model, each weight as the layer table says: N(0, 0.02); the residual output
+   * projections (attn.c_proj, mlp.c_proj) N(0, 0.02/√(2·nLayer)) for GPT-2/3 (pre-LN) and N(0, 0.02) for GPT-1
+   * (post-LN); biases 0, LayerNorm γ = 1, β = 0. Same seed → same weights.
+   */
+  static create(config: GPTConfig, opts: { seed?: number } = {}): GPT {
+    validateConfig(config);
+    const seed = opts.seed ?? 0;
+    const tensors = new Map(parameterTable(config).map((p, i) => [p.name, initialValue(p, config, parameterSeed(seed, i))] as const));
+    try {
+      return new GPT(config, tensors);
+    } finally {
+      tf.dispose([...tensors.values()]);
+    }
+  }
+
+  /** A model holding copies of the given weights (Hugging Face GPT-2 names, as namedWeights); the caller keeps them. */
+  static fromWeights(config: GPTConfig, weights: ReadonlyMap<string, tf.Tensor>): GPT {
+    return new GPT(config, weights);
+  }
+
+  /** The weights by Hugging Face GPT-2 name, in checkpoint order. */
+  namedWeights(): Map<string, tf.Variable> {
+    this.check('namedWeights');
+    return new Map(this.weights);
+  }
+
+  trainableVariables(): tf.Variable[] {
+    this.check('trainableVariables');
+    return [...this.weights.values()];
+  }
+
+  /** Parameters of this model (tied head counted once). */
+  numParameters(): number {
+    return countParameters(this.config);
+  }
+
+  createCache(batchSize: number): KVCache {
+    this.check('createCache');
+    return new KVCache(this.id, this.config.nLayer, batchSize);
+  }
+
+  /**
+   * Grows (or shrinks) the token embedding, e.g. for GPT-1's fine-tuning tokens <s>, <$>, <e>: existing rows
+   * are kept, new rows drawn from N(0, 0.02). Create optimizers after this call.
+   */
+  resizeTokenEmbeddings(newVocabSize: number, seed = 0): void {
+    this.check('resizeTokenEmbeddings');
+    if (!Number.isInteger(newVocabSize) || newVocabSize < 1) {
+      throw new Error(`resizeTokenEmbeddings: newVocabSize must be a positive integer, got ${newVocabSize}`);
+    }
+    const old = this.w.wte;
+    const [V, C] = old.shape as [number, number];
+    if (newVocabSize === V) return;
+    const fresh = tf.tidy(() =>
+      newVocabSize > V
+        ? tf.concat([old, tf.tensor2d(normalArray((newVocabSize - V) * C, 0.02, mixSeed(seed)), [newVocabSize - V, C])], 0)
+        : tf.slice(old, [0, 0], [newVocabSize, C]),
+    );
+    const name = old.name;
+    old.dispose();
+    const v = tf.variable(fresh, true, name);
+    fresh.dispose();
+    this.weights.set('transformer.wte.weight', v);
+    this.w.wte = v;
+    this.config.vocabSize = newVocabSize;
+    // Appended tokens keep the end-of-text id; a cut vocabulary may lose it.
+    if (this.config.eosTokenId !== undefined && this.config.eosTokenId >= newVocabSize) delete this.config.eosTokenId;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    for (const v of this.weights.values()) v.dispose();
+    for (const t of this.extraTensors.values()) t.dispose();
+    this.extraTensors.clear();
+    this.disposed = true;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Mean next-token cross-entropy of `ids` against `targets` (same shape; IGNORE_INDEX entries skipped). */
+  loss(ids: TokenIds, targets: tf.Tensor2D, opts: { training?: boolean; seed?: number } = {}): tf.Scalar {
+    const shape = ids instanceof tf.Tensor ? ids.shape : [ids.length, ids[0]?.length ?? 0];
+    if (!(targets instanceof tf.Tensor) || targets.rank !== 2 || targets.shape[0] !== shape[0] || targets.shape[1] !== shape[1]) {
+      throw new Error(`loss: targets shape [${targets?.shape}] must equal ids shape [${shape}]`);
+    }
+    return tf.tidy(() => crossEntropy(this.forward(ids, { training: opts.training, seed: opts.seed }).logits, targets));
+  }
+
+  /** Logits [B, T, V] for token ids [B, T] (and optionally hidden states and one head's attention). */
+  forward(ids: TokenIds, opts: ForwardOptions = {}): ForwardResult {
+    this.check('forward');
+    if (ids instanceof tf.Tensor) return this.run(ids, opts);
+    const t = idsTensor(ids, this.config.vocabSize);
+    try {
+      return this.run(t, opts);
+    } finally {
+      t.dispose();
+    }
+  }
+
+  private run(ids: tf.Tensor2D, opts: ForwardOptions): ForwardResult {
+    const c = this.config;
+    if (ids.rank !== 2) throw new Error(`forward: ids must be a rank-2 tensor [batch, time], got shape [${ids.shape}]`);
+    if (ids.dtype !== 'int32') throw new Error(`forward: ids must be int32, got ${ids.dtype}`);
+    const [B, T] = ids.shape as [number, number];
+    if (B < 1 || T < 1) throw new Error(`forward: ids shape [${ids.shape}] is empty`);
+    const cache = opts.cache;
+    if (cache) {
+      if (cache.ownerId !== this.id) throw new Error('forward: the KV cache was created by another model');
+      if (cache.isDisposed) throw new Error('forward: the KV cache was disposed');
+      if (cache.length > 0 && cache.batchSize !== B) {
+        throw new Error(`forward: ids have ${B} rows but the KV cache holds ${cache.batchSize} (use cache.reorder to change rows)`);
+      }
+    }
+    const past = cache ? cache.length : 0;
+    if (past + T > c.nPositions) {
+      throw new Error(`forward: ${past > 0 ? `${past} cached + ${T} new` : T} positions exceed the context length nPositions = ${c.nPositions}`);
+    }
+    const probsReq = opts.attentionProbs;
+    if (probsReq) {
+      const { layer, head } = probsReq;
+      if (!Number.isInteger(layer) || layer < 0 || layer >= c.nLayer) throw new Error(`forward: attentionProbs.layer ${layer} is outside [0, ${c.nLayer})`);
+      if (!Number.isInteger(head) || head < 0 || head >= c.nHead) throw new Error(`forward: attentionProbs.head ${head} is outside [0, ${c.nHead})`);
+    }
+    // Dropout draws one seed per dropped tensor, in forward order, from the call's seed.
+    const rng = opts.training === true ? new Rng(opts.seed ?? this.seedRng.seed()) : null;
+    const drop = (rate: number) => (x: tf.Tensor) => (rng && rate > 0 ? dropout(x, rate, rng.seed()) : x);
+    const newKV: tf.Tensor4D[] = [];
+    let attention: tf.Tensor3D | undefined;
+    let result: ForwardResult;
+    try {
+      result = tf.tidy(() => {
+        let x = tf.add(tf.gather(this.w.wte, ids), tf.slice(this.w.wpe, [past, 0], [T, c.nEmbd]));
+        x = drop(c.embdDropout)(x);
+        this.w.h.forEach((w, l) => {
+          const attend = (h: tf.Tensor): tf.Tensor => {
+            const a = causalSelfAttention(h, w.attn, {
+              nHead: c.nHead,
+              past: cache?.layer(l),
+              pattern: this.patterns[l] ?? null,
+              dropout: drop(c.attnDropout),
+              dropoutActive: rng !== null && c.attnDropout > 0,
+              probsHead: probsReq?.layer === l ? probsReq.head : undefined,
+            });
+            if (cache) newKV.push(tf.keep(a.k), tf.keep(a.v));
+            if (a.probs) attention = a.probs;
+            return a.y;
+          };
+          x = block(x, w, c, attend, drop(c.residDropout));
+        });
+        if (this.w.ln_f) x = layerNorm(x, this.w.ln_f.weight, this.w.ln_f.bias, c.layerNormEpsilon);
+        const out: ForwardResult = { logits: this.lmHead(x, B, T) };
+        if (opts.outputHidden) out.hidden = x as tf.Tensor3D;
+        if (attention) out.attention = attention;
+        return out as unknown as tf.TensorContainerObject;
+      }) as unknown as ForwardResult;
+    } catch (e) {
+      tf.dispose(newKV);
+      throw e;
+    }
+    if (cache) cache.commit(newKV, past + T, B);
+    return result;
+  }
+
+  /** logits = h · wteᵀ (the LM head tied to the token embedding). */
+  private lmHead(h: tf.Tensor, B: number, T: number): tf.Tensor3D {
+    const C = this.config.nEmbd;
+    const wte = this.w.wte as tf.Tensor2D;
+    const V = wte.shape[0];
+    const h2 = tf.reshape(h, [B * T, C]) as tf.Tensor2D;
+    let logits: tf.Tensor2D;
+    if (matMulStrategy() === 'explicit-transpose' && B * T * (C + V) < V * C) {
+      // Plain wasm transposes operands explicitly; for a few rows (generation) transposing h and the logits is
+      // far cheaper than transposing the whole embedding: (wte · hᵀ)ᵀ.
+      logits = tf.transpose(matMul2d(wte, tf.transpose(h2) as tf.Tensor2D));
+    } else {
+      logits = matMul2d(h2, wte, false, true);
+    }
+    return tf.reshape(logits, [B, T, V]) as tf.Tensor3D;
+  }
+
+  private check(op: string): void {
+    if (this.disposed) throw new Error(`GPT.${op}: the model was disposed`);
+  }
+}
+
+/** Rows of token ids → an int32 tensor, each id checked against the vocabulary (on the host, where they are). */
+function idsTensor(rows: readonly ArrayLike<number>[], vocabSize: number): tf.Tensor2D {
+  if (!Array.isArray(rows)) throw new Error(`forward: ids must be an int32 tensor [batch, time] or an array of rows of token ids, got ${typeof rows}`);
+  const T = rows[0]?.length ?? 0;
+  const flat = new Int32Array(rows.length * T);
+  rows.forEach((row, b) => {
+    if (row?.length !== T) throw new Error(`forward: ids row ${b} has ${row?.length} tokens but row 0 has ${T} (rows must be equally long)`);
+    for (let i = 0; i < T; i++) {
+      const t = row[i]!;
+      if (!(Number.isInteger(t) && t >= 0 && t < vocabSize)) {
+        throw new Error(`forward: token id ${t} at [${b}, ${i}] is outside the vocabulary [0, ${vocabSize})`);
+      }
+      flat[b * T + i] = t;
+    }
+  });
+  return tf.tensor2d(flat, [rows.length, T], 'int32');
+}
