@@ -4,7 +4,8 @@
 //                                                 and the auxiliary LM loss (λ = 0.5 vs 0), on the 4 WordNet tasks
 //   node tooling/scripts/experiments.mjs fewshot  GPT-2/3: accuracy as the number of shots k grows (0, 1, 4)
 //   node tooling/scripts/experiments.mjs scaling  GPT-4: predicted vs actual loss of the largest model of a sweep
-// Each writes <out>/<name>.json and <name>.md (default out: runs/experiments). gpt1 and fewshot need a pretrained
+// Each writes <out>/<name>.json and <name>.md (default out: runs/experiments; gpt1's fine-tuning runs under
+// <out>/gpt1/<task>-<condition>/). gpt1 and fewshot need a pretrained
 // checkpoint: --model DIR, else the demo's (runs/demo), which is trained first when missing (~10 min).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
@@ -50,14 +51,16 @@ function gpt1() {
   const model = pretrained();
   const common = ['--train-limit', flag('train-limit', '1000'), '--eval-limit', flag('eval-limit', '200'), '--epochs', flag('epochs', '2'), '--batch-size', '16', '--lr', flag('lr', '3e-4'), '--truncate', '--json'];
   const conditions = [
-    { name: 'pretrained, λ=0.5', args: ['--aux-lm-weight', '0.5'] },
-    { name: 'pretrained, λ=0', args: ['--aux-lm-weight', '0'] },
-    { name: 'from scratch, λ=0.5', args: ['--aux-lm-weight', '0.5', '--from-scratch'] },
+    { name: 'pretrained, λ=0.5', slug: 'lm0.5', args: ['--aux-lm-weight', '0.5'] },
+    { name: 'pretrained, λ=0', slug: 'lm0', args: ['--aux-lm-weight', '0'] },
+    { name: 'from scratch, λ=0.5', slug: 'scratch-lm0.5', args: ['--aux-lm-weight', '0.5', '--from-scratch'] },
   ];
   const rows = [];
   for (const task of ['cls', 'entail', 'sim', 'mc']) {
     for (const c of conditions) {
-      const r = JSON.parse(run(['finetune', '--task', task, '--model', model, ...common, ...c.args]).trim().split('\n').pop());
+      // Each fine-tuning run keeps its own run directory (metrics.jsonl, loss.svg, checkpoints).
+      const runDir = path.join(out, 'gpt1', `${task}-${c.slug}`);
+      const r = JSON.parse(run(['finetune', '--task', task, '--model', model, '--out', runDir, ...common, ...c.args]).trim().split('\n').pop());
       rows.push({ task, condition: c.name, ...r });
     }
   }

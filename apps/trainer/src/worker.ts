@@ -64,9 +64,10 @@ async function step(msg: Extract<WorkerRequest, { type: 'step' }>): Promise<void
 
 port.on('message', (m: WorkerRequest) => {
   if (m.type === 'stop') {
+    // Closing the port leaves the thread nothing to wait for: it ends, and the main thread sees 'exit'.
     replica?.dispose();
     port.close();
-    process.exit(0);
+    return;
   }
   step(m).catch((e: Error) => reply({ type: 'error', message: e?.message ?? String(e) }));
 });

@@ -1,15 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { loadWordNet } from '@gptlab/data';
 import { BPETokenizer, ENDOFTEXT } from '@gptlab/tokenizer';
 import { listCheckpoints } from '../src/train/checkpoint';
-import { runCli } from '../src/cli/router';
-import { COMMANDS } from '../src/commands';
+import { COMMANDS, GROUPS, main } from '../src/commands';
 
 /** Runs a command line in this process (fast); the spawned tests below cover the bin itself. */
 async function runIn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(COMMANDS, args, {
+  const code = await main(args, {
     stdout: (t) => void (stdout += t),
     stderr: (t) => void (stderr += t),
     stdin: process.stdin,
@@ -31,39 +31,80 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const pre = (out: string, ...extra: string[]) => ['pretrain', '--data', shards.data, '--out', path.join(root, out), ...TINY, ...extra];
 
-describe('gptlab-train: bad input gets a clear message and a non-zero exit', () => {
-  test('the bin: exit code 2 and the message on stderr', () => {
+describe('gptlab-train: conventions of every command', () => {
+  test('the bin: a usage error is one line naming the flag and the help to see, exit code 2', () => {
     const r = runCliSync(['pretrain', '--n-layr', '2']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^gptlab-train: error: unknown flag --n-layr .*did you mean --n-layer/);
+    expect(r.stderr).toBe('gptlab-train pretrain: unknown flag --n-layr (did you mean --n-layer?); see gptlab-train pretrain --help\n');
+    expect(r.stdout).toBe('');
+  });
+
+  test('--version, and --help on the program, every command and every subcommand (exit 0, flags listed)', async () => {
+    const v = await runIn(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/^gptlab-train \d+\.\d+\.\d+\n$/);
+    const top = await runIn(['--help']);
+    expect(top.code).toBe(0);
+    for (const name of [...COMMANDS, ...GROUPS].map((c) => c.name)) expect(top.stdout).toContain(`  ${name} `);
+    const lines: string[][] = [...COMMANDS.map((c) => [c.name]), ...GROUPS.flatMap((g) => [[g.name], ...g.commands.map((c) => [g.name, c.name])])];
+    for (const cmd of lines) {
+      const r = await runIn([...cmd, '--help']);
+      expect([cmd, r.code, r.stderr]).toEqual([cmd, 0, '']);
+      expect(r.stdout).toMatch(new RegExp(`^usage: gptlab-train ${cmd.join(' ')}`));
+      expect(r.stdout).toMatch(cmd.length === 1 && GROUPS.some((g) => g.name === cmd[0]) ? /commands:/ : /-h, --help/);
+    }
+    expect((await runIn(['finetune', '-h'])).stdout).toMatch(/--aux-lm-weight N .*\(default 0\.5\)/);
   });
 
   test.each([
-    [['pretrain', '--bogus', '1'], /unknown flag --bogus .*valid flags: .*--n-layer/],
-    [['frobnicate'], /unknown command "frobnicate"; valid commands: pretrain, demo, bench/],
-    [['pretrain', '--steps', 'ten'], /--steps expects an integer, got "ten"/],
-    [['pretrain', '--n-layer', '1'], /no training data: pass --data DIR .* or --corpus/],
-  ])('%j', async (args, re) => {
+    [['pretrain', '--bogus', '1'], 'pretrain', /unknown flag --bogus/],
+    [['frobnicate'], '', /unknown command "frobnicate"/],
+    [['tokenizer', 'frob'], 'tokenizer', /unknown command "frob"/],
+    [['pretrain', '--steps', 'ten'], 'pretrain', /--steps expects an integer, got "ten"/],
+    [['pretrain', '--steps', '0'], 'pretrain', /--steps must be >= 1, got 0/],
+    [['pretrain', '--n-layer', '1'], 'pretrain', /no training data: pass --data DIR .* or --corpus/],
+    [['demo', '--prompt'], 'demo', /--prompt needs a value/],
+    [['finetune', '--task', 'cls'], 'finetune', /missing required flag --model/],
+    [['finetune', '--model', 'm'], 'finetune', /missing required flag --task/],
+    [['finetune', '--task', 'xyz', '--model', 'm'], 'finetune', /--task must be one of cls, entail, sim, mc; got "xyz"/],
+    [['eval'], 'eval', /missing required flag --model/],
+    [['eval', '--model', 'm', '--shots=-1'], 'eval', /--shots: "-1" is not a non-negative integer/],
+    [['tokenizer', 'train', '--corpus', 'wordnet'], 'tokenizer train', /missing required flag --out/],
+    [['data', 'prepare', '--tokenizer', 't.json', '--out', 'o'], 'data prepare', /needs --source/],
+    [['bench', '--json', 'x'], 'bench', /unexpected argument "x"/],
+  ])('%j: one line, exit 2', async (args, cmd, re) => {
     const r = await runIn(args as string[]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(re);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(re as RegExp);
+    const prog = cmd ? `gptlab-train ${cmd}` : 'gptlab-train';
+    expect(lines[0]!.startsWith(`${prog}: `)).toBe(true);
+    expect(lines[0]!.endsWith(`; see ${prog} --help`)).toBe(true);
+  });
+
+  test('a failure that is not a usage error: one line, exit 1', async () => {
+    const r = await runIn(['eval', '--model', path.join(root, 'no-such-model'), '--tasks', 'none']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').filter(Boolean).pop()).toMatch(/^gptlab-train eval: /);
   });
 
   test('unknown preset lists the valid ones', async () => {
     const r = await runIn(pre('p', '--preset', 'gpt5'));
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown preset "gpt5".*valid presets: .*gpt2-small/);
   });
 
   test('heads that do not divide the width', async () => {
     const r = await runIn(pre('h', '--n-head', '3'));
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--n-head 3 does not divide --n-embd 32/);
   });
 
   test('a context longer than the position table', async () => {
     const r = await runIn(pre('c', '--n-positions', '8'));
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--block-size 16 is longer than the model's context \(--n-positions 8\)/);
   });
 
@@ -100,6 +141,77 @@ describe('gptlab-train: bad input gets a clear message and a non-zero exit', () 
     expect(fs.existsSync(path.join(dir!, 'model.safetensors'))).toBe(true);
     expect(listCheckpoints(out).pop()!.step).toBe(Number(good));
   });
+});
+
+describe('gptlab-train pretrain on one plain-text file (nanoGPT input.txt)', () => {
+  test('too few documents for a document split: validation is the last 5% of the tokens, and it trains', async () => {
+    const input = path.join(root, 'input.txt');
+    // Real prose, one document: WordNet glosses as lines of one text file.
+    const glosses = loadWordNet().synsets.slice(0, 3000).map((s) => s.definition.trim()).filter(Boolean);
+    fs.writeFileSync(input, glosses.join('\n') + '\n');
+    const out = path.join(root, 'input-run');
+    const r = await runIn(['pretrain', '--corpus', input, '--vocab-size', '300', '--out', out, ...TINY, '--steps', '2']);
+    expect(r.stderr).toMatch(/data: 1 document, too few for a validation split by documents: validation will be the last 5% of the token stream/);
+    const m = /validation split by tokens: the last 5\.0% of the token stream \(([\d,]+) tokens/.exec(r.stderr);
+    expect(m).not.toBeNull();
+    const [, train, val] = /data: ([\d,]+) train \/ ([\d,]+) val tokens/.exec(r.stderr)!;
+    const n = (x: string) => Number(x.replace(/,/g, ''));
+    expect(n(val!)).toBe(n(m![1]!));
+    expect(n(val!) / (n(train!) + n(val!))).toBeCloseTo(0.05, 3);
+    expect(r.stderr).toMatch(/done: step 2\/2 .* val loss \d/);
+    expect(r.code).toBe(0);
+  }, 120000);
+});
+
+describe('gptlab-train finetune on the shared trainer', () => {
+  const writeTask = (name: string, n: number) => {
+    const file = path.join(root, name);
+    const rows = Array.from({ length: n }, (_, i) => JSON.stringify({ text: i % 2 ? 'the dog runs' : 'red stone water', label: i % 2 ? 'animal' : 'thing' }));
+    fs.writeFileSync(file, rows.join('\n') + '\n');
+    return file;
+  };
+  let base: string;
+  beforeAll(async () => {
+    const r = await runIn(pre('ft-base', '--steps', '2'));
+    expect(r.code).toBe(0);
+    base = listCheckpoints(path.join(root, 'ft-base')).pop()!.dir;
+  });
+  const ft = (out: string, ...extra: string[]) => [
+    'finetune', '--task', 'cls', '--model', base, '--data', writeTask('ft-train.jsonl', 8), '--dev', writeTask('ft-dev.jsonl', 4),
+    '--batch-size', '4', '--out', path.join(root, out), '--log-every', '1', ...extra,
+  ];
+
+  test('checkpoints every epoch, metrics.jsonl with the task and LM terms, the loss plot, and --resume', async () => {
+    const out = path.join(root, 'ft');
+    const r = await runIn([...ft('ft', '--epochs', '2', '--lr', '1e-3'), '--json']);
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.steps).toBe(4);
+    expect(res.devAccuracy).toBeGreaterThanOrEqual(0);
+    expect(listCheckpoints(out).map((c) => c.step)).toEqual([2, 4]);
+    expect(fs.readFileSync(path.join(out, 'loss.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
+    const metrics = readMetrics(out) as Record<string, number | string>[];
+    const train = metrics.filter((m) => m.type === 'train');
+    expect(train.map((m) => m.step)).toEqual([1, 2, 3, 4]);
+    for (const m of train) expect(m.loss as number).toBeCloseTo((m.task_loss as number) + 0.5 * (m.lm_loss as number), 4);
+    expect(metrics.filter((m) => m.type === 'eval').map((m) => m.step)).toEqual([2, 4]);
+    expect(r.stderr).toMatch(/step 4\/4 .* tok\/s/);
+    // One more epoch from the last checkpoint: the run continues at step 5.
+    const more = await runIn(['finetune', '--resume', out, '--epochs', '3', '--json']);
+    expect(more.code).toBe(0);
+    expect(more.stderr).toMatch(/resuming from .*step-000004 at step 4/);
+    expect(JSON.parse(more.stdout).steps).toBe(6);
+    expect(readMetrics(out).filter((m) => m.type === 'train').map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    const bad = await runIn(['finetune', '--resume', out, '--lr', '1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--lr cannot change when resuming/);
+  }, 120000);
+
+  test('a NaN loss stops fine-tuning with exit 3', async () => {
+    const r = await runIn(ft('ft-nan', '--lr', '1e6', '--warmup-fraction', '0', '--epochs', '15'));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^gptlab-train finetune: (loss|weights|gradient norm|validation loss) became (NaN|-?Infinity) at step \d+: training stopped/m);
+  }, 120000);
 });
 
 describe('gptlab-train pretrain: signals and crashes', () => {

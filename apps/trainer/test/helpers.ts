@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
 import { BPETokenizer, ENDOFTEXT } from '@gptlab/tokenizer';
 import { prepare } from '@gptlab/data';
-import { Rng } from '@gptlab/tensor';
+import { Rng } from '@gptlab/common';
 
 export const CLI = path.resolve(__dirname, '..', 'dist', 'cli.js');
 

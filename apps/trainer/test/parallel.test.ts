@@ -4,7 +4,7 @@ import { WindowSampler, splitBatch, type TokenBatch } from '../src/train/batches
 import { LocalGradients } from '../src/train/gradients';
 import { WorkerGradients } from '../src/train/parallel';
 import { TinyLM } from '../src/train/tiny-lm';
-import { trainLoop } from '../src/train/trainer';
+import { trainLoop } from '../src/train/loop';
 import { tokenLossFn } from '../src/train/replica';
 
 const V = 40;

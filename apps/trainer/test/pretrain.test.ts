@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, tf } from '@gptlab/tensor';
-import { GPT } from '@gptlab/model';
+import { loadGPT } from '@gptlab/model';
 import { pretrain, type PretrainConfig } from '../src/commands/pretrain';
 import { listCheckpoints, readTrainerState } from '../src/train/checkpoint';
 import { makeShards, readMetrics, tmpDir } from './helpers';
@@ -63,7 +63,7 @@ describe('pretrain', () => {
     const st = readTrainerState(last);
     expect(st.step).toBe(8);
     expect(st.optimizer.step).toBe(8);
-    const m = await GPT.fromPretrained(last);
+    const m = await loadGPT(last);
     expect(m.config.nEmbd).toBe(32);
     m.dispose();
   }, 120000);
@@ -88,7 +88,7 @@ describe('pretrain', () => {
     // Stop after step 3 (like Ctrl-C: a checkpoint at the step reached), then resume.
     const r1 = await pretrain({ ...base(cut), data: shards.data, checkpointEvery: 100 }, quiet, {
       keepModel: false,
-      onStep: (s) => (stepSeen = s),
+      onStep: (r) => (stepSeen = r.step),
       shouldStop: () => stepSeen >= 3,
     });
     expect(r1.reason).toBe('interrupted');

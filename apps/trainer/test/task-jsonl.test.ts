@@ -25,6 +25,6 @@ it('names the file and line of bad input', () => {
   expect(() => readTaskFile(write('o.jsonl', [{ context: 'c', options: ['a', 'b'], label: 0 }, { context: 'c', options: ['a', 'b', 'c'], label: 0 }]), 'mc')).toThrow(
     /o.jsonl:2: 3 options, but the head scores 2/,
   );
-  expect(() => readTaskFile(write('j.jsonl', ['{"text": "a", "label": 0}', '{oops']), 'cls')).toThrow(/j.jsonl:2: not valid JSON/);
-  expect(() => readTaskFile(path.join(dir, 'missing.jsonl'), 'cls')).toThrow(/task file not found/);
+  expect(() => readTaskFile(write('j.jsonl', ['{"text": "a", "label": 0}', '{oops']), 'cls')).toThrow(/j.jsonl:2: invalid JSON/);
+  expect(() => readTaskFile(path.join(dir, 'missing.jsonl'), 'cls')).toThrow(/missing.jsonl: file not found/);
 });

@@ -1,5 +1,5 @@
 import { buildWordNetTask, splitOf, toChoiceItems } from '../src/finetune/wordnet-tasks';
-import { loadWordNet } from '@gptlab/data';
+import { loadWordNet, type Synset } from '@gptlab/data';
 
 const wn = loadWordNet();
 
@@ -41,4 +41,24 @@ it('entailment is balanced and true hypotheses name a real hypernym', () => {
   const pos = ds.train.filter((e) => e.label === 1).length / ds.train.length;
   expect(pos).toBeGreaterThan(0.35);
   expect(pos).toBeLessThan(0.65);
+  // The premise "X: definition" names one noun synset; "X is a kind of Y." is entailed iff Y is a word of one
+  // of its hypernyms.
+  const byPremise = new Map<string, Synset[]>();
+  for (const s of wn.synsets) {
+    if (s.pos !== 'n' || !s.words.length) continue;
+    const key = `${s.words[0]}: ${s.definition.replace(/\s+/g, ' ').trim()}`;
+    byPremise.set(key, [...(byPremise.get(key) ?? []), s]);
+  }
+  for (const e of ds.train) {
+    const { premise, hypothesis, label } = e as { premise: string; hypothesis: string; label: number };
+    const m = /^(.+) is a kind of (.+)\.$/.exec(hypothesis);
+    expect(m).not.toBeNull();
+    const [, x, y] = m!;
+    expect(premise.startsWith(`${x}: `)).toBe(true);
+    const anchors = byPremise.get(premise);
+    expect(anchors?.length).toBeGreaterThan(0);
+    const hypernymWords = new Set(anchors!.flatMap((s) => s.hypernyms.flatMap((h) => wn.get(h)?.words ?? [])));
+    if (label === 1) expect(hypernymWords.has(y!)).toBe(true);
+    else expect(anchors!.every((s) => wn.get(s.hypernyms[0]!)?.words[0] !== y)).toBe(true);
+  }
 });

@@ -1,31 +1,25 @@
 // `gptlab-train bench --json`: training throughput on random tokens (AdamW, the fastest setup: data-parallel
 // workers on plain wasm), one JSON line. FLOPs per token as the PyTorch peer counts them: 6·N + 12·L·C·T.
 import * as os from 'node:os';
-import { tf, initBackendInfo, describeBackend, matMulPeakGflops } from '@gptlab/tensor';
+import { UsageError, withDefaults, type FlagSpecs } from '@gptlab/common/node';
+import { tf, initBackendInfo, describeBackend } from '@gptlab/tensor';
 import { GPT, getPreset, countParameters, trainingFlopsPerToken } from '@gptlab/model';
-import { parseFlags, UsageError, type FlagSpecs } from '../cli/flags';
-import type { Command } from '../cli/router';
+import type { TrainerCommand } from '../cli/command';
+import { JSON_FLAG, seedFlag, shapeFlags, WORKERS_FLAG } from '../cli/flag-groups';
+import { settingsOf } from '../cli/settings';
 import { AdamW } from '../train/adamw';
 import { RandomTokenSampler, splitBatch, type TokenBatch } from '../train/batches';
-import { LocalGradients, type GradientSource } from '../train/gradients';
-import { WorkerGradients } from '../train/parallel';
-import { tokenLossFn } from '../train/replica';
-import { trainLoop } from '../train/trainer';
-import { namedWeights } from '../lm';
-import { defaultWorkers, robustPeak } from './pretrain';
+import { trainLoop } from '../train/loop';
+import { defaultWorkers, gptGradients, namedWeights } from '../lm';
 
 export const BENCH_FLAGS: FlagSpecs = {
-  'n-layer': { type: 'int', help: 'transformer blocks', default: 4 },
-  'n-head': { type: 'int', help: 'attention heads', default: 4 },
-  'n-embd': { type: 'int', help: 'width', default: 256 },
-  'block-size': { type: 'int', help: 'context T', default: 128 },
-  'batch-size': { type: 'int', help: 'sequences per step', default: 8 },
-  'vocab-size': { type: 'int', help: 'vocabulary', default: 8192 },
-  steps: { type: 'int', help: 'timed steps', default: 20 },
-  warmup: { type: 'int', help: 'untimed steps first', default: 2 },
-  workers: { type: 'int', help: 'gradient worker threads (default: the fastest setup for the backend)' },
-  seed: { type: 'int', help: 'seed', default: 0 },
-  json: { type: 'bool', help: 'print one JSON line (the default output)' },
+  ...shapeFlags({ nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 128, batchSize: 8 }),
+  'vocab-size': { type: 'int', min: 2, help: 'vocabulary (random tokens)', default: 8192 },
+  steps: { type: 'int', min: 1, help: 'timed steps', default: 20 },
+  warmup: { type: 'int', min: 0, help: 'untimed steps first', default: 2 },
+  workers: { ...WORKERS_FLAG, help: 'gradient worker threads (default: the fastest setup for the backend)' },
+  seed: seedFlag(0, 'seed'),
+  json: { ...JSON_FLAG, help: 'print one JSON line (the default output)' },
 };
 
 export interface BenchOptions {
@@ -62,16 +56,7 @@ export async function trainBench(o: BenchOptions, log: (s: string) => void = () 
   const optimizer = new AdamW({ weightDecay: 0.1 });
   // MFU denominator: the measured matMul peak of the instances that compute the gradients (each worker
   // measures its own; workers run without native kernels, one core each).
-  let gradients: GradientSource<TokenBatch>;
-  let peakTotal: number;
-  if (workers > 1) {
-    const wg = await WorkerGradients.start(params, { kind: 'gpt', config: config as unknown as Record<string, unknown> }, workers, info.backend, { measurePeak: true });
-    gradients = wg;
-    peakTotal = wg.peakGflops ?? matMulPeakGflops() * workers;
-  } else {
-    gradients = new LocalGradients<TokenBatch>(params, tokenLossFn(model));
-    peakTotal = robustPeak();
-  }
+  const { gradients, peakGflops: peakTotal } = await gptGradients(model, params, info, workers);
   const sampler = new RandomTokenSampler(o.vocabSize, o.blockSize, o.seed);
   const times: number[] = [];
   const losses: number[] = [];
@@ -128,28 +113,12 @@ export async function trainBench(o: BenchOptions, log: (s: string) => void = () 
   };
 }
 
-export const benchCommand: Command = {
+export const benchCommand: TrainerCommand = {
   name: 'bench',
   summary: 'training throughput on random tokens: one JSON line {backend, workers, tokens_per_sec, mfu, params, ...}',
   flags: BENCH_FLAGS,
-  async run(argv, io) {
-    const { flags } = parseFlags(argv, BENCH_FLAGS, 'bench');
-    const n = (k: string, d: number) => (flags[k] as number | undefined) ?? d;
-    const o: BenchOptions = {
-      nLayer: n('n-layer', 4),
-      nHead: n('n-head', 4),
-      nEmbd: n('n-embd', 256),
-      blockSize: n('block-size', 128),
-      batchSize: n('batch-size', 8),
-      vocabSize: n('vocab-size', 8192),
-      steps: n('steps', 20),
-      warmup: n('warmup', 2),
-      workers: flags.workers as number | undefined,
-      seed: n('seed', 0),
-    };
-    for (const [k, v] of Object.entries(o)) {
-      if (k !== 'workers' && k !== 'seed' && k !== 'warmup' && !(typeof v === 'number' && v >= 1)) throw new UsageError(`--${k.replace(/[A-Z]/g, (x) => '-' + x.toLowerCase())} must be ≥ 1`);
-    }
+  async run({ flags }, io) {
+    const o = settingsOf(withDefaults(BENCH_FLAGS, flags), ['json']) as unknown as BenchOptions;
     if (o.nEmbd % o.nHead !== 0) throw new UsageError(`--n-head ${o.nHead} does not divide --n-embd ${o.nEmbd}`);
     const rec = await trainBench(o, (s) => io.stderr(s + '\n'));
     io.stdout(JSON.stringify(rec) + '\n');

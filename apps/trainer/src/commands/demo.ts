@@ -1,29 +1,42 @@
 // `gptlab-train demo`: the project's main job on the embedded corpus. WordNet glosses → a BPE tokenizer →
 // normalise, filter, exact + near-duplicate removal → token shards → pretrain a small GPT for about ten
-// minutes on all cores → validation loss and samples with two decoding strategies (greedy and top-p).
+// minutes on all cores → validation loss and samples with two decoding strategies: greedy, and sampling
+// (top-p 0.9, temperature 0.8 unless the decoding flags, made from @gptlab/decoding's schema, say otherwise).
 import * as path from 'node:path';
-import { parseFlags, UsageError, type FlagSpecs } from '../cli/flags';
-import type { Command, CommandIO } from '../cli/router';
-import { pretrain, sampleText, type PretrainConfig, type PretrainResult } from './pretrain';
-
-export const DEMO_FLAGS: FlagSpecs = {
-  minutes: { type: 'float', help: 'training time budget', default: 10 },
-  steps: { type: 'int', help: 'train exactly this many steps instead of a time budget (smoke tests)' },
-  out: { type: 'string', help: 'run directory (tokenizer, shards cache, checkpoints, metrics, loss.svg)', default: 'runs/demo', metavar: 'DIR' },
-  'vocab-size': { type: 'int', help: 'tokenizer vocabulary', default: 4096 },
-  'n-layer': { type: 'int', help: 'transformer blocks', default: 4 },
-  'n-head': { type: 'int', help: 'attention heads', default: 4 },
-  'n-embd': { type: 'int', help: 'width', default: 256 },
-  'block-size': { type: 'int', help: 'context', default: 64 },
-  'batch-size': { type: 'int', help: 'sequences per step', default: 16 },
-  lr: { type: 'float', help: 'peak learning rate', default: 2e-3 },
-  workers: { type: 'int', help: 'gradient worker threads (default: all cores on plain wasm)' },
-  seed: { type: 'int', help: 'seed', default: 1 },
-  prompt: { type: 'list', help: 'prompts for the final samples', metavar: 'TEXT...' },
-  'sample-tokens': { type: 'int', help: 'tokens per final sample', default: 32 },
-};
+import { withDefaults, type FlagSpecs } from '@gptlab/common/node';
+import { strategyField, strategyFlagSpecs, strategyFromFlags, strategyInputFromFlags, type StrategyInput } from '@gptlab/decoding';
+import { interruptOnSigint, type CommandIO, type TrainerCommand } from '../cli/command';
+import { seedFlag, shapeFlags, vocabSizeFlag, WORKERS_FLAG } from '../cli/flag-groups';
+import { settingsOf } from '../cli/settings';
+import { sampleText } from '../sample';
+import { pretrain, type PretrainConfig, type PretrainHooks, type PretrainResult } from './pretrain';
 
 const DEFAULT_PROMPTS = ['a dog is', 'the act of', 'a person who'];
+
+/** The decoding fields the second sample may set (its length is --sample-tokens, its seed --seed). */
+const SAMPLING_FIELDS = ['doSample', 'temperature', 'topK', 'topP', 'minP', 'typicalP', 'repetitionPenalty', 'noRepeatNgramSize', 'numBeams', 'lengthPenalty', 'stopStrings'];
+/** The second sample's strategy; decoding flags override its fields. */
+const SAMPLING_DEFAULTS: StrategyInput = { doSample: true, topP: 0.9, temperature: 0.8 };
+const DECODING_FLAGS = strategyFlagSpecs(SAMPLING_FIELDS);
+// Their help shows the demo's defaults (parseFlags fills none: only the flags given override SAMPLING_DEFAULTS).
+for (const [name, value] of Object.entries(SAMPLING_DEFAULTS)) {
+  const flag = strategyField(name)!.flag;
+  DECODING_FLAGS[flag] = { ...DECODING_FLAGS[flag]!, default: value as number | boolean };
+}
+
+const DEMO_SETTINGS: FlagSpecs = {
+  minutes: { type: 'float', min: 0.01, help: 'training time budget', default: 10 },
+  steps: { type: 'int', min: 1, help: 'train exactly this many steps instead of a time budget (smoke tests)' },
+  out: { type: 'string', help: 'run directory (tokenizer, shards cache, checkpoints, metrics, loss.svg)', default: 'runs/demo', metavar: 'DIR' },
+  'vocab-size': vocabSizeFlag(4096),
+  ...shapeFlags({ nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 64, batchSize: 16 }),
+  lr: { type: 'float', help: 'peak learning rate', default: 2e-3 },
+  workers: WORKERS_FLAG,
+  seed: seedFlag(1, 'seed of the initialisation, data order, dropout and sampling'),
+  prompt: { type: 'list', help: 'prompts for the final samples', metavar: 'TEXT,...', default: DEFAULT_PROMPTS },
+  'sample-tokens': { type: 'int', min: 1, help: 'tokens per final sample', default: 32 },
+};
+export const DEMO_FLAGS: FlagSpecs = { ...DEMO_SETTINGS, ...DECODING_FLAGS };
 
 export interface DemoOptions {
   minutes?: number;
@@ -40,14 +53,25 @@ export interface DemoOptions {
   seed: number;
   prompts: string[];
   sampleTokens: number;
+  /** The second sample's decoding strategy (default: sampling, top-p 0.9, temperature 0.8). */
+  sampling?: StrategyInput;
 }
 
 export interface DemoResult {
   pretrain: Omit<PretrainResult, 'model' | 'tokenizer'>;
-  samples: { prompt: string; greedy: string; topP: string }[];
+  samples: { prompt: string; greedy: string; sampled: string }[];
 }
 
-export async function demo(o: DemoOptions, io: Pick<CommandIO, 'stdout' | 'stderr' | 'isTTY'>): Promise<DemoResult> {
+/** "top-p 0.9, T 0.8": the fields of a strategy that differ from greedy, for the sample's label. */
+function describeStrategy(s: StrategyInput): string {
+  const short: Record<string, string> = { topP: 'top-p', topK: 'top-k', temperature: 'T', minP: 'min-p', numBeams: 'beams' };
+  return Object.entries(s)
+    .filter(([k]) => k !== 'doSample')
+    .map(([k, v]) => `${short[k] ?? k} ${JSON.stringify(v)}`)
+    .join(', ');
+}
+
+export async function demo(o: DemoOptions, io: Pick<CommandIO, 'stdout' | 'stderr' | 'isTTY'>, hooks: PretrainHooks = {}): Promise<DemoResult> {
   const say = (s: string) => io.stdout(s + '\n');
   say(`gptlab demo: WordNet → BPE tokenizer (${o.vocabSize}) → clean + dedup → shards → GPT pretraining (${o.steps !== undefined ? `${o.steps} steps` : `${o.minutes} min`}) → samples`);
   const steps = o.steps ?? 100000;
@@ -72,8 +96,11 @@ export async function demo(o: DemoOptions, io: Pick<CommandIO, 'stdout' | 'stder
     seed: o.seed,
     sampleTokens: 16,
   };
-  const res = await pretrain(cfg, io, {});
+  const res = await pretrain(cfg, io, { ...hooks, keepModel: true });
   const { model, tokenizer, ...summary } = res;
+  const sampling = o.sampling ?? SAMPLING_DEFAULTS;
+  const labels = ['greedy', describeStrategy(sampling)];
+  const width = Math.max(...labels.map((l) => l.length));
   try {
     say('');
     say(`validation loss ${res.valLoss?.toFixed(4)} (perplexity ${res.valPerplexity?.toFixed(2)}) after ${res.step} steps, ${res.seconds.toFixed(0)}s`);
@@ -81,12 +108,12 @@ export async function demo(o: DemoOptions, io: Pick<CommandIO, 'stdout' | 'stder
     const samples: DemoResult['samples'] = [];
     for (const prompt of o.prompts) {
       const greedy = await sampleText(model, tokenizer, prompt, { maxNewTokens: o.sampleTokens });
-      const topP = await sampleText(model, tokenizer, prompt, { maxNewTokens: o.sampleTokens, doSample: true, topP: 0.9, temperature: 0.8, seed: o.seed });
-      samples.push({ prompt, greedy, topP });
+      const sampled = await sampleText(model, tokenizer, prompt, { seed: o.seed, ...sampling, maxNewTokens: o.sampleTokens });
+      samples.push({ prompt, greedy, sampled });
       say('');
       say(`prompt: ${JSON.stringify(prompt)}`);
-      say(`  greedy           : ${JSON.stringify(prompt + greedy)}`);
-      say(`  top-p 0.9, T 0.8 : ${JSON.stringify(prompt + topP)}`);
+      say(`  ${labels[0]!.padEnd(width)} : ${JSON.stringify(prompt + greedy)}`);
+      say(`  ${labels[1]!.padEnd(width)} : ${JSON.stringify(prompt + sampled)}`);
     }
     say('');
     say(`run directory: ${path.resolve(o.out)} (metrics.jsonl, loss.svg, checkpoints/)`);
@@ -96,34 +123,23 @@ export async function demo(o: DemoOptions, io: Pick<CommandIO, 'stdout' | 'stder
   }
 }
 
-export const demoCommand: Command = {
+export const demoCommand: TrainerCommand = {
   name: 'demo',
   summary: 'WordNet → tokenizer → clean + dedup → pretrain a small GPT (~10 min) → validation loss and samples',
   flags: DEMO_FLAGS,
-  async run(argv, io) {
-    const { flags } = parseFlags(argv, DEMO_FLAGS, 'demo');
-    const n = <T>(k: string, d: T) => (flags[k] as T | undefined) ?? d;
-    const minutes = n<number>('minutes', 10);
-    if (!(minutes > 0)) throw new UsageError(`--minutes must be > 0, got ${minutes}`);
-    await demo(
-      {
-        minutes,
-        steps: flags.steps as number | undefined,
-        out: n('out', 'runs/demo'),
-        vocabSize: n('vocab-size', 4096),
-        nLayer: n('n-layer', 4),
-        nHead: n('n-head', 4),
-        nEmbd: n('n-embd', 256),
-        blockSize: n('block-size', 64),
-        batchSize: n('batch-size', 16),
-        lr: n('lr', 2e-3),
-        workers: flags.workers as number | undefined,
-        seed: n('seed', 1),
-        prompts: n<string[]>('prompt', DEFAULT_PROMPTS),
-        sampleTokens: n('sample-tokens', 32),
-      },
-      io,
-    );
+  async run({ flags }, io) {
+    // The decoding flags override the default sampling strategy; they are checked now (as the HTTP API
+    // checks them), not after ten minutes of training.
+    strategyFromFlags(flags, { defaults: SAMPLING_DEFAULTS });
+    const sampling = { ...SAMPLING_DEFAULTS, ...strategyInputFromFlags(flags) };
+    const { prompt, ...settings } = settingsOf(withDefaults(DEMO_SETTINGS, flags), Object.keys(DECODING_FLAGS));
+    // Ctrl-C ends training early (with a checkpoint); the samples still follow.
+    const interrupt = interruptOnSigint(io);
+    try {
+      await demo({ ...(settings as unknown as Omit<DemoOptions, 'prompts'>), prompts: prompt as string[], sampling }, io, { shouldStop: interrupt.requested });
+    } finally {
+      interrupt.dispose();
+    }
     return 0;
   },
 };

@@ -1,37 +1,90 @@
 // `gptlab-train finetune --task cls|entail|sim|mc --model DIR`: GPT-1 supervised fine-tuning of a pretrained
-// checkpoint (L2 + λ·L1), on a WordNet task (default) or a user's JSONL task files; reports dev/test accuracy.
-import * as path from 'node:path';
+// checkpoint (L2 + λ·L1) on a WordNet task (default) or a user's JSONL task files, on the shared Trainer
+// (checkpoints, --resume, metrics.jsonl, loss.svg); reports dev/test accuracy.
+import { UsageError, type FlagSpecs } from '@gptlab/common/node';
 import { initBackendInfo, describeBackend } from '@gptlab/tensor';
-import { GPT } from '@gptlab/model';
+import { GPT, loadGPT, TaskHead } from '@gptlab/model';
 import { BPETokenizer } from '@gptlab/tokenizer';
-import { parseFlags, getFlag, type FlagSpecs } from '../cli/flags';
-import { CommandError, type Command } from '../cli/router';
-import { finetune, prepareForTasks } from '../finetune/finetune';
+import { EXIT_INTERRUPTED, interruptOnSigint, printResult, type TrainerCommand } from '../cli/command';
+import { JSON_FLAG, MODEL_DIR_FLAG, optimizerFlags, runFlags, seedFlag } from '../cli/flag-groups';
+import { defaultsOf, settingsOf } from '../cli/settings';
+import { finetune, FINETUNE_DEFAULTS, prepareForTasks } from '../finetune/finetune';
 import { TASK_KINDS, type TaskKind } from '../finetune/formats';
 import { readTaskFile } from '../finetune/jsonl';
 import { buildWordNetTask, type TaskDataset } from '../finetune/wordnet-tasks';
+import { readTrainerState, resolveCheckpoint, resumedSettings, runDirOf } from '../train/checkpoint';
 
-const flags: FlagSpecs = {
-  task: { type: 'string', choices: TASK_KINDS, help: 'task format: cls, entail, sim or mc' },
-  model: { type: 'string', help: 'pretrained checkpoint directory (HF GPT-2 layout with tokenizer files)', metavar: 'DIR' },
+export interface FinetuneSettings {
+  task: TaskKind;
+  model: string;
+  data?: string;
+  dev?: string;
+  test?: string;
+  labels?: string[];
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  clip: number;
+  warmupFraction: number;
+  auxLmWeight: number;
+  clfDropout: number;
+  trainLimit: number;
+  evalLimit: number;
+  maxSteps?: number;
+  fromScratch?: boolean;
+  truncate?: boolean;
+  seed: number;
+  out: string;
+  evalEvery?: number;
+  checkpointEvery?: number;
+  keepCheckpoints: number;
+  logEvery: number;
+}
+
+const d = FINETUNE_DEFAULTS;
+const FLAGS: FlagSpecs = {
+  task: { type: 'string', choices: TASK_KINDS, help: 'task format (required unless --resume)' },
+  model: { ...MODEL_DIR_FLAG, required: false, help: 'pretrained checkpoint directory, e.g. from `pretrain` (required unless --resume)' },
   data: { type: 'string', help: 'training examples (JSONL); default: the built-in WordNet task', metavar: 'FILE' },
   dev: { type: 'string', help: 'dev examples (JSONL)', metavar: 'FILE' },
   test: { type: 'string', help: 'test examples (JSONL)', metavar: 'FILE' },
   labels: { type: 'list', help: 'label names in index order (default: from the training file)' },
-  epochs: { type: 'int', help: 'epochs over the training set', default: 3 },
-  'batch-size': { type: 'int', help: 'examples per step', default: 8 },
-  lr: { type: 'float', help: 'peak learning rate (GPT-1: 6.25e-5)', default: 6.25e-5 },
-  'aux-lm-weight': { type: 'float', help: 'λ of the auxiliary LM loss (0 turns it off)', default: 0.5 },
-  'clf-dropout': { type: 'float', help: 'dropout on the extracted hidden state', default: 0.1 },
-  'train-limit': { type: 'int', help: 'WordNet task: training examples', default: 2000 },
-  'eval-limit': { type: 'int', help: 'WordNet task: dev and test examples each', default: 300 },
-  'max-steps': { type: 'int', help: 'stop after this many steps' },
+  epochs: { type: 'int', min: 1, help: 'epochs over the training set', default: d.epochs },
+  'batch-size': { type: 'int', min: 1, help: 'examples per step', default: d.batchSize },
+  'max-steps': { type: 'int', min: 1, help: 'stop after this many steps' },
+  ...optimizerFlags({ lr: d.lr, weightDecay: d.weightDecay, beta1: d.beta1, beta2: d.beta2, clip: d.clip }),
+  'warmup-fraction': { type: 'float', min: 0, max: 1, help: 'share of the steps spent warming up (then linear decay to 0)', default: d.warmupFraction },
+  'aux-lm-weight': { type: 'float', min: 0, help: 'λ of the auxiliary LM loss (0 turns it off)', default: d.auxLmWeight },
+  'clf-dropout': { type: 'float', min: 0, max: 0.99, help: 'dropout on the extracted hidden state', default: d.clfDropout },
+  'train-limit': { type: 'int', min: 1, help: 'WordNet task: training examples', default: 2000 },
+  'eval-limit': { type: 'int', min: 1, help: 'WordNet task: dev and test examples each', default: 300 },
   'from-scratch': { type: 'bool', help: 'same architecture and tokenizer, random weights (the baseline of GPT-1’s claim)' },
   truncate: { type: 'bool', help: 'cut examples longer than the context instead of failing' },
-  seed: { type: 'int', help: 'seed for data order, dropout and the head', default: 0 },
-  out: { type: 'string', help: 'save the fine-tuned model and head here', metavar: 'DIR' },
-  json: { type: 'bool', help: 'print the result as one JSON line' },
+  seed: seedFlag(d.seed, 'seed for data order, dropout and the head'),
+  ...runFlags({ out: 'runs/finetune' }),
+  json: JSON_FLAG,
 };
+const NOT_SETTINGS = ['resume', 'json'];
+/** Settings that may change when resuming (the rest comes from the checkpoint). */
+const RESUME_CHANGEABLE = ['out', 'evalEvery', 'checkpointEvery', 'keepCheckpoints', 'logEvery', 'maxSteps', 'epochs'];
+
+/** The built-in WordNet task, or the user's JSONL files (dev and test take the training file's label set). */
+function taskDataset(s: FinetuneSettings): TaskDataset {
+  if (!s.data) return buildWordNetTask(s.task, { seed: 1234, limits: { train: s.trainLimit, dev: s.evalLimit, test: s.evalLimit } });
+  const train = readTaskFile(s.data, s.task, { labels: s.labels });
+  const fixed = { labels: train.labels, options: s.task === 'mc' ? train.labels.length : undefined };
+  return {
+    kind: s.task,
+    labels: train.labels,
+    train: train.examples,
+    dev: s.dev ? readTaskFile(s.dev, s.task, fixed).examples : [],
+    test: s.test ? readTaskFile(s.test, s.task, fixed).examples : [],
+  };
+}
 
 export interface FinetuneRun {
   task: TaskKind;
@@ -44,96 +97,72 @@ export interface FinetuneRun {
   test: number;
   devAccuracy: number;
   testAccuracy: number;
+  runDir: string;
+  checkpoint: string | null;
+  reason: string;
   seconds: number;
 }
 
-export async function runFinetune(argv: string[], io: { stdout(t: string): void; stderr(t: string): void }): Promise<FinetuneRun> {
-  const { flags: f } = parseFlags(argv, flags, 'finetune');
-  const task = getFlag<string>(f, 'task') as TaskKind | undefined;
-  if (!task) throw new CommandError('--task is required (cls, entail, sim or mc)');
-  const modelDir = getFlag<string>(f, 'model');
-  if (!modelDir) throw new CommandError('--model DIR is required: a pretrained checkpoint (e.g. from `gptlab-train pretrain`)');
-  const info = await initBackendInfo();
-  io.stderr(describeBackend(info) + '\n');
-  const tok = BPETokenizer.fromDir(modelDir);
-  const pretrained = await GPT.fromPretrained(modelDir);
-  const fromScratch = getFlag<boolean>(f, 'from-scratch') === true;
-  const seed = getFlag<number>(f, 'seed') ?? 0;
-  let model = pretrained;
-  if (fromScratch) {
-    model = GPT.create(pretrained.config, { seed: seed + 1 });
-    pretrained.dispose();
-  }
-  let ds: TaskDataset;
-  const data = getFlag<string>(f, 'data');
-  if (data) {
-    const train = readTaskFile(data, task, { labels: getFlag<string[]>(f, 'labels') });
-    const fixed = { labels: train.labels, options: task === 'mc' ? train.labels.length : undefined };
-    const dev = getFlag<string>(f, 'dev');
-    const test = getFlag<string>(f, 'test');
-    ds = {
-      kind: task,
-      labels: train.labels,
-      train: train.examples,
-      dev: dev ? readTaskFile(dev, task, fixed).examples : [],
-      test: test ? readTaskFile(test, task, fixed).examples : [],
-    };
-  } else {
-    const evalLimit = getFlag<number>(f, 'eval-limit') ?? 300;
-    ds = buildWordNetTask(task, { seed: 1234, limits: { train: getFlag<number>(f, 'train-limit') ?? 2000, dev: evalLimit, test: evalLimit } });
-  }
-  prepareForTasks(model, tok);
-  const t0 = performance.now();
-  const auxLmWeight = getFlag<number>(f, 'aux-lm-weight') ?? 0.5;
-  const r = await finetune(model, ds, tok, {
-    epochs: getFlag<number>(f, 'epochs'),
-    batchSize: getFlag<number>(f, 'batch-size'),
-    lr: getFlag<number>(f, 'lr'),
-    auxLmWeight,
-    clfDropout: getFlag<number>(f, 'clf-dropout'),
-    maxSteps: getFlag<number>(f, 'max-steps'),
-    truncate: getFlag<boolean>(f, 'truncate'),
-    seed,
-    onStep: (s) => {
-      if (s.step % 10 === 0 || s.step + 1 === s.total) {
-        io.stderr(`step ${s.step + 1}/${s.total}  loss ${s.loss.toFixed(4)}  task ${s.taskLoss.toFixed(4)}  lm ${s.lmLoss.toFixed(4)}  lr ${s.lr.toExponential(2)}\n`);
-      }
-    },
-  });
-  const out = getFlag<string>(f, 'out');
-  if (out) await model.save(path.resolve(out), { extraTensors: r.head.tensors(), tokenizer: tok, metadata: { task, labels: JSON.stringify(ds.labels) } });
-  const run: FinetuneRun = {
-    task,
-    source: data ?? 'wordnet',
-    fromScratch,
-    auxLmWeight,
-    steps: r.steps,
-    train: ds.train.length,
-    dev: ds.dev.length,
-    test: ds.test.length,
-    devAccuracy: r.dev,
-    testAccuracy: r.test,
-    seconds: (performance.now() - t0) / 1000,
-  };
-  r.head.dispose();
-  model.dispose();
-  return run;
-}
-
-export const finetuneCommand: Command = {
+export const finetuneCommand: TrainerCommand = {
   name: 'finetune',
   summary: 'GPT-1 fine-tuning (task head + λ·LM loss) on a WordNet task or JSONL files; reports dev/test accuracy',
-  flags,
   usage: 'finetune --task cls|entail|sim|mc --model DIR [--data train.jsonl --dev dev.jsonl --test test.jsonl] [flags]',
-  async run(argv, io) {
-    const run = await runFinetune(argv, io);
-    if (argv.includes('--json')) io.stdout(JSON.stringify(run) + '\n');
-    else {
-      const pct = (x: number) => (Number.isNaN(x) ? 'n/a' : (100 * x).toFixed(1) + '%');
-      io.stdout(
-        `${run.task} (${run.source}${run.fromScratch ? ', from scratch' : ''}, λ=${run.auxLmWeight}): dev ${pct(run.devAccuracy)} (${run.dev}), test ${pct(run.testAccuracy)} (${run.test}) after ${run.steps} steps, ${run.seconds.toFixed(0)} s\n`,
-      );
+  details: 'Evaluation (dev loss and accuracy) and checkpoints come once per epoch unless --eval-every / --checkpoint-every say otherwise.',
+  flags: FLAGS,
+  async run({ flags }, io) {
+    const given = settingsOf(flags, NOT_SETTINGS) as Partial<FinetuneSettings>;
+    const resumeDir = typeof flags.resume === 'string' ? resolveCheckpoint(flags.resume) : undefined;
+    const state = resumeDir ? readTrainerState(resumeDir) : undefined;
+    let s: FinetuneSettings;
+    if (resumeDir && state) {
+      s = resumedSettings(state.config as unknown as FinetuneSettings, given, RESUME_CHANGEABLE);
+      if (given.out === undefined) s.out = runDirOf(resumeDir);
+    } else {
+      if (!given.task) throw new UsageError('missing required flag --task (cls, entail, sim or mc)');
+      if (!given.model) throw new UsageError('missing required flag --model DIR (a pretrained checkpoint, e.g. from `gptlab-train pretrain`)');
+      s = { ...(defaultsOf(FLAGS) as unknown as FinetuneSettings), ...given };
     }
-    return 0;
+    io.stderr(describeBackend(await initBackendInfo()) + '\n');
+    const dir = resumeDir ?? s.model;
+    const tok = BPETokenizer.fromDir(dir);
+    let model = await loadGPT(dir);
+    if (s.fromScratch && !resumeDir) {
+      const fresh = GPT.create(model.config, { seed: s.seed + 1 });
+      model.dispose();
+      model = fresh;
+    }
+    const interrupt = interruptOnSigint(io);
+    try {
+      const ds = taskDataset(s);
+      prepareForTasks(model, tok);
+      const resume = resumeDir && state ? { dir: resumeDir, state, head: TaskHead.fromTensors(model.extraTensors, 'task_head', { dropout: s.clfDropout }) } : undefined;
+      const r = await finetune(model, ds, tok, { ...s, config: s as unknown as Record<string, unknown>, resume }, io, { shouldStop: interrupt.requested });
+      r.head.dispose();
+      const run: FinetuneRun = {
+        task: s.task,
+        source: s.data ?? 'wordnet',
+        fromScratch: s.fromScratch === true,
+        auxLmWeight: s.auxLmWeight,
+        steps: r.run.step,
+        train: ds.train.length,
+        dev: ds.dev.length,
+        test: ds.test.length,
+        devAccuracy: r.dev,
+        testAccuracy: r.test,
+        runDir: r.run.runDir,
+        checkpoint: r.run.checkpoint,
+        reason: r.run.reason,
+        seconds: r.run.seconds,
+      };
+      const pct = (x: number) => (Number.isNaN(x) ? 'n/a' : (100 * x).toFixed(1) + '%');
+      printResult(io, flags.json === true, run, () => [
+        `${run.task} (${run.source}${run.fromScratch ? ', from scratch' : ''}, λ=${run.auxLmWeight}): dev ${pct(run.devAccuracy)} (${run.dev}), ` +
+          `test ${pct(run.testAccuracy)} (${run.test}) after ${run.steps} steps, ${run.seconds.toFixed(0)} s · ${run.checkpoint ?? run.runDir}`,
+      ]);
+      return run.reason === 'interrupted' ? EXIT_INTERRUPTED : 0;
+    } finally {
+      interrupt.dispose();
+      model.dispose();
+    }
   },
 };

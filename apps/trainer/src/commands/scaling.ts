@@ -3,28 +3,29 @@
 // loss before training it, then train it and report the prediction error, with an SVG of the fit.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { withDefaults, UsageError, type FlagSpecs, type ParsedFlags } from '@gptlab/common/node';
 import { trainingFlopsPerToken, type GPTConfig } from '@gptlab/model';
-import { parseFlags, getFlag, type FlagSpecs } from '../cli/flags';
-import { CommandError, type Command, type CommandIO } from '../cli/router';
+import { printResult, type CommandIO, type TrainerCommand } from '../cli/command';
+import { corpusFlag, JSON_FLAG, seedFlag, vocabSizeFlag } from '../cli/flag-groups';
 import { fitPowerLaw, type PowerLawFit } from '../scaling/fit';
 import { scalingPlotSVG } from '../scaling/plot';
 import { pretrain, type PretrainConfig } from './pretrain';
 
 const flags: FlagSpecs = {
-  corpus: { type: 'list', help: 'training corpus (wordnet or paths); shared by every run', default: 'wordnet', metavar: 'SPEC...' },
+  corpus: corpusFlag('training corpus (wordnet or paths); shared by every run', 'wordnet'),
   data: { type: 'string', help: 'token shards instead of --corpus', metavar: 'DIR' },
-  widths: { type: 'list', help: 'model widths of the sweep (at least 4; the largest is predicted)', default: '32,48,64,96,128' },
-  'n-layer': { type: 'int', help: 'blocks of every model', default: 2 },
-  'head-dim': { type: 'int', help: 'width per attention head', default: 16 },
-  tokens: { type: 'int', help: 'training tokens per run (the same budget for every size)', default: 400000 },
-  'block-size': { type: 'int', help: 'context length', default: 64 },
-  'batch-size': { type: 'int', help: 'sequences per step', default: 16 },
-  'vocab-size': { type: 'int', help: 'tokenizer vocabulary for --corpus', default: 2048 },
+  widths: { type: 'list', help: 'model widths of the sweep (at least 4; the largest is predicted)', default: ['32', '48', '64', '96', '128'] },
+  'n-layer': { type: 'int', min: 1, help: 'blocks of every model', default: 2 },
+  'head-dim': { type: 'int', min: 1, help: 'width per attention head', default: 16 },
+  tokens: { type: 'int', min: 1, help: 'training tokens per run (the same budget for every size)', default: 400000 },
+  'block-size': { type: 'int', min: 1, help: 'context length', default: 64 },
+  'batch-size': { type: 'int', min: 1, help: 'sequences per step', default: 16 },
+  'vocab-size': vocabSizeFlag(2048),
   lr: { type: 'float', help: 'peak learning rate of every run', default: 2e-3 },
-  'eval-batches': { type: 'int', help: 'validation batches for each final loss', default: 32 },
-  seed: { type: 'int', help: 'seed of every run', default: 1 },
+  'eval-batches': { type: 'int', min: 1, help: 'validation batches for each final loss', default: 32 },
+  seed: seedFlag(1, 'seed of every run'),
   out: { type: 'string', help: 'sweep directory (runs, scaling.json, scaling.svg)', default: 'runs/scaling', metavar: 'DIR' },
-  json: { type: 'bool', help: 'print the report as one JSON line' },
+  json: JSON_FLAG,
 };
 
 export interface ScalingRun {
@@ -45,40 +46,41 @@ export interface ScalingReport {
   svg: string;
 }
 
-export async function runScaling(argv: string[], io: Pick<CommandIO, 'stderr' | 'isTTY'>): Promise<ScalingReport> {
-  const { flags: f } = parseFlags(argv, flags, 'scaling');
-  const widths = (getFlag<string[]>(f, 'widths') ?? ['32', '48', '64', '96', '128']).map((w) => {
+/** Runs the sweep; `given` are parsed flags (kebab keys), the rest take their defaults. */
+export async function runScaling(given: ParsedFlags, io: Pick<CommandIO, 'stderr' | 'isTTY'>): Promise<ScalingReport> {
+  const f = withDefaults(flags, given);
+  const widths = (f.widths as string[]).map((w) => {
     const n = Number(w);
-    if (!Number.isInteger(n) || n < 1) throw new CommandError(`--widths: "${w}" is not a positive integer`);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--widths: "${w}" is not a positive integer`);
     return n;
   });
-  if (widths.length < 4) throw new CommandError(`--widths: a sweep needs at least 4 sizes (3 to fit a, b, c and 1 to predict), got ${widths.length}`);
-  if (new Set(widths).size !== widths.length) throw new CommandError('--widths: sizes must differ');
+  if (widths.length < 4) throw new UsageError(`--widths: a sweep needs at least 4 sizes (3 to fit a, b, c and 1 to predict), got ${widths.length}`);
+  if (new Set(widths).size !== widths.length) throw new UsageError('--widths: sizes must differ');
   widths.sort((a, b) => a - b);
-  const headDim = getFlag<number>(f, 'head-dim') ?? 16;
-  for (const w of widths) if (w % headDim !== 0) throw new CommandError(`--widths: ${w} is not a multiple of --head-dim ${headDim}`);
-  const out = path.resolve(getFlag<string>(f, 'out') ?? 'runs/scaling');
-  const T = getFlag<number>(f, 'block-size') ?? 64;
-  const B = getFlag<number>(f, 'batch-size') ?? 16;
-  const tokens = getFlag<number>(f, 'tokens') ?? 400000;
+  const headDim = f['head-dim'] as number;
+  for (const w of widths) if (w % headDim !== 0) throw new UsageError(`--widths: ${w} is not a multiple of --head-dim ${headDim}`);
+  const out = path.resolve(f.out as string);
+  const T = f['block-size'] as number;
+  const B = f['batch-size'] as number;
+  const tokens = f.tokens as number;
   const steps = Math.max(1, Math.round(tokens / (B * T)));
-  const data = getFlag<string>(f, 'data');
+  const data = f.data as string | undefined;
   const base: Partial<PretrainConfig> = {
-    nLayer: getFlag<number>(f, 'n-layer') ?? 2,
+    nLayer: f['n-layer'] as number,
     blockSize: T,
     batchSize: B,
     steps,
-    lr: getFlag<number>(f, 'lr') ?? 2e-3,
+    lr: f.lr as number,
     warmupSteps: Math.max(1, Math.round(steps / 20)),
     evalEvery: steps,
-    evalBatches: getFlag<number>(f, 'eval-batches') ?? 32,
+    evalBatches: f['eval-batches'] as number,
     checkpointEvery: steps,
     keepCheckpoints: 1,
     sampleTokens: 0,
-    seed: getFlag<number>(f, 'seed') ?? 1,
-    vocabSize: getFlag<number>(f, 'vocab-size') ?? 2048,
+    seed: f.seed as number,
+    vocabSize: f['vocab-size'] as number,
     cacheDir: path.join(out, 'cache'),
-    ...(data ? { data } : { corpus: getFlag<string[]>(f, 'corpus') ?? ['wordnet'] }),
+    ...(data ? { data } : { corpus: f.corpus as string[] }),
   };
   const runs: ScalingRun[] = [];
   let template: GPTConfig | undefined; // the first run's model config (its vocabulary comes from the data)
@@ -89,7 +91,7 @@ export async function runScaling(argv: string[], io: Pick<CommandIO, 'stderr' | 
     const cfg = r.model.config;
     template ??= cfg;
     r.model.dispose();
-    if (r.valLoss === null || !Number.isFinite(r.valLoss)) throw new CommandError(`width ${width}: no finite validation loss`);
+    if (r.valLoss === null || !Number.isFinite(r.valLoss)) throw new Error(`width ${width}: no finite validation loss`);
     const run: ScalingRun = {
       width,
       params: r.params,
@@ -132,21 +134,19 @@ export async function runScaling(argv: string[], io: Pick<CommandIO, 'stderr' | 
   return report;
 }
 
-export const scalingCommand: Command = {
+export const scalingCommand: TrainerCommand = {
   name: 'scaling',
   summary: 'train a sweep of sizes, fit L(C) = a·C^(−b) + c on the smaller ones, predict the largest, then check',
   flags,
   usage: 'scaling [--corpus wordnet | --data DIR] [--widths 32,48,64,96,128] [--tokens N] [flags]',
-  async run(argv, io) {
-    const r = await runScaling(argv, io);
-    if (argv.includes('--json')) io.stdout(JSON.stringify(r) + '\n');
-    else {
-      const lines = ['width   params      compute (FLOPs)   val loss'];
-      for (const x of r.runs) lines.push(`${String(x.width).padStart(5)}  ${String(x.params).padStart(8)}  ${x.compute.toExponential(3).padStart(16)}   ${x.valLoss.toFixed(4)}`);
-      lines.push(`predicted ${r.predicted.toFixed(4)}, actual ${r.actual.toFixed(4)}, error ${r.error >= 0 ? '+' : ''}${r.error.toFixed(4)} (${(100 * r.relativeError).toFixed(2)}%)`);
-      lines.push(`plot: ${r.svg}`);
-      io.stdout(lines.join('\n') + '\n');
-    }
+  async run({ flags: given }, io) {
+    const r = await runScaling(given, io);
+    printResult(io, given.json === true, r, () => [
+      'width   params      compute (FLOPs)   val loss',
+      ...r.runs.map((x) => `${String(x.width).padStart(5)}  ${String(x.params).padStart(8)}  ${x.compute.toExponential(3).padStart(16)}   ${x.valLoss.toFixed(4)}`),
+      `predicted ${r.predicted.toFixed(4)}, actual ${r.actual.toFixed(4)}, error ${r.error >= 0 ? '+' : ''}${r.error.toFixed(4)} (${(100 * r.relativeError).toFixed(2)}%)`,
+      `plot: ${r.svg}`,
+    ]);
     return 0;
   },
 };

@@ -2,6 +2,7 @@
 // task description, k solved examples and the query; each answer option is scored by the model's
 // log-likelihood of the completion, normalised per token (GPT-3's default for most multiple-choice tasks),
 // and the best-scoring option is the model's answer.
+import { Rng } from '@gptlab/common';
 import { tf } from '@gptlab/tensor';
 
 export interface ChoiceItem {
@@ -89,17 +90,11 @@ export function evaluateFewShot(
 ): FewShotResult {
   if (task.items.length === 0) throw new Error(`task ${task.name} has no items`);
   let correct = 0;
-  let state = (seed * 2654435761) >>> 0 || 1;
-  const rand = () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
   for (const item of task.items) {
     const pool = shotPool.filter((s) => s !== item && s.input !== item.input);
     const shots: ChoiceItem[] = [];
-    for (let i = 0; i < k && pool.length; i++) shots.push(pool.splice(Math.floor(rand() * pool.length), 1)[0]!);
+    for (let i = 0; i < k && pool.length; i++) shots.push(pool.splice(rng.int(pool.length), 1)[0]!);
     const context = tok.encode(buildPrompt(task, shots, item));
     let best = -Infinity;
     let pick = -1;

@@ -4,7 +4,7 @@
 //   sim    {"a": "...", "b": "...", "label": 1}
 //   mc     {"context": "...", "options": ["...", "..."], "label": 2}
 // Errors name the file and line: a missing field, a label outside the label set, a different option count.
-import * as fs from 'node:fs';
+import { expectObject, readJsonlFile } from '@gptlab/common/node';
 import type { TaskExample, TaskKind } from './formats';
 
 const FIELDS: Record<TaskKind, string[]> = {
@@ -26,21 +26,7 @@ export interface TaskFile {
  * For mc, every line must have the same number of options (`options` fixes it).
  */
 export function readTaskFile(file: string, kind: TaskKind, fixed?: { labels?: string[]; options?: number }): TaskFile {
-  if (!fs.existsSync(file)) throw new Error(`task file not found: ${file}`);
-  const rows: { line: number; obj: Record<string, unknown> }[] = [];
-  fs.readFileSync(file, 'utf8')
-    .split('\n')
-    .forEach((text, i) => {
-      if (!text.trim()) return;
-      let obj: unknown;
-      try {
-        obj = JSON.parse(text);
-      } catch (e) {
-        throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`);
-      }
-      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new Error(`${file}:${i + 1}: expected a JSON object`);
-      rows.push({ line: i + 1, obj: obj as Record<string, unknown> });
-    });
+  const rows = readJsonlFile(file).map(({ value, line }) => ({ line, obj: expectObject(value, file, line) }));
   if (rows.length === 0) throw new Error(`${file}: no examples`);
   for (const { line, obj } of rows) {
     for (const f of [...FIELDS[kind], 'label']) {

@@ -7,7 +7,7 @@
 //   sim    : two definitions of related senses (similar-to / shared lemma synonyms) (1) vs unrelated (0)
 //   mc     : a word and four definitions, one of them its own
 import { loadWordNet, type Synset, type WordNet } from '@gptlab/data';
-import { Rng } from '@gptlab/tensor';
+import { Rng } from '@gptlab/common';
 import type { ChoiceItem } from '../evaluation/fewshot';
 import type { TaskExample, TaskKind } from './formats';
 
@@ -39,14 +39,6 @@ export function splitOf(id: string): Split {
   return r < 8 ? 'train' : r === 8 ? 'dev' : 'test';
 }
 
-function shuffle<T>(xs: T[], rng: Rng): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-  return xs;
-}
-
 function bySplit(synsets: Synset[]): Record<Split, Synset[]> {
   const out: Record<Split, Synset[]> = { train: [], dev: [], test: [] };
   for (const s of synsets) out[splitOf(s.id)].push(s);
@@ -64,9 +56,9 @@ function finish(kind: TaskKind, labels: string[], raw: Record<Split, TaskExample
   return {
     kind,
     labels,
-    train: shuffle(raw.train, rng).slice(0, lim.train),
-    dev: shuffle(raw.dev, rng).slice(0, lim.dev),
-    test: shuffle(raw.test, rng).slice(0, lim.test),
+    train: rng.shuffle(raw.train).slice(0, lim.train),
+    dev: rng.shuffle(raw.dev).slice(0, lim.dev),
+    test: rng.shuffle(raw.test).slice(0, lim.test),
   };
 }
 
@@ -89,7 +81,7 @@ export function buildWordNetTask(kind: TaskKind, opts: WordNetTaskOptions = {}):
       const raw = {} as Record<Split, TaskExample[]>;
       for (const split of ['train', 'dev', 'test'] as Split[]) {
         const per = new Map<number, Synset[]>();
-        for (const s of shuffle(pool[split].slice(), rng)) {
+        for (const s of rng.shuffle(pool[split].slice())) {
           const l = index.get(s.lexname)!;
           if (!per.has(l)) per.set(l, []);
           per.get(l)!.push(s);
@@ -167,7 +159,7 @@ function anchored(
   for (const split of ['train', 'dev', 'test'] as Split[]) {
     const list = pool[split];
     raw[split] = [];
-    for (const s of shuffle(list.slice(), rng)) {
+    for (const s of rng.shuffle(list.slice())) {
       if (raw[split].length >= lim[split]) break;
       const ex = make(s, list);
       if (ex) raw[split].push(ex);

@@ -1,7 +1,7 @@
 // Token windows for language-model training: seeded random windows of T+1 tokens (inputs = first T,
 // targets = last T), and a fixed list of validation windows. The sampler's whole state is one RNG word, so
 // a checkpoint can restore the data position exactly.
-import { Rng } from '@gptlab/tensor';
+import { mixSeed, Rng } from '@gptlab/common';
 
 export type TokenArray = Uint16Array | Uint32Array | Int32Array;
 
@@ -43,6 +43,11 @@ export class WindowSampler {
   setState(s: number): void {
     this.rng.setState(s);
   }
+}
+
+/** Dropout seeds of the `count` chunks of 0-based step `step`: a pure function of (seed, step), so a resumed run draws the same. */
+export function chunkSeeds(seed: number, step: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => mixSeed(mixSeed(seed * 1000003 + step) + i));
 }
 
 /** Splits a batch into `parts` batches of equal row counts (rows must divide). */

@@ -4,6 +4,7 @@
 // directory named step-* is always complete; killing the process at any moment leaves the last good one.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic, UsageError } from '@gptlab/common/node';
 import { tf } from '@gptlab/tensor';
 import type { AdamW } from './adamw';
 import { readSafetensors, writeSafetensors, type SafetensorsInput } from '@gptlab/model';
@@ -20,20 +21,14 @@ export interface TrainerState {
   totalSteps: number;
   tokensSeen: number;
   elapsedSeconds: number;
-  /** Sampler RNG state (the data position). */
-  samplerState: number;
+  /** The data position (pretraining: the window sampler's RNG word), so a resumed run draws the same batches. */
+  samplerState: unknown;
   optimizer: { step: number; beta1: number; beta2: number; eps: number; weightDecay: number };
   /** The run configuration (what --resume continues with). */
   config: Record<string, unknown>;
   /** Anything else the caller wants back (e.g. last losses). */
   extra?: Record<string, unknown>;
   savedAt: string;
-}
-
-function atomicWrite(file: string, data: string | Buffer): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
 }
 
 export function checkpointName(step: number): string {
@@ -90,7 +85,7 @@ export async function saveCheckpoint(o: SaveCheckpointOptions): Promise<string> 
     fs.rmSync(staging, { recursive: true, force: true });
     throw e;
   }
-  atomicWrite(path.join(root, LATEST_FILE), name + '\n');
+  writeFileAtomic(path.join(root, LATEST_FILE), name + '\n');
   prune(root, o.keep ?? 2);
   return final;
 }
@@ -148,4 +143,29 @@ export async function loadOptimizer(dir: string, optimizer: AdamW, params: Recor
   const missing = Object.keys(params).filter((n) => !arrays[`m.${n}`]);
   if (step > 0 && missing.length) throw new Error(`${dir}/${OPTIMIZER_FILE}: no moments for ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`);
   optimizer.loadState(step, arrays, params);
+}
+
+/**
+ * The settings of a resumed run: the checkpoint's, with the given ones that may change (`changeable`); any
+ * other given setting must equal the saved one. Keys are camelCase; errors name the flag.
+ */
+export function resumedSettings<C extends object>(saved: C, given: Partial<C>, changeable: readonly string[]): C {
+  const savedRec = saved as Record<string, unknown>;
+  const over: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(given)) {
+    if (v === undefined) continue;
+    if (!changeable.includes(k) && JSON.stringify(v) !== JSON.stringify(savedRec[k])) {
+      const flag = k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+      throw new UsageError(
+        `--${flag} cannot change when resuming (the checkpoint says ${JSON.stringify(savedRec[k])}); changeable: ${changeable.join(', ')}`,
+      );
+    }
+    over[k] = v;
+  }
+  return { ...saved, ...over };
+}
+
+/** The run directory a checkpoint directory belongs to (<run>/checkpoints/step-N). */
+export function runDirOf(checkpointDir: string): string {
+  return path.dirname(path.dirname(checkpointDir));
 }

@@ -13,6 +13,11 @@ export interface LossContext {
   /** Index of the chunk within the step. */
   chunk: number;
   training: boolean;
+  /**
+   * Records a named part of the loss (a scalar the loss is built from, e.g. GPT-1's task and LM terms) for
+   * the metrics. Local gradients only; worker threads ignore it.
+   */
+  report?: (name: string, value: tf.Scalar) => void;
 }
 
 /** A loss function: builds the scalar loss of one micro-batch from the current parameters. */
@@ -23,6 +28,8 @@ export interface StepGradients {
   loss: number;
   /** Per-chunk losses (for diagnostics). */
   chunkLosses: number[];
+  /** Means over the chunks of the parts the loss function reported. */
+  parts?: Record<string, number>;
   /** Mean gradients by parameter name; the caller disposes them (empty when `flat` carries them). */
   grads: Record<string, tf.Tensor>;
   /**
@@ -76,10 +83,13 @@ export class LocalGradients<B> implements GradientSource<B> {
     if (chunks.length === 0) throw new Error('a step needs at least one micro-batch');
     let sum: Record<string, tf.Tensor> = {};
     const lossTensors: tf.Scalar[] = [];
+    // Reported parts outlive the gradient's tidy scope (kept), read once after the step.
+    const reported: { name: string; value: tf.Scalar }[] = [];
+    const report = (name: string, value: tf.Scalar) => void reported.push({ name, value: tf.keep(value) });
     try {
       for (let i = 0; i < chunks.length; i++) {
         const { value, grads } = tf.variableGrads(
-          () => this.lossFn(chunks[i]!, { seed: seeds[i] ?? 0, step, chunk: i, training: true }),
+          () => this.lossFn(chunks[i]!, { seed: seeds[i] ?? 0, step, chunk: i, training: true, report }),
           this.varList,
         );
         lossTensors.push(value);
@@ -89,6 +99,8 @@ export class LocalGradients<B> implements GradientSource<B> {
       }
       const chunkLosses: number[] = [];
       for (const l of lossTensors) chunkLosses.push((await l.data())[0]!);
+      const parts: Record<string, number> = {};
+      for (const { name, value } of reported) parts[name] = (parts[name] ?? 0) + (await value.data())[0]! / chunks.length;
       if (chunks.length > 1) {
         const inv = 1 / chunks.length;
         for (const [k, g] of Object.entries(sum)) {
@@ -99,9 +111,10 @@ export class LocalGradients<B> implements GradientSource<B> {
       const loss = chunkLosses.reduce((a, b) => a + b, 0) / chunkLosses.length;
       const out = sum;
       sum = {};
-      return { loss, chunkLosses, grads: out };
+      return { loss, chunkLosses, parts, grads: out };
     } finally {
       for (const l of lossTensors) l.dispose();
+      for (const { value } of reported) value.dispose();
       for (const g of Object.values(sum)) g.dispose();
     }
   }

@@ -1,5 +1,6 @@
 // Run metrics: one JSON object per line in metrics.jsonl, and a loss-curve SVG (train and validation).
 import * as fs from 'node:fs';
+import { writeFileAtomic } from '@gptlab/common/node';
 
 export interface TrainMetric {
   type: 'train';
@@ -30,9 +31,7 @@ export class MetricsLog {
   truncateAfter(step: number): void {
     if (!fs.existsSync(this.file)) return;
     const kept = this.read().filter((m) => m.step <= step);
-    const tmp = this.file + '.tmp';
-    fs.writeFileSync(tmp, kept.map((m) => JSON.stringify(m) + '\n').join(''));
-    fs.renameSync(tmp, this.file);
+    writeFileAtomic(this.file, kept.map((m) => JSON.stringify(m) + '\n').join(''));
   }
 
   append(m: Metric): void {

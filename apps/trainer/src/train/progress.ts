@@ -1,6 +1,6 @@
 // The progress line on stderr: step, loss, tokens/s, MFU, ETA. On a terminal it redraws one line; in logs
 // it prints a line every `every` steps.
-import type { StepRecord } from './trainer';
+import type { StepRecord } from './loop';
 
 export function formatDuration(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '?';

@@ -31,3 +31,14 @@ export function cosineSchedule(o: ScheduleOptions): Schedule {
 export function constantSchedule(lr: number): Schedule {
   return () => lr;
 }
+
+/**
+ * GPT-1's fine-tuning schedule: linear warm-up over `warmupSteps` (at least 1), then linear decay to 0 at
+ * `totalSteps` (Radford et al. 2018, §4.1).
+ */
+export function linearSchedule(o: Omit<ScheduleOptions, 'minLrRatio'>): Schedule {
+  if (!(o.lr > 0)) throw new Error(`learning rate must be > 0, got ${o.lr}`);
+  const warmup = Math.max(1, o.warmupSteps);
+  return (step: number) =>
+    step < warmup ? (o.lr * (step + 1)) / warmup : (o.lr * Math.max(0, o.totalSteps - step)) / Math.max(1, o.totalSteps - warmup);
+}

@@ -2,7 +2,8 @@
 // own test subject, so the optimizer, accumulation, checkpoints and worker averaging are tested without
 // depending on @gptlab/model. Names follow the HF style so the decay rule sees an embedding (wte), matrices
 // and biases.
-import { tf, crossEntropy, linear, Rng } from '@gptlab/tensor';
+import { Rng } from '@gptlab/common';
+import { tf, crossEntropy, linear } from '@gptlab/tensor';
 import type { LossContext } from './gradients';
 import type { TokenBatch } from './batches';
 import { inputsAndTargets } from './batches';

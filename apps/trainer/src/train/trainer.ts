@@ -1,211 +1,291 @@
-// The reusable training loop: gradients (local or from worker threads) → global-norm clipping → AdamW with
-// a scheduled learning rate → metrics, evaluation and checkpoints at fixed intervals. Pretraining and
-// fine-tuning both drive it; fine-tuning passes its own loss function through LocalGradients.
+// The shared trainer (TRL's Trainer in spirit): one run directory and one loop for every training method.
+// A method — pretraining, GPT-1 fine-tuning, and next SFT, reward modelling, PPO, DPO — supplies only what
+// is its own: the parameters, a loss (through a GradientSource), the batches, an evaluation and how to save
+// its model. The Trainer adds the rest: AdamW on a schedule with clipping, metrics.jsonl and the loss plot,
+// the progress line, atomic checkpoints and exact resume, the time budget, stop requests (Ctrl-C), and the
+// stop on a non-finite loss.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { tf } from '@gptlab/tensor';
-import type { AdamW } from './adamw';
-import { clipScale, globalNorm } from './clip';
+import { AdamW, type AdamWOptions } from './adamw';
+import { listCheckpoints, loadOptimizer, saveCheckpoint, type TrainerState } from './checkpoint';
 import type { GradientSource } from './gradients';
+import { trainLoop, NonFiniteLossError, type StepBatches, type StepRecord, type StopReason } from './loop';
+import { MetricsLog, lossCurveSvg } from './metrics';
+import { Progress } from './progress';
 
-export interface StepRecord {
-  /** Completed optimizer steps (1-based number of the step just done). */
-  step: number;
-  totalSteps: number;
-  loss: number;
-  lr: number;
-  gradNorm: number;
-  tokens: number;
-  tokensSeen: number;
-  /** Seconds this step took. */
-  stepSeconds: number;
-  /** Tokens per second over the recent steps. */
-  tokensPerSec: number;
-  /** Model FLOPs utilisation (null without a FLOP count or peak). */
-  mfu: number | null;
-  elapsedSeconds: number;
-  etaSeconds: number;
+/** Where a method's batches come from; its state is the data position a checkpoint saves. */
+export interface BatchSource<B> {
+  /** The micro-batches of 0-based step `step`. */
+  next(step: number): StepBatches<B>;
+  /** JSON-serialisable state (null for sources that are a pure function of the step). */
+  getState(): unknown;
+  setState(state: unknown): void;
 }
 
-export interface StepBatches<B> {
-  chunks: B[];
-  seeds: number[];
-  /** Tokens trained on in this step (for tokens/s). */
-  tokens: number;
+export interface EvalResult {
+  /** Validation loss: plotted, and a non-finite one stops the run. */
+  loss?: number;
+  /** What metrics.jsonl records, e.g. {val_loss, val_ppl, sample} or {dev_loss, dev_accuracy}. */
+  metrics: Record<string, number | string>;
+  /** Printed after "eval step N: ", and in the final "done:" line. */
+  line: string;
+  /** Printed after the line at evaluation time only (e.g. a sample). */
+  note?: string;
 }
 
-export type StopReason = 'done' | 'interrupted' | 'time';
-
-export class NonFiniteLossError extends Error {
-  constructor(
-    readonly step: number,
-    readonly what: 'loss' | 'gradient norm' | 'validation loss' | 'weights',
-    readonly value: number,
-  ) {
-    super(`${what} became ${value} at step ${step}`);
-    this.name = 'NonFiniteLossError';
-  }
-}
-
-export interface TrainLoopOptions<B> {
+/** What one training method supplies. The Trainer disposes `gradients` when the run ends. */
+export interface TrainingMethod<B> {
   params: Record<string, tf.Variable>;
   gradients: GradientSource<B>;
-  optimizer: AdamW;
-  /** Learning rate of 0-based step `step` in a run of `totalSteps`. */
-  lr: (step: number, totalSteps: number) => number;
-  totalSteps: number;
-  /** Completed steps before this call (resume). */
-  startStep?: number;
-  /** Tokens seen before this call (resume). */
-  startTokens?: number;
-  /** Seconds already trained (resume; for the time budget). */
-  startSeconds?: number;
-  /** Global-norm clip (default 1.0; 0 disables). */
-  clipNorm?: number;
-  /** The micro-batches of 0-based step `step`, drawn in order (the caller's sampler state advances). */
-  batches: (step: number) => StepBatches<B>;
-  /** Wall-clock budget for the whole run in seconds (including startSeconds). */
-  maxSeconds?: number;
-  /** With maxSeconds: after a few steps, set totalSteps from the measured speed so the schedule ends on time. */
-  planStepsFromBudget?: boolean;
-  /** Called when totalSteps is re-planned. */
-  onPlan?: (totalSteps: number) => void;
-  evalEvery?: number;
-  evaluate?: (step: number) => Promise<void>;
-  checkpointEvery?: number;
-  checkpoint?: (step: number, reason: 'interval' | 'end' | 'interrupt') => Promise<void>;
-  onStep?: (rec: StepRecord) => void;
-  /** Polled after each step (e.g. set by SIGINT). */
-  shouldStop?: () => boolean;
-  /** Model FLOPs per trained token (forward + backward) for MFU. */
+  batches: BatchSource<B>;
+  evaluate?: (step: number) => Promise<EvalResult>;
+  /** Writes the model (and whatever else a resume needs: a task head, the tokenizer) into `dir`. */
+  saveModel: (dir: string, step: number) => Promise<void>;
+  /** Files copied into every checkpoint (e.g. tokenizer.json). */
+  files?: string[];
+  /** Model FLOPs per trained token and the peak of the gradient workers, for MFU. */
   flopsPerToken?: number;
-  /** Peak GFLOP/s of all gradient workers together (denominator of MFU). */
   peakGflops?: number;
 }
 
-export interface TrainLoopResult {
-  step: number;
+export interface TrainerOptions {
+  outDir: string;
+  /** The run's settings: written to config.json and saved in checkpoints (what --resume continues with). */
+  config: Record<string, unknown>;
+  /** More for config.json only (e.g. the resolved model configuration). */
+  describe?: Record<string, unknown>;
+  optimizer: AdamWOptions;
+  /** Learning rate of 0-based step `step` in a run of `totalSteps`. */
+  schedule: (step: number, totalSteps: number) => number;
   totalSteps: number;
-  tokensSeen: number;
-  lastLoss: number;
-  reason: StopReason;
-  seconds: number;
-  /** Mean tokens/s over the steps of this call after the first (which includes warm-up). */
-  tokensPerSec: number;
+  /** Global-norm clip (0 = off). */
+  clip: number;
+  evalEvery: number;
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  /** Steps between progress lines when stderr is not a terminal. */
+  logEvery: number;
+  /** Time budget: after a few steps the step count is set to fit it (not when resuming). */
+  minutes?: number;
+  /** Continue from this checkpoint; the method has already loaded its model weights from it. */
+  resume?: { dir: string; state: TrainerState };
 }
 
-export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopResult> {
-  let totalSteps = o.totalSteps;
-  let step = o.startStep ?? 0;
-  let tokensSeen = o.startTokens ?? 0;
-  const clip = o.clipNorm ?? 1.0;
-  const t0 = performance.now();
-  const startSeconds = o.startSeconds ?? 0;
-  const elapsed = () => startSeconds + (performance.now() - t0) / 1000;
-  const recent: { s: number; tokens: number }[] = [];
-  let lastLoss = NaN;
-  let planStage = 0;
-  let reason: StopReason = 'done';
-  let timedTokens = 0;
-  let timedSeconds = 0;
-  let stepsThisCall = 0;
+export interface TrainerHooks {
+  onStep?: (record: StepRecord) => void;
+  /** Polled after each step: true stops the run with a checkpoint (Ctrl-C, tests). */
+  shouldStop?: () => boolean;
+}
 
-  while (step < totalSteps) {
-    const ts = performance.now();
-    const { chunks, seeds, tokens } = o.batches(step);
-    const lr = o.lr(step, totalSteps);
-    const res = await o.gradients.compute(chunks, step, seeds);
-    const grads = res.grads;
-    let gradNorm: number;
-    try {
-      if (!Number.isFinite(res.loss)) throw new NonFiniteLossError(step + 1, 'loss', res.loss);
-      if (res.flat) {
-        // Flat gradients (worker threads): the norm came with the average; clipping is a scale folded into
-        // the optimizer's single pass over the weights.
-        gradNorm = Math.sqrt(res.flat.sumSquares);
-        if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step + 1, 'gradient norm', gradNorm);
-        o.optimizer.applyFlat(res.flat.layout, res.flat.params, res.flat.grads, lr, clipScale(gradNorm, clip));
-      } else {
-        gradNorm = await globalNorm(grads);
-        if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step + 1, 'gradient norm', gradNorm);
-        o.optimizer.apply(o.params, grads, lr, clipScale(gradNorm, clip));
-      }
-    } finally {
-      for (const g of Object.values(grads)) g.dispose();
-    }
-    if (o.gradients.paramsUpdated) await o.gradients.paramsUpdated();
-    step += 1;
-    stepsThisCall += 1;
-    tokensSeen += tokens;
-    lastLoss = res.loss;
-    const stepSeconds = (performance.now() - ts) / 1000;
-    if (stepsThisCall > 1) {
-      timedSeconds += stepSeconds;
-      timedTokens += tokens;
-    }
-    recent.push({ s: stepSeconds, tokens });
-    if (recent.length > 20) recent.shift();
-    const window = recent.length > 1 ? recent.slice(1) : recent;
-    const winSec = window.reduce((a, r) => a + r.s, 0);
-    const tokensPerSec = window.reduce((a, r) => a + r.tokens, 0) / Math.max(winSec, 1e-9);
-    const avgStep = winSec / window.length;
+export interface TrainResult {
+  runDir: string;
+  checkpoint: string | null;
+  step: number;
+  totalSteps: number;
+  reason: StopReason;
+  trainLoss: number;
+  lastEval: EvalResult | null;
+  /** Mean tokens/s of this call after its first step. */
+  tokensPerSec: number;
+  mfu: number | null;
+  seconds: number;
+}
 
-    // Time budget: set totalSteps from the measured speed, first after a few steps, then once more when a
-    // fifth of the budget has passed (the first steps include warm-up and JIT time, so they mislead).
-    if (o.maxSeconds !== undefined && o.planStepsFromBudget && planStage < 2) {
-      const due = planStage === 0 ? stepsThisCall >= 6 : elapsed() >= o.maxSeconds * 0.2;
-      if (due) {
-        planStage += 1;
-        const remaining = o.maxSeconds - elapsed();
-        const more = Math.max(0, Math.floor(remaining / avgStep));
-        totalSteps = Math.max(step + 1, Math.min(o.totalSteps, step + more));
-        o.onPlan?.(totalSteps);
-      }
-    }
-    const mfu =
-      o.flopsPerToken && o.peakGflops ? (tokensPerSec * o.flopsPerToken) / (o.peakGflops * 1e9) : null;
-    o.onStep?.({
+/** A run stopped by a non-finite loss, gradient or weights; exit code 3. */
+export class TrainingDiverged extends Error {
+  readonly exitCode = 3;
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingDiverged';
+  }
+}
+
+type Log = { stderr: (s: string) => void; isTTY: boolean };
+
+export class Trainer<B> {
+  readonly runDir: string;
+  readonly optimizer: AdamW;
+  private readonly metrics: MetricsLog;
+  private readonly progress: Progress;
+  private lastEval: EvalResult | null = null;
+  private lastCheckpoint: string | null;
+  private totalSteps: number;
+  private tokensSeen: number;
+  private elapsed: number;
+
+  constructor(
+    private readonly method: TrainingMethod<B>,
+    private readonly o: TrainerOptions,
+    private readonly io: Log,
+    private readonly hooks: TrainerHooks = {},
+  ) {
+    this.runDir = path.resolve(o.outDir);
+    this.optimizer = new AdamW(o.optimizer);
+    this.metrics = new MetricsLog(path.join(this.runDir, 'metrics.jsonl'));
+    this.progress = new Progress(io.stderr, io.isTTY, o.logEvery);
+    this.lastCheckpoint = o.resume?.dir ?? null;
+    this.totalSteps = o.totalSteps;
+    this.tokensSeen = o.resume?.state.tokensSeen ?? 0;
+    this.elapsed = o.resume?.state.elapsedSeconds ?? 0;
+  }
+
+  private log(s: string): void {
+    this.io.stderr(s + '\n');
+  }
+
+  private writePlot(): void {
+    fs.writeFileSync(path.join(this.runDir, 'loss.svg'), lossCurveSvg(this.metrics.read(), `loss · ${path.basename(this.runDir)}`));
+  }
+
+  private async evaluate(step: number): Promise<void> {
+    const r = await this.method.evaluate!(step);
+    if (r.loss !== undefined && !Number.isFinite(r.loss)) throw new NonFiniteLossError(step, 'validation loss', r.loss);
+    this.lastEval = r;
+    this.metrics.append({ type: 'eval', step, ...(r.loss !== undefined ? { val_loss: r.loss } : {}), ...r.metrics });
+    this.writePlot();
+    this.progress.log(`eval step ${step}: ${r.line}${r.note ? ` · ${r.note}` : ''}`);
+  }
+
+  private async checkpoint(step: number, reason: string): Promise<void> {
+    // Never save weights that went non-finite in the last update: the previous checkpoint stays the last good one.
+    const total = tf.tidy(() => tf.addN(Object.values(this.method.params).map((v) => tf.sum(v))));
+    const sum = (await total.data())[0]!;
+    total.dispose();
+    if (!Number.isFinite(sum)) throw new NonFiniteLossError(step, 'weights', sum);
+    this.lastCheckpoint = await saveCheckpoint({
+      runDir: this.runDir,
       step,
-      totalSteps,
-      loss: res.loss,
-      lr,
-      gradNorm: gradNorm!,
-      tokens,
-      tokensSeen,
-      stepSeconds,
-      tokensPerSec,
-      mfu,
-      elapsedSeconds: elapsed(),
-      etaSeconds: (totalSteps - step) * avgStep,
+      saveModel: (dir) => this.method.saveModel(dir, step),
+      optimizer: this.optimizer,
+      state: {
+        totalSteps: this.totalSteps,
+        tokensSeen: this.tokensSeen,
+        elapsedSeconds: this.elapsed,
+        samplerState: this.method.batches.getState(),
+        config: this.o.config,
+        extra: { reason, valLoss: this.lastEval?.loss ?? null },
+      },
+      files: this.method.files,
+      keep: this.o.keepCheckpoints,
     });
+    this.progress.log(`checkpoint: ${displayPath(this.lastCheckpoint)} (step ${step}${reason === 'interrupt' ? ', interrupted' : ''})`);
+  }
 
-    // One turn of the event loop per step: signal handlers (Ctrl-C) and I/O callbacks run here; a loop made
-    // only of resolved promises would never let them in.
-    await new Promise<void>((r) => setImmediate(r));
-    const last = step >= totalSteps;
-    const interrupted = o.shouldStop?.() ?? false;
-    const outOfTime = o.maxSeconds !== undefined && elapsed() >= o.maxSeconds * (o.planStepsFromBudget ? 1.1 : 1);
-    if (o.evaluate && o.evalEvery && (step % o.evalEvery === 0 || last)) await o.evaluate(step);
-    if (interrupted) {
-      reason = 'interrupted';
-      if (o.checkpoint) await o.checkpoint(step, 'interrupt');
-      break;
-    }
-    if (outOfTime && !last) {
-      reason = 'time';
-      if (o.evaluate && o.evalEvery && step % o.evalEvery !== 0) await o.evaluate(step);
-      if (o.checkpoint) await o.checkpoint(step, 'end');
-      break;
-    }
-    if (o.checkpoint && (last || (o.checkpointEvery && step % o.checkpointEvery === 0))) {
-      await o.checkpoint(step, last ? 'end' : 'interval');
+  /** Runs to the planned step (or the time budget, or a stop request) and releases the optimizer and gradients. */
+  async train(): Promise<TrainResult> {
+    const { o, method } = this;
+    const resume = o.resume;
+    fs.mkdirSync(this.runDir, { recursive: true });
+    if (resume) {
+      await loadOptimizer(resume.dir, this.optimizer, method.params, resume.state.optimizer.step);
+      method.batches.setState(resume.state.samplerState);
+      this.metrics.truncateAfter(resume.state.step);
+    } else fs.rmSync(this.metrics.file, { force: true });
+    fs.writeFileSync(path.join(this.runDir, 'config.json'), JSON.stringify({ ...o.config, ...o.describe }, null, 2) + '\n');
+    this.log(`run: ${this.runDir}${resume ? ` · resuming from ${resume.dir} at step ${resume.state.step}` : ''}`);
+    const t0 = performance.now();
+    try {
+      const res = await trainLoop<B>({
+        params: method.params,
+        gradients: method.gradients,
+        optimizer: this.optimizer,
+        lr: o.schedule,
+        totalSteps: this.totalSteps,
+        startStep: resume?.state.step ?? 0,
+        startTokens: this.tokensSeen,
+        startSeconds: this.elapsed,
+        clipNorm: o.clip,
+        batches: (step) => method.batches.next(step),
+        maxSeconds: o.minutes !== undefined ? o.minutes * 60 : undefined,
+        planStepsFromBudget: o.minutes !== undefined && !resume,
+        onPlan: (n) => {
+          this.totalSteps = n;
+          this.progress.log(`time budget ${o.minutes} min: ${n} steps planned`);
+        },
+        evalEvery: o.evalEvery,
+        evaluate: method.evaluate ? (step) => this.evaluate(step) : undefined,
+        checkpointEvery: o.checkpointEvery,
+        checkpoint: (step, reason) => this.checkpoint(step, reason),
+        flopsPerToken: method.flopsPerToken,
+        peakGflops: method.peakGflops,
+        shouldStop: this.hooks.shouldStop,
+        onStep: (r) => this.onStep(r),
+      });
+      this.progress.end();
+      this.writePlot();
+      const seconds = (performance.now() - t0) / 1000;
+      const mfu = method.flopsPerToken && method.peakGflops ? (res.tokensPerSec * method.flopsPerToken) / (method.peakGflops * 1e9) : null;
+      const result: TrainResult = {
+        runDir: this.runDir,
+        checkpoint: this.lastCheckpoint,
+        step: res.step,
+        totalSteps: res.totalSteps,
+        reason: res.reason,
+        trainLoss: res.lastLoss,
+        lastEval: this.lastEval,
+        tokensPerSec: res.tokensPerSec,
+        mfu: res.tokensPerSec > 0 ? mfu : null,
+        seconds,
+      };
+      this.log(doneLine(result));
+      this.log(`files: ${this.metrics.file} · ${path.join(this.runDir, 'loss.svg')}${this.lastCheckpoint ? ` · ${this.lastCheckpoint}` : ''}`);
+      return result;
+    } catch (e) {
+      this.progress.end();
+      if (e instanceof NonFiniteLossError) {
+        this.writePlot();
+        throw this.diverged(e);
+      }
+      throw e;
+    } finally {
+      await method.gradients.dispose();
+      this.optimizer.dispose();
     }
   }
-  return {
-    step,
-    totalSteps,
-    tokensSeen,
-    lastLoss,
-    reason,
-    seconds: (performance.now() - t0) / 1000,
-    tokensPerSec: timedSeconds > 0 ? timedTokens / timedSeconds : 0,
-  };
+
+  private onStep(r: StepRecord): void {
+    this.tokensSeen = r.tokensSeen;
+    this.elapsed = r.elapsedSeconds;
+    this.metrics.append({
+      type: 'train',
+      step: r.step,
+      loss: r.loss,
+      ...r.parts,
+      lr: r.lr,
+      grad_norm: r.gradNorm,
+      tokens: r.tokensSeen,
+      tokens_per_sec: Math.round(r.tokensPerSec),
+      mfu: r.mfu === null ? null : Number(r.mfu.toFixed(4)),
+      elapsed_s: Number(r.elapsedSeconds.toFixed(2)),
+    });
+    this.progress.step(r);
+    this.hooks.onStep?.(r);
+  }
+
+  private diverged(e: NonFiniteLossError): TrainingDiverged {
+    const good = listCheckpoints(this.runDir);
+    const last = good.length ? good[good.length - 1]! : null;
+    return new TrainingDiverged(
+      `${e.message}: training stopped. ` +
+        (last
+          ? `The last good checkpoint is ${last.dir} (step ${last.step}); resume with --resume ${this.runDir} (a lower --lr may help).`
+          : 'No checkpoint was saved before it (try a lower --lr or more warm-up).'),
+    );
+  }
+}
+
+function doneLine(r: TrainResult): string {
+  return (
+    `done: step ${r.step}/${r.totalSteps}${r.reason !== 'done' ? ` (${r.reason})` : ''} · train loss ${r.trainLoss.toFixed(4)}` +
+    (r.lastEval ? ` · ${r.lastEval.line}` : '') +
+    ` · ${Math.round(r.tokensPerSec).toLocaleString('en-US')} tok/s` +
+    (r.mfu !== null ? ` · MFU ${(100 * r.mfu).toFixed(1)}%` : '') +
+    ` · ${r.seconds.toFixed(1)}s`
+  );
+}
+
+function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') ? rel : p;
 }
