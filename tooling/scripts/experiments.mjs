@@ -49,7 +49,20 @@ const pct = (x) => (Number.isFinite(x) ? (100 * x).toFixed(1) + '%' : 'n/a');
 
 function gpt1() {
   const model = pretrained();
-  const common = ['--train-limit', flag('train-limit', '1000'), '--eval-limit', flag('eval-limit', '200'), '--epochs', flag('epochs', '2'), '--batch-size', '16', '--lr', flag('lr', '3e-4'), '--truncate', '--json'];
+  const common = [
+    '--train-limit',
+    flag('train-limit', '1000'),
+    '--eval-limit',
+    flag('eval-limit', '200'),
+    '--epochs',
+    flag('epochs', '2'),
+    '--batch-size',
+    '16',
+    '--lr',
+    flag('lr', '3e-4'),
+    '--truncate',
+    '--json',
+  ];
   const conditions = [
     { name: 'pretrained, λ=0.5', slug: 'lm0.5', args: ['--aux-lm-weight', '0.5'] },
     { name: 'pretrained, λ=0', slug: 'lm0', args: ['--aux-lm-weight', '0'] },
@@ -60,7 +73,12 @@ function gpt1() {
     for (const c of conditions) {
       // Each fine-tuning run keeps its own run directory (metrics.jsonl, loss.svg, checkpoints).
       const runDir = path.join(out, 'gpt1', `${task}-${c.slug}`);
-      const r = JSON.parse(run(['finetune', '--task', task, '--model', model, '--out', runDir, ...common, ...c.args]).trim().split('\n').pop());
+      const r = JSON.parse(
+        run(['finetune', '--task', task, '--model', model, '--out', runDir, ...common, ...c.args])
+          .trim()
+          .split('\n')
+          .pop(),
+      );
       rows.push({ task, condition: c.name, ...r });
     }
   }
@@ -69,14 +87,21 @@ function gpt1() {
     '',
     '| task | condition | dev accuracy | test accuracy | steps | seconds |',
     '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.task} | ${r.condition} | ${pct(r.devAccuracy)} | ${pct(r.testAccuracy)} | ${r.steps} | ${r.seconds.toFixed(0)} |`),
+    ...rows.map(
+      (r) => `| ${r.task} | ${r.condition} | ${pct(r.devAccuracy)} | ${pct(r.testAccuracy)} | ${r.steps} | ${r.seconds.toFixed(0)} |`,
+    ),
   ].join('\n');
   return { rows, md };
 }
 
 function fewshot() {
   const model = pretrained();
-  const report = JSON.parse(run(['eval', '--model', model, '--shots', flag('shots', '0,1,4'), '--limit', flag('limit', '100'), '--json']).trim().split('\n').pop());
+  const report = JSON.parse(
+    run(['eval', '--model', model, '--shots', flag('shots', '0,1,4'), '--limit', flag('limit', '100'), '--json'])
+      .trim()
+      .split('\n')
+      .pop(),
+  );
   const tasks = [...new Set(report.fewShot.map((r) => r.task))];
   const ks = [...new Set(report.fewShot.map((r) => r.k))];
   const md = [
@@ -94,7 +119,12 @@ function fewshot() {
 
 function scaling() {
   const dir = path.join(out, 'scaling');
-  const r = JSON.parse(run(['scaling', '--out', dir, '--widths', flag('widths', '32,48,64,96,128'), '--tokens', flag('tokens', '400000'), '--json']).trim().split('\n').pop());
+  const r = JSON.parse(
+    run(['scaling', '--out', dir, '--widths', flag('widths', '32,48,64,96,128'), '--tokens', flag('tokens', '400000'), '--json'])
+      .trim()
+      .split('\n')
+      .pop(),
+  );
   const md = [
     `Predictable scaling: ${r.runs.length} widths, the same ${flag('tokens', '400000')} training tokens each; L(C) = a·C^(−b) + c fitted on all but the largest`,
     '',

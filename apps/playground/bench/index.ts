@@ -43,7 +43,11 @@ async function main(): Promise<void> {
   const ttft: number[] = [];
   const viaSse = async () => {
     const t0 = performance.now();
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify(body) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify(body),
+    });
     const reader = res.body!.getReader();
     let text = '';
     let first = true;
@@ -60,7 +64,11 @@ async function main(): Promise<void> {
   };
   // Interleaved rounds (the machine is shared): each round times the three ways once, after a warm-up round.
   const samples: Record<string, number[]> = { direct: [], json: [], sse: [] };
-  const fns: [string, () => Promise<void>][] = [['direct', direct], ['json', viaJson], ['sse', viaSse]];
+  const fns: [string, () => Promise<void>][] = [
+    ['direct', direct],
+    ['json', viaJson],
+    ['sse', viaSse],
+  ];
   for (let round = -1; round < iters; round++) {
     for (const [name, fn] of fns) {
       const t0 = performance.now();
@@ -72,19 +80,36 @@ async function main(): Promise<void> {
   const d = med(samples.direct!);
   const j = med(samples.json!);
   const e = med(samples.sse!);
-  emit({ bench: 'generate_direct', model: 'demo', new_tokens: newTokens, seconds: d, tokens_per_s: newTokens / d, backend, rounds: iters, machine: m });
+  emit({
+    bench: 'generate_direct',
+    model: 'demo',
+    new_tokens: newTokens,
+    seconds: d,
+    tokens_per_s: newTokens / d,
+    backend,
+    rounds: iters,
+    machine: m,
+  });
   emit({ bench: 'generate_http_json', new_tokens: newTokens, seconds: j, tokens_per_s: newTokens / j, overhead_ratio: j / d, machine: m });
   emit({
-    bench: 'generate_http_sse', new_tokens: newTokens, seconds: e, tokens_per_s: newTokens / e,
-    time_to_first_token_s: med(ttft.slice(1)), overhead_ratio: e / d, machine: m,
+    bench: 'generate_http_sse',
+    new_tokens: newTokens,
+    seconds: e,
+    tokens_per_s: newTokens / e,
+    time_to_first_token_s: med(ttft.slice(1)),
+    overhead_ratio: e / d,
+    machine: m,
   });
 
   const T = model.contextLength;
   const ids = Array.from({ length: T }, (_, i) => prompt[i % prompt.length]!);
-  const att = await time(async () => {
-    const r = await app.inject({ method: 'POST', url: '/api/attention', payload: { model: 'demo', promptIds: ids, layer: 1, head: 0 } });
-    if (r.statusCode !== 200) throw new Error(r.body);
-  }, { warmup: 1, iters });
+  const att = await time(
+    async () => {
+      const r = await app.inject({ method: 'POST', url: '/api/attention', payload: { model: 'demo', promptIds: ids, layer: 1, head: 0 } });
+      if (r.statusCode !== 200) throw new Error(r.body);
+    },
+    { warmup: 1, iters },
+  );
   emit({ bench: 'attention_http', tokens: T, seconds: att.median, machine: m });
 
   await app.close();

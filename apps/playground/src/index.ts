@@ -13,7 +13,15 @@ export {
   type GenerateBody,
   type AttentionBody,
 } from './requests';
-export { RealModel, realRegistry, abortableLanguageModel, loadTokenizer, findEosTokenId, type RealModelOptions, type TextCodec } from './real';
+export {
+  RealModel,
+  realRegistry,
+  abortableLanguageModel,
+  loadTokenizer,
+  findEosTokenId,
+  type RealModelOptions,
+  type TextCodec,
+} from './real';
 export { main, playgroundProgram } from './program';
 export { replLine, REPL_HELP, type ReplState } from './commands/repl';
 export { loadRealModel, type CliIO, type CheckpointLoader } from './commands/shared';

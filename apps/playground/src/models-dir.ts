@@ -95,7 +95,10 @@ export class DirRegistry implements ModelRegistry {
     while (this.cache.size > this.maxLoaded) {
       const [oldName, old] = this.cache.entries().next().value as [string, Promise<LoadedModel>];
       this.cache.delete(oldName);
-      old.then((m) => m.dispose?.(), () => undefined);
+      old.then(
+        (m) => m.dispose?.(),
+        () => undefined,
+      );
     }
     return p;
   }

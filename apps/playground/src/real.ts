@@ -163,7 +163,8 @@ export class RealModel implements LoadedModel {
   }
 
   private requireCodec(what: string): TextCodec {
-    if (!this.codec) throw new HttpError(400, `${this.card.name} has no tokenizer files (vocab.json + merges.txt): ${what} needs token ids`);
+    if (!this.codec)
+      throw new HttpError(400, `${this.card.name} has no tokenizer files (vocab.json + merges.txt): ${what} needs token ids`);
     return this.codec;
   }
 
@@ -180,7 +181,8 @@ export class RealModel implements LoadedModel {
   }
 
   checkRequest(req: GenerateRequest): void {
-    if (req.strategy.stopStrings.length > 0 && !this.codec) throw new HttpError(400, 'stop strings need the checkpoint tokenizer (vocab.json + merges.txt)');
+    if (req.strategy.stopStrings.length > 0 && !this.codec)
+      throw new HttpError(400, 'stop strings need the checkpoint tokenizer (vocab.json + merges.txt)');
   }
 
   async generate(req: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
@@ -209,7 +211,13 @@ export class RealModel implements LoadedModel {
     const [vals, idx] = tf.tidy(() => {
       const { logits } = this.gpt.forward(tf.tensor2d(ids, [1, T], 'int32'));
       const lp = tf.logSoftmax(tf.reshape(logits, [T, this.vocabSize]));
-      const rows = tf.gather(lp, tf.tensor1d(positions.map((p) => p - 1), 'int32'));
+      const rows = tf.gather(
+        lp,
+        tf.tensor1d(
+          positions.map((p) => p - 1),
+          'int32',
+        ),
+      );
       const { values, indices } = tf.topk(rows, kk);
       return [values, indices];
     });

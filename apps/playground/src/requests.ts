@@ -46,7 +46,8 @@ function int(obj: Record<string, unknown>, key: string, lo: number, hi: number):
 function tokenIds(v: unknown, key: string): number[] {
   if (!Array.isArray(v)) bad(`${key} must be an array of token ids`);
   v.forEach((t, i) => {
-    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0) bad(`${key}[${i}] must be a non-negative integer (got ${JSON.stringify(t)})`);
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0)
+      bad(`${key}[${i}] must be a non-negative integer (got ${JSON.stringify(t)})`);
   });
   return v as number[];
 }
@@ -67,7 +68,8 @@ function parsePromptFields(body: Record<string, unknown>, limits: Limits): { pro
 }
 
 function parseModel(body: Record<string, unknown>): string {
-  if (typeof body.model !== 'string' || body.model.length === 0) bad('model must be a non-empty string naming a checkpoint (see GET /api/models)');
+  if (typeof body.model !== 'string' || body.model.length === 0)
+    bad('model must be a non-empty string naming a checkpoint (see GET /api/models)');
   return body.model;
 }
 
@@ -152,7 +154,9 @@ export function checkAgainstModel(
     if (promptIds[i]! >= model.vocabSize) bad(`${field}[${i}] = ${promptIds[i]} is outside the vocabulary (size ${model.vocabSize})`);
   }
   if (promptIds.length + maxNewTokens > model.contextLength) {
-    bad(`prompt (${promptIds.length} tokens) + maxNewTokens (${maxNewTokens}) exceeds the model's context of ${model.contextLength} tokens`);
+    bad(
+      `prompt (${promptIds.length} tokens) + maxNewTokens (${maxNewTokens}) exceeds the model's context of ${model.contextLength} tokens`,
+    );
   }
 }
 

@@ -4,7 +4,15 @@ import * as path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { STRATEGY_FIELDS } from '@gptlab/decoding';
 import { JobQueue, isAbortError } from './queue';
-import { HttpError, type Alternative, type GenerateRequest, type GenerateResult, type LoadedModel, type ModelRegistry, type TokenEvent } from './types';
+import {
+  HttpError,
+  type Alternative,
+  type GenerateRequest,
+  type GenerateResult,
+  type LoadedModel,
+  type ModelRegistry,
+  type TokenEvent,
+} from './types';
 import { DEFAULT_LIMITS, checkAgainstModel, parseAttentionBody, parseGenerateBody, resolveStrategy, type Limits } from './requests';
 
 export interface ServerOptions {
@@ -120,13 +128,10 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     };
     if (queue.active > 0) send('queued', { position: queue.pending + 1 });
     try {
-      const out = await queue.run(
-        () => {
-          send('start', { promptIds, promptTokens: model.tokenTexts(promptIds) });
-          return runGenerate(model, request, body.topAlternatives, ac.signal, (ev) => send('token', ev));
-        },
-        ac.signal,
-      );
+      const out = await queue.run(() => {
+        send('start', { promptIds, promptTokens: model.tokenTexts(promptIds) });
+        return runGenerate(model, request, body.topAlternatives, ac.signal, (ev) => send('token', ev));
+      }, ac.signal);
       send('done', { ...out, tokens: model.tokenTexts(out.ids) });
     } catch (e) {
       if (!isAbortError(e)) {

@@ -32,14 +32,24 @@ async function generateJSON(args: string[]) {
 describe('generate --json matches the PyTorch reference', () => {
   test.each(REF.cases.map((c) => [c.prompt, c] as const))('greedy: %s', async (_p, c) => {
     const stopsAtEos = c.greedy.ids.indexOf(REF.eos);
-    const { json, err } = await generateJSON(['--prompt', c.prompt, '--strategy', 'greedy', '--max-new-tokens', String(c.greedy.ids.length)]);
+    const { json, err } = await generateJSON([
+      '--prompt',
+      c.prompt,
+      '--strategy',
+      'greedy',
+      '--max-new-tokens',
+      String(c.greedy.ids.length),
+    ]);
     expect(Object.keys(json)).toEqual(['ids', 'text', 'logprobs', 'score', 'finishReason']);
     expect(err).toMatch(/backend/);
     const n = stopsAtEos >= 0 ? stopsAtEos + 1 : c.greedy.ids.length;
     expect(json.ids).toEqual(c.greedy.ids.slice(0, n));
     expect(json.finishReason).toBe(stopsAtEos >= 0 ? 'eos' : 'length');
     json.logprobs.forEach((lp: number, i: number) => expect(Math.abs(lp - c.greedy.logprobs[i]!)).toBeLessThan(1e-4));
-    expect(json.score).toBeCloseTo(json.logprobs.reduce((a: number, b: number) => a + b, 0), 9);
+    expect(json.score).toBeCloseTo(
+      json.logprobs.reduce((a: number, b: number) => a + b, 0),
+      9,
+    );
   });
 
   test("defaults are Hugging Face's: greedy, 20 new tokens, stop at the end-of-text token", async () => {
@@ -60,13 +70,17 @@ describe('generate --json matches the PyTorch reference', () => {
     expect(json.ids).toEqual(c.greedy.ids);
     expect(json.finishReason).toBe('length');
     const stopAt = c.greedy.ids[3]!;
-    const own = (await generateJSON(['--prompt-ids', c.ids.join(','), '--ignore-eos', `--eos-token-id=${stopAt}`, '--max-new-tokens', '12'])).json;
+    const own = (
+      await generateJSON(['--prompt-ids', c.ids.join(','), '--ignore-eos', `--eos-token-id=${stopAt}`, '--max-new-tokens', '12'])
+    ).json;
     expect(own).toMatchObject({ ids: c.greedy.ids.slice(0, c.greedy.ids.indexOf(stopAt) + 1), finishReason: 'eos' });
   });
 
   test.each(REF.cases.map((c) => [c.prompt, c] as const))('beam 3, length penalty 0: %s', async (_p, c) => {
     const { json } = await generateJSON([
-      '--prompt-ids', c.ids.join(','), '--strategy', 'beam', '--num-beams', '3', '--length-penalty', '0', '--ignore-eos', '--max-new-tokens', '6',
+      '--prompt-ids',
+      c.ids.join(','),
+      ...'--strategy beam --num-beams 3 --length-penalty 0 --ignore-eos --max-new-tokens 6'.split(' '),
     ]);
     expect(json.ids).toEqual(c.beam.ids);
     expect(Math.abs(json.score - c.beam.score)).toBeLessThan(1e-4);
@@ -74,15 +88,25 @@ describe('generate --json matches the PyTorch reference', () => {
 
   test('beam with several return sequences prints them all, best first', async () => {
     const c = REF.cases[0]!;
-    const { json } = await generateJSON(['--prompt-ids', c.ids.join(','), '--num-beams', '3', '--num-return-sequences', '3', '--length-penalty', '0', '--ignore-eos', '--max-new-tokens', '6']);
+    const { json } = await generateJSON([
+      '--prompt-ids',
+      c.ids.join(','),
+      ...'--num-beams 3 --num-return-sequences 3 --length-penalty 0 --ignore-eos --max-new-tokens 6'.split(' '),
+    ]);
     expect(json.sequences).toHaveLength(3);
-    expect(json.sequences[0]).toEqual({ ids: json.ids, text: json.text, logprobs: json.logprobs, score: json.score, finishReason: json.finishReason });
+    expect(json.sequences[0]).toEqual({
+      ids: json.ids,
+      text: json.text,
+      logprobs: json.logprobs,
+      score: json.score,
+      finishReason: json.finishReason,
+    });
     expect(json.ids).toEqual(c.beam.ids);
     for (let i = 1; i < 3; i++) expect(json.sequences[i].score).toBeLessThanOrEqual(json.sequences[i - 1].score + 1e-9);
   });
 
   test('sampling is reproducible with a seed', async () => {
-    const args = ['--prompt', 'The quick', '--strategy', 'sample', '--temperature', '1.5', '--top-k', '3', '--max-new-tokens', '10', '--ignore-eos'];
+    const args = ['--prompt', 'The quick', ...'--strategy sample --temperature 1.5 --top-k 3 --max-new-tokens 10 --ignore-eos'.split(' ')];
     const a = (await generateJSON([...args, '--seed', '1'])).json;
     const b = (await generateJSON([...args, '--seed', '1'])).json;
     const c = (await generateJSON([...args, '--seed', '2'])).json;
@@ -119,7 +143,8 @@ describe('CLI conventions', () => {
   });
 
   test('--version, and the program help', async () => {
-    for (const args of [['--version'], ['generate', '--version']]) expect(await run(args)).toEqual({ code: 0, out: `gptlab-playground ${VERSION}\n`, err: '' });
+    for (const args of [['--version'], ['generate', '--version']])
+      expect(await run(args)).toEqual({ code: 0, out: `gptlab-playground ${VERSION}\n`, err: '' });
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.out).toMatch(/serve .*\n.*generate .*\n.*repl /);
@@ -130,7 +155,10 @@ describe('CLI conventions', () => {
     [['--prompt', 'a', '--strategy', 'nucleus'], /--strategy must be one of greedy, beam, sample; got "nucleus"/],
     [['--prompt', 'a', '--strategy', 'sample', '--top-k', 'abc'], /--top-k expects an integer, got "abc"/],
     [['--prompt', 'a', '--strategy', 'sample', '--top-p', '2'], /--top-p: expected a number in \(0, 1\] \(1 = off\), got 2/],
-    [['--prompt', 'a', '--strategy', 'greedy', '--num-beams', '2'], /--num-beams: applies only to type 'beam' \(this strategy is 'greedy'\)/],
+    [
+      ['--prompt', 'a', '--strategy', 'greedy', '--num-beams', '2'],
+      /--num-beams: applies only to type 'beam' \(this strategy is 'greedy'\)/,
+    ],
     [['--prompt', 'a', '--max-new-tokens=-1'], /--max-new-tokens: expected an integer >= 0, got -1/],
     [['--prompt', 'a', '--max-new-tokens', '500'], /exceeds the model's context of 128 tokens/],
     [['--prompt-ids', '1,x'], /--prompt-ids: item 1 \("x"\) is not a token id/],
@@ -144,6 +172,31 @@ describe('CLI conventions', () => {
     expect(r.out).toBe('');
     expect(r.err).toMatch(msg);
     expect(r.err).toMatch(/^gptlab-playground generate: [^\n]*; see gptlab-playground generate --help\n$/);
+  });
+
+  test("a trainer's checkpoints/ folder resolves to the checkpoint its LATEST file names", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gptlab-latest-'));
+    try {
+      const ckpt = path.join(root, 'checkpoints', 'step-000007');
+      fs.mkdirSync(ckpt, { recursive: true });
+      for (const f of fs.readdirSync(DIR)) fs.copyFileSync(path.join(DIR, f), path.join(ckpt, f));
+      fs.writeFileSync(path.join(root, 'checkpoints', 'LATEST'), 'step-000007\n');
+      const r = await run([
+        'generate',
+        '--model',
+        path.join(root, 'checkpoints'),
+        '--prompt-ids',
+        REF.cases[0]!.ids.join(','),
+        '--ignore-eos',
+        '--max-new-tokens',
+        '4',
+        '--json',
+      ]);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.out).ids).toEqual(REF.cases[0]!.greedy.ids.slice(0, 4));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test('missing required flags and bad directories are usage errors; a broken checkpoint is a failure', async () => {

@@ -44,7 +44,9 @@ maybe('playground in headless Chromium', () => {
     context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: '--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --disable-sync --no-first-run'.split(
+        ' ',
+      ),
       viewport: { width: 1440, height: 1100 },
     });
     page = context.pages()[0] ?? (await context.newPage());
@@ -95,7 +97,9 @@ maybe('playground in headless Chromium', () => {
     const body = JSON.parse((await request).postData()!);
     expect(body.strategy).toEqual({ type: 'sample', topP: 0.8 }); // fields at their schema default are not sent
     expect(body.model).toBe('demo');
-    await page.waitForFunction(() => document.querySelector('#output-a .meta')!.textContent!.includes('finish:'), undefined, { timeout: 30000 });
+    await page.waitForFunction(() => document.querySelector('#output-a .meta')!.textContent!.includes('finish:'), undefined, {
+      timeout: 30000,
+    });
     const { tokTimes, doneTime } = await page.evaluate(() => {
       const w = window as unknown as { tokTimes: number[]; doneTime: number };
       return { tokTimes: w.tokTimes, doneTime: w.doneTime };
@@ -119,7 +123,11 @@ maybe('playground in headless Chromium', () => {
     // Attention view on the sparse layer.
     await page.click('#attention-toggle');
     await page.selectOption('#attn-layer', '1');
-    await page.waitForFunction(() => !!document.querySelector('#attn-canvas')!.getAttribute('data-rendered') && !document.querySelector('#attn-sparse')!.hasAttribute('hidden'));
+    await page.waitForFunction(
+      () =>
+        !!document.querySelector('#attn-canvas')!.getAttribute('data-rendered') &&
+        !document.querySelector('#attn-sparse')!.hasAttribute('hidden'),
+    );
     const rendered = await page.getAttribute('#attn-canvas', 'data-rendered');
     const T = Number(rendered!.split('x')[0]);
     const promptLen = (await page.textContent('#attn-info'))!.match(/prompt (\d+)/)![1];
@@ -158,7 +166,9 @@ maybe('playground in headless Chromium', () => {
     await page.fill('#max-tokens', '30');
     await page.click('#generate');
     for (const run of ['a', 'b']) {
-      await page.waitForFunction((r) => document.querySelector(`#output-${r} .meta`)!.textContent!.includes('finish:'), run, { timeout: 30000 });
+      await page.waitForFunction((r) => document.querySelector(`#output-${r} .meta`)!.textContent!.includes('finish:'), run, {
+        timeout: 30000,
+      });
       expect(await page.locator(`#output-${run} .tok`).count()).toBeGreaterThan(0);
     }
     expect(await page.textContent('#output-b .meta')).toContain('beam numBeams=3');
@@ -187,7 +197,9 @@ maybe('playground in headless Chromium', () => {
     await page.click('#generate');
     await page.waitForSelector('#output-a .tok');
     await page.click('#stop-btn');
-    await page.waitForFunction(() => document.querySelector('#output-a .meta')!.textContent!.includes('stopped'), undefined, { timeout: 20000 });
+    await page.waitForFunction(() => document.querySelector('#output-a .meta')!.textContent!.includes('stopped'), undefined, {
+      timeout: 20000,
+    });
     expect(await page.locator('#output-a .tok').count()).toBeLessThan(120);
     expect(pageErrors).toEqual([]);
   }, 90000);

@@ -7,6 +7,7 @@ import { strategyFromJSON } from '@gptlab/decoding';
 import { RealModel, realRegistry } from '../src/real';
 import { createServer } from '../src/server';
 import { isAbortError } from '../src/queue';
+import { parseSSE } from './helpers/io';
 
 const DIR = path.join(__dirname, 'fixtures', 'tiny');
 const REF = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'tiny-reference.json'), 'utf8')) as {
@@ -37,7 +38,10 @@ afterAll(() => {
 test('model card', () => {
   const c = model.card;
   // GPT-2 parameter count with a tied head: V·C + P·C + L·(12C² + 13C) + 2C.
-  const V = 320, C = 32, P = 128, L = 2;
+  const V = 320,
+    C = 32,
+    P = 128,
+    L = 2;
   expect(c.parameters).toBe(V * C + P * C + L * (12 * C * C + 13 * C) + 2 * C);
   expect(c).toMatchObject({ name: 'tiny', contextLength: 128, nLayer: 2, nHead: 4, attention: [null, null] });
   expect(c.tokenizer).toEqual({ type: 'byte-level BPE (GPT-2)', vocabSize: 320, files: ['vocab.json', 'merges.txt'] });
@@ -61,8 +65,15 @@ test('top alternatives: the first is the greedy choice with the reference log-pr
 
 test('top-k sampling only draws among the k most likely tokens', async () => {
   const prompt = REF.cases[1]!.ids;
-  const r = await model.generate({ promptIds: prompt, strategy: strategyFromJSON({ type: 'sample', topK: 3, temperature: 2, maxNewTokens: 12, seed: 5 }) });
-  const alts = await model.topAlternatives([...prompt, ...r.ids], r.ids.map((_, i) => prompt.length + i), 3);
+  const r = await model.generate({
+    promptIds: prompt,
+    strategy: strategyFromJSON({ type: 'sample', topK: 3, temperature: 2, maxNewTokens: 12, seed: 5 }),
+  });
+  const alts = await model.topAlternatives(
+    [...prompt, ...r.ids],
+    r.ids.map((_, i) => prompt.length + i),
+    3,
+  );
   r.ids.forEach((t, i) => expect(alts[i]!.map((a) => a.token)).toContain(t));
 });
 
@@ -103,7 +114,10 @@ test('an aborted generation stops and releases its KV cache', async () => {
   expect(n).toBe(3);
   expect(tf.memory().numTensors).toBe(before);
   const ac2 = new AbortController();
-  const p2 = model.generate({ promptIds: [1, 2, 3], strategy: strategyFromJSON({ type: 'beam', numBeams: 3, maxNewTokens: 100 }) }, { signal: ac2.signal });
+  const p2 = model.generate(
+    { promptIds: [1, 2, 3], strategy: strategyFromJSON({ type: 'beam', numBeams: 3, maxNewTokens: 100 }) },
+    { signal: ac2.signal },
+  );
   setImmediate(() => ac2.abort());
   await expect(p2.catch((e) => isAbortError(e))).resolves.toBe(true);
   expect(tf.memory().numTensors).toBe(before);
@@ -136,18 +150,26 @@ describe('server over real checkpoints', () => {
     const body = { model: 'tiny', prompt: c.prompt, strategy: { type: 'greedy' }, maxNewTokens: 6 };
     const json = (await app.inject({ method: 'POST', url: '/api/generate', payload: body })).json();
     expect(json.ids).toEqual(c.greedy.ids.slice(0, 6));
-    const sse = await app.inject({ method: 'POST', url: '/api/generate', headers: { accept: 'text/event-stream' }, payload: { ...body, topAlternatives: 2 } });
-    const events = sse.body.split('\n\n').filter(Boolean).map((chunk) => {
-      const [ev, data] = chunk.split('\n');
-      return { event: ev!.slice(7), data: JSON.parse(data!.slice(6)) };
+    const sse = await app.inject({
+      method: 'POST',
+      url: '/api/generate',
+      headers: { accept: 'text/event-stream' },
+      payload: { ...body, topAlternatives: 2 },
     });
+    const events = parseSSE(sse.body);
     const tokens = events.filter((e) => e.event === 'token').map((e) => e.data);
     const done = events.find((e) => e.event === 'done')!.data;
     expect(tokens.map((t) => t.token)).toEqual(json.ids);
     expect(tokens.map((t) => t.text).join('')).toBe(json.text);
     expect(done).toMatchObject(json);
     expect(done.alternatives.map((a: { token: number }[]) => a[0]!.token)).toEqual(json.ids);
-    const att = (await app.inject({ method: 'POST', url: '/api/attention', payload: { model: 'tiny-sparse', prompt: c.prompt, generatedIds: json.ids, layer: 1, head: 0 } })).json();
+    const att = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/attention',
+        payload: { model: 'tiny-sparse', prompt: c.prompt, generatedIds: json.ids, layer: 1, head: 0 },
+      })
+    ).json();
     expect(att.probs).toHaveLength(c.ids.length + 6);
     expect(att.sparse.description).toMatchObject({ type: 'local', window: 3, spec: 'local:3' });
     const bad = await app.inject({ method: 'POST', url: '/api/generate', payload: { ...body, strategy: { type: 'sample', topP: 0 } } });

@@ -10,6 +10,7 @@ import { initBackend } from '@gptlab/tensor';
 import { BPETokenizer } from '@gptlab/tokenizer';
 import { realRegistry } from '../src/real';
 import { createServer } from '../src/server';
+import { parseSSE } from './helpers/io';
 
 const DIR = path.join(__dirname, 'fixtures', 'tiny');
 const REF = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'tiny-reference.json'), 'utf8')) as {
@@ -38,7 +39,10 @@ afterAll(async () => {
 
 /** The same run without the playground: config.json's eos_token_id is what the server stops at by default. */
 async function direct(prompt: string, strategy: StrategyInput) {
-  const all = await generateAll(gptLanguageModel(gpt), tok.encode(prompt), { strategy: { eosTokenId: REF.eos, ...strategy }, tokenizer: tok });
+  const all = await generateAll(gptLanguageModel(gpt), tok.encode(prompt), {
+    strategy: { eosTokenId: REF.eos, ...strategy },
+    tokenizer: tok,
+  });
   const first = resultToJSON(all[0]!);
   return all.length === 1 ? first : { ...first, sequences: all.map(resultToJSON) };
 }
@@ -73,10 +77,7 @@ test('the event stream carries the same tokens as the JSON reply', async () => {
   const body = { model: 'tiny', prompt: REF.cases[1]!.prompt, strategy: STRATEGIES[1]![1] };
   const json = await viaHttp(body);
   const sse = await app.inject({ method: 'POST', url: '/api/generate', headers: { accept: 'text/event-stream' }, payload: body });
-  const events = sse.body.split('\n\n').filter(Boolean).map((chunk) => {
-    const [ev, data] = chunk.split('\n');
-    return { event: ev!.slice(7), data: JSON.parse(data!.slice(6)) };
-  });
+  const events = parseSSE(sse.body);
   const tokens = events.filter((e) => e.event === 'token').map((e) => e.data);
   expect(tokens.map((t) => t.token)).toEqual(json.ids);
   expect(tokens.map((t) => t.text).join('')).toBe(json.text);

@@ -11,6 +11,7 @@ import { strategyFromJSON } from '@gptlab/decoding';
 import { HttpError, type GenerateRequest } from '../src/types';
 import { STRATEGY_FIELDS } from '@gptlab/decoding';
 import { FakeModel, FakeRegistry } from './helpers/fake-model';
+import { parseSSE } from './helpers/io';
 
 let tmp: string;
 let modelsDir: string;
@@ -32,19 +33,6 @@ async function make(delayMs = 0, queue?: JobQueue): Promise<{ app: FastifyInstan
   return { app, reg };
 }
 
-function parseSSE(body: string): { event: string; data: any }[] {
-  return body
-    .split('\n\n')
-    .filter((c) => c.trim())
-    .map((c) => {
-      const lines = c.split('\n');
-      return {
-        event: lines.find((l) => l.startsWith('event: '))!.slice(7),
-        data: JSON.parse(lines.find((l) => l.startsWith('data: '))!.slice(6)),
-      };
-    });
-}
-
 describe('UI and model listing', () => {
   test('serves the single-page UI: index.html, the stylesheet and every ES module it imports', async () => {
     const { app } = await make();
@@ -57,12 +45,21 @@ describe('UI and model listing', () => {
       if (seen.has(file)) return;
       seen.add(file);
       const res = await app.inject({ method: 'GET', url: `/${file}` });
-      expect({ file, status: res.statusCode, type: res.headers['content-type'] }).toEqual({ file, status: 200, type: 'text/javascript; charset=utf-8' });
+      expect({ file, status: res.statusCode, type: res.headers['content-type'] }).toEqual({
+        file,
+        status: 200,
+        type: 'text/javascript; charset=utf-8',
+      });
       for (const m of res.body.matchAll(/from '\.\/([a-z-]+\.js)'/g)) await visit(m[1]!);
     };
     await visit('main.js');
     expect(seen.size).toBeGreaterThanOrEqual(6);
-    expect([...seen].sort()).toEqual(fs.readdirSync(path.join(__dirname, '..', 'src', 'ui')).filter((f) => f.endsWith('.js')).sort());
+    expect([...seen].sort()).toEqual(
+      fs
+        .readdirSync(path.join(__dirname, '..', 'src', 'ui'))
+        .filter((f) => f.endsWith('.js'))
+        .sort(),
+    );
     expect((await app.inject({ method: 'GET', url: '/style.css' })).statusCode).toBe(200);
     for (const url of ['/nope', '/nope.js', '/..%2Fpackage.json', '/%2E%2E%2Fserver.ts', '/ui/main.js']) {
       expect({ url, status: (await app.inject({ method: 'GET', url })).statusCode }).toEqual({ url, status: 404 });
@@ -100,7 +97,13 @@ describe('POST /api/generate', () => {
     const j = res.json();
     expect(Object.keys(j).sort()).toEqual(['finishReason', 'ids', 'logprobs', 'score', 'text']);
     // 'c' = 3, the fake continues 4, 5, 6, 7 = "defg"
-    expect(j).toEqual({ ids: [4, 5, 6, 7], text: 'defg', logprobs: Array(4).fill(Math.log(0.5)), score: 4 * Math.log(0.5), finishReason: 'length' });
+    expect(j).toEqual({
+      ids: [4, 5, 6, 7],
+      text: 'defg',
+      logprobs: Array(4).fill(Math.log(0.5)),
+      score: 4 * Math.log(0.5),
+      finishReason: 'length',
+    });
     expect(reg.models.get('tiny')!.stats.requests[0]).toEqual({ promptIds: [1, 2, 3], strategy: strategyFromJSON({ maxNewTokens: 4 }) });
   });
 
@@ -114,7 +117,14 @@ describe('POST /api/generate', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ ids: [3, 4, 5, 6], text: 'cde', finishReason: 'stop' });
-    const expected = strategyFromJSON({ ...strategy, maxNewTokens: 10, stopStrings: ['f'], seed: 7, numReturnSequences: 2, logitBias: [[3, 1]] });
+    const expected = strategyFromJSON({
+      ...strategy,
+      maxNewTokens: 10,
+      stopStrings: ['f'],
+      seed: 7,
+      numReturnSequences: 2,
+      logitBias: [[3, 1]],
+    });
     expect(reg.models.get('tiny')!.stats.requests[0]).toEqual({ promptIds: [1, 2], strategy: expected });
     const beam = { model: 'tiny', prompt: 'a', strategy: { type: 'beam', numBeams: 2, earlyStopping: 'never' } };
     expect((await app.inject({ method: 'POST', url: '/api/generate', payload: beam })).statusCode).toBe(200);
@@ -127,14 +137,25 @@ describe('POST /api/generate', () => {
       method: 'POST',
       url: '/api/generate',
       headers: { accept: 'text/event-stream' },
-      payload: { model: 'tiny', prompt: 'ab', strategy: { type: 'beam', numBeams: 2, lengthPenalty: 0.6 }, maxNewTokens: 3, topAlternatives: 3 },
+      payload: {
+        model: 'tiny',
+        prompt: 'ab',
+        strategy: { type: 'beam', numBeams: 2, lengthPenalty: 0.6 },
+        maxNewTokens: 3,
+        topAlternatives: 3,
+      },
     });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/event-stream/);
     const events = parseSSE(res.body);
     expect(events.map((e) => e.event)).toEqual(['start', 'token', 'token', 'token', 'done']);
     expect(events[0]!.data).toEqual({ promptIds: [1, 2], promptTokens: ['a', 'b'] });
-    expect(events.slice(1, 4).map((e) => e.data.text).join('')).toBe('cde');
+    expect(
+      events
+        .slice(1, 4)
+        .map((e) => e.data.text)
+        .join(''),
+    ).toBe('cde');
     const done = events[4]!.data;
     expect(done).toMatchObject({ ids: [3, 4, 5], text: 'cde', finishReason: 'length', tokens: ['c', 'd', 'e'] });
     expect(done.alternatives).toHaveLength(3);
@@ -153,26 +174,54 @@ describe('POST /api/generate', () => {
     ['ids not ints', { model: 'tiny', promptIds: [1, 2.5] }, /promptIds\[1\] must be a non-negative integer/],
     ['id outside vocab', { model: 'tiny', promptIds: [1, 999] }, /promptIds\[1\] = 999 is outside the vocabulary/],
     ['maxNewTokens -1', { model: 'tiny', prompt: 'a', maxNewTokens: -1 }, /maxNewTokens: expected an integer >= 0, got -1/],
-    ['maxNewTokens over the server limit', { model: 'tiny', prompt: 'a', maxNewTokens: 51 }, /maxNewTokens may be at most 50 on this server/],
+    [
+      'maxNewTokens over the server limit',
+      { model: 'tiny', prompt: 'a', maxNewTokens: 51 },
+      /maxNewTokens may be at most 50 on this server/,
+    ],
     ['maxNewTokens string', { model: 'tiny', prompt: 'a', max_new_tokens: '5' }, /max_new_tokens: expected an integer >= 0, got "5"/],
     ['context overflow', { model: 'tiny', prompt: 'a'.repeat(60), maxNewTokens: 10 }, /exceeds the model's context of 64/],
-    ['bad type', { model: 'tiny', prompt: 'a', strategy: { type: 'nucleus' } }, /type: expected 'greedy', 'beam' or 'sample', got "nucleus"/],
+    [
+      'bad type',
+      { model: 'tiny', prompt: 'a', strategy: { type: 'nucleus' } },
+      /type: expected 'greedy', 'beam' or 'sample', got "nucleus"/,
+    ],
     ['strategy not object', { model: 'tiny', prompt: 'a', strategy: 'greedy' }, /strategy must be an object/],
-    ['temperature -1', { model: 'tiny', prompt: 'a', strategy: { type: 'sample', temperature: -1 } }, /temperature: expected a number >= 0 \(0 = greedy choice\)/],
+    [
+      'temperature -1',
+      { model: 'tiny', prompt: 'a', strategy: { type: 'sample', temperature: -1 } },
+      /temperature: expected a number >= 0 \(0 = greedy choice\)/,
+    ],
     ['temperature null', { model: 'tiny', prompt: 'a', strategy: { type: 'sample', temperature: null } }, /temperature: .*got null/],
     ['topP 1.5', { model: 'tiny', prompt: 'a', strategy: { type: 'sample', topP: 1.5 } }, /topP: expected a number in \(0, 1\]/],
     ['topK fractional', { model: 'tiny', prompt: 'a', strategy: { type: 'sample', topK: 2.5 } }, /topK: expected an integer/],
     ['numBeams 0', { model: 'tiny', prompt: 'a', strategy: { type: 'beam', numBeams: 0 } }, /numBeams: expected an integer >= 1/],
     ['numBeams over the server limit', { model: 'tiny', prompt: 'a', num_beams: 17 }, /numBeams may be at most 16 on this server/],
-    ['topP on greedy', { model: 'tiny', prompt: 'a', strategy: { type: 'greedy', topP: 0.9 } }, /topP: applies only to type 'sample' \(this strategy is 'greedy'\)/],
-    ['numBeams on sample', { model: 'tiny', prompt: 'a', strategy: { type: 'sample', numBeams: 2 } }, /numBeams: applies only to type 'beam'/],
-    ['a field twice', { model: 'tiny', prompt: 'a', top_k: 3, strategy: { type: 'sample', topK: 3 } }, /top_k is given both at the top level and in strategy \(as topK\)/],
+    [
+      'topP on greedy',
+      { model: 'tiny', prompt: 'a', strategy: { type: 'greedy', topP: 0.9 } },
+      /topP: applies only to type 'sample' \(this strategy is 'greedy'\)/,
+    ],
+    [
+      'numBeams on sample',
+      { model: 'tiny', prompt: 'a', strategy: { type: 'sample', numBeams: 2 } },
+      /numBeams: applies only to type 'beam'/,
+    ],
+    [
+      'a field twice',
+      { model: 'tiny', prompt: 'a', top_k: 3, strategy: { type: 'sample', topK: 3 } },
+      /top_k is given both at the top level and in strategy \(as topK\)/,
+    ],
     ['unknown strategy key', { model: 'tiny', prompt: 'a', strategy: { type: 'greedy', topQ: 1 } }, /topQ: unknown field \(did you mean/],
     ['stop not a string', { model: 'tiny', prompt: 'a', stop: 5 }, /stop: expected a string or an array of strings/],
     ['stop empty string', { model: 'tiny', prompt: 'a', stop: [''] }, /stop\[0\]: expected a non-empty string/],
     ['too many stop strings', { model: 'tiny', prompt: 'a', stop: 'abcdefghi'.split('') }, /number of stop strings may be at most 8/],
     ['seed negative', { model: 'tiny', prompt: 'a', seed: -1 }, /seed: expected an integer in \[0, /],
-    ['eos outside vocab', { model: 'tiny', prompt: 'a', eos_token_id: 29 }, /eos_token_id: token id 29 is outside the vocabulary \[0, 29\)/],
+    [
+      'eos outside vocab',
+      { model: 'tiny', prompt: 'a', eos_token_id: 29 },
+      /eos_token_id: token id 29 is outside the vocabulary \[0, 29\)/,
+    ],
     ['topAlternatives 21', { model: 'tiny', prompt: 'a', topAlternatives: 21 }, /topAlternatives must be in \[0, 20\]/],
   ];
   test.each(bad)('400 for %s', async (_name, payload, message) => {
@@ -190,7 +239,9 @@ describe('POST /api/generate', () => {
       if (r.strategy.type === 'beam') throw new HttpError(400, 'invalid decoding strategy: numBeams: too many for this model');
     };
     const res = await app.inject({
-      method: 'POST', url: '/api/generate', headers: { accept: 'text/event-stream' },
+      method: 'POST',
+      url: '/api/generate',
+      headers: { accept: 'text/event-stream' },
       payload: { model: 'tiny', prompt: 'a', maxNewTokens: 2, strategy: { type: 'beam', numBeams: 2 } },
     });
     expect(res.statusCode).toBe(400);
@@ -201,12 +252,18 @@ describe('POST /api/generate', () => {
   test('400 for malformed JSON, also when streaming is requested', async () => {
     const { app } = await make();
     const res = await app.inject({
-      method: 'POST', url: '/api/generate', headers: { 'content-type': 'application/json' }, payload: '{"model": ',
+      method: 'POST',
+      url: '/api/generate',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"model": ',
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toBeTruthy();
     const res2 = await app.inject({
-      method: 'POST', url: '/api/generate', headers: { accept: 'text/event-stream' }, payload: { model: 'tiny', prompt: 'a', maxNewTokens: -1 },
+      method: 'POST',
+      url: '/api/generate',
+      headers: { accept: 'text/event-stream' },
+      payload: { model: 'tiny', prompt: 'a', maxNewTokens: -1 },
     });
     expect(res2.statusCode).toBe(400);
     expect(res2.json().error).toMatch(/maxNewTokens/);
@@ -214,7 +271,20 @@ describe('POST /api/generate', () => {
 });
 
 describe('model names cannot escape the models directory', () => {
-  const escapes = ['../secret', '..', '.', 'tiny/../../secret', '/etc', '..\\secret', 'tiny/', `${'x'.repeat(10)}/..`, '.hidden', '', ' tiny', 'tiny\u0000'];
+  const escapes = [
+    '../secret',
+    '..',
+    '.',
+    'tiny/../../secret',
+    '/etc',
+    '..\\secret',
+    'tiny/',
+    `${'x'.repeat(10)}/..`,
+    '.hidden',
+    '',
+    ' tiny',
+    'tiny\u0000',
+  ];
   test.each(escapes)('generate rejects %j', async (name) => {
     const { app, reg } = await make();
     const res = await app.inject({ method: 'POST', url: '/api/generate', payload: { model: name, prompt: 'a', maxNewTokens: 1 } });
@@ -232,7 +302,11 @@ describe('model names cannot escape the models directory', () => {
   test('a sibling directory sharing the prefix is not reachable', async () => {
     const { app } = await make();
     // models-evil starts with "models" but is outside models/.
-    const res = await app.inject({ method: 'POST', url: '/api/generate', payload: { model: '../models-evil', prompt: 'a', maxNewTokens: 1 } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/generate',
+      payload: { model: '../models-evil', prompt: 'a', maxNewTokens: 1 },
+    });
     expect(res.statusCode).toBe(400);
   });
 
@@ -251,12 +325,16 @@ describe('model names cannot escape the models directory', () => {
   test('DirRegistry shares one load between concurrent requests and evicts the least recently used', async () => {
     let loads = 0;
     const disposed: string[] = [];
-    const reg = new DirRegistry(modelsDir, async (_dir, name) => {
-      loads++;
-      const m = new FakeModel(name);
-      (m as unknown as { dispose: () => void }).dispose = () => disposed.push(name);
-      return m;
-    }, 1);
+    const reg = new DirRegistry(
+      modelsDir,
+      async (_dir, name) => {
+        loads++;
+        const m = new FakeModel(name);
+        (m as unknown as { dispose: () => void }).dispose = () => disposed.push(name);
+        return m;
+      },
+      1,
+    );
     const [a, b] = await Promise.all([reg.load('tiny'), reg.load('tiny')]);
     expect(a).toBe(b);
     expect(loads).toBe(1);
@@ -270,9 +348,7 @@ describe('concurrency', () => {
   test('concurrent requests are queued and all answered', async () => {
     const { app, reg } = await make(5);
     const payload = { model: 'tiny', prompt: 'a', maxNewTokens: 5 };
-    const results = await Promise.all(
-      Array.from({ length: 4 }, () => app.inject({ method: 'POST', url: '/api/generate', payload })),
-    );
+    const results = await Promise.all(Array.from({ length: 4 }, () => app.inject({ method: 'POST', url: '/api/generate', payload })));
     for (const r of results) expect(r.json()).toMatchObject({ text: 'bcdef', finishReason: 'length' });
     const stats = reg.models.get('tiny')!.stats;
     expect(stats.finished).toBe(4);
@@ -301,10 +377,15 @@ describe('client disconnect', () => {
 
   function post(port: number, body: object, accept: string) {
     const data = JSON.stringify(body);
-    return http.request({
-      host: '127.0.0.1', port, path: '/api/generate', method: 'POST',
-      headers: { 'content-type': 'application/json', accept, 'content-length': Buffer.byteLength(data) },
-    }).end(data) as http.ClientRequest;
+    return http
+      .request({
+        host: '127.0.0.1',
+        port,
+        path: '/api/generate',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept, 'content-length': Buffer.byteLength(data) },
+      })
+      .end(data) as http.ClientRequest;
   }
 
   async function until(cond: () => boolean, ms = 5000) {
@@ -362,14 +443,26 @@ describe('client disconnect', () => {
 describe('POST /api/attention', () => {
   test('returns the query × key probabilities and the sparse pattern of sparse layers', async () => {
     const { app } = await make();
-    const dense = (await app.inject({ method: 'POST', url: '/api/attention', payload: { model: 'tiny', prompt: 'abcdef', generatedIds: [7, 8], layer: 0, head: 1 } })).json();
+    const dense = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/attention',
+        payload: { model: 'tiny', prompt: 'abcdef', generatedIds: [7, 8], layer: 0, head: 1 },
+      })
+    ).json();
     expect(dense.ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(dense.tokens.join('')).toBe('abcdefgh');
     expect(dense.promptLength).toBe(6);
     expect(dense.probs).toHaveLength(8);
     for (const row of dense.probs) expect(row.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 6);
     expect(dense.sparse).toBeNull();
-    const sparse = (await app.inject({ method: 'POST', url: '/api/attention', payload: { model: 'tiny', promptIds: [1, 2, 3, 4, 5, 6], layer: 1, head: 0 } })).json();
+    const sparse = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/attention',
+        payload: { model: 'tiny', promptIds: [1, 2, 3, 4, 5, 6], layer: 1, head: 0 },
+      })
+    ).json();
     expect(sparse.sparse.description).toEqual({ type: 'local', window: 4 });
     expect(sparse.sparse.mask[5]).toEqual([0, 0, 1, 1, 1, 1]);
   });

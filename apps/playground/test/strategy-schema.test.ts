@@ -76,7 +76,12 @@ function flagWords(f: StrategyField, v: unknown): string[] | null {
     if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return null; // "1" would read as 1
     return typeof v === 'object' ? null : [`${flag}=${String(v)}`];
   }
-  if (f.kind === 'tokenIds') return typeof v === 'number' || typeof v === 'string' ? [`${flag}=${v}`] : Array.isArray(v) && allNumbers(v) ? [`${flag}=${v.join(',')}`] : null;
+  if (f.kind === 'tokenIds')
+    return typeof v === 'number' || typeof v === 'string'
+      ? [`${flag}=${v}`]
+      : Array.isArray(v) && allNumbers(v)
+        ? [`${flag}=${v.join(',')}`]
+        : null;
   if (f.kind === 'tokenSequences') {
     const ok = Array.isArray(v) && v.every((s) => Array.isArray(s) && s.length > 0 && allNumbers(s));
     return ok ? [`${flag}=${(v as number[][]).map((s) => s.join(',')).join(';')}`] : null;
@@ -142,7 +147,8 @@ describe.each(CASES.map((c) => [label(c), c] as const))('%s', (_l, c) => {
 
   test(`HTTP ${refusal ? 'refuses' : 'accepts'}`, async () => {
     // Aliases go at the top level (OpenAI style), names inside `strategy`: both ways in.
-    const payload = c.key === c.field.name ? { model: 'tiny', promptIds: PROMPT, strategy: obj } : { model: 'tiny', promptIds: PROMPT, ...obj };
+    const payload =
+      c.key === c.field.name ? { model: 'tiny', promptIds: PROMPT, strategy: obj } : { model: 'tiny', promptIds: PROMPT, ...obj };
     const res = await app.inject({ method: 'POST', url: '/api/generate', payload });
     if (res.statusCode === 200) httpResults.set(c, res.json());
     expect({ status: res.statusCode, error: res.statusCode === 200 ? undefined : res.json().error }).toEqual(
@@ -152,11 +158,19 @@ describe.each(CASES.map((c) => [label(c), c] as const))('%s', (_l, c) => {
 
   // The CLI has one spelling per field (its flag), and some JSON values have none (see flagWords).
   const words = c.key === c.field.name ? cliWords(c) : null;
-  if (words) test(`CLI ${refusal ? 'refuses' : 'accepts'}`, async () => {
-    const io = captureIO();
-    const shared = Object.create(model, { dispose: { value: () => undefined } });
-    const code = await main(['generate', '--model', DIR, '--prompt-ids', PROMPT.join(','), ...words, '--json'], io.io, async () => shared);
-    expect({ code, flagNamed: refusal ? io.err().includes(`--${flagOf(c.field.name)}`) : true }).toEqual({ code: refusal ? 2 : 0, flagNamed: true });
-    if (!refusal) expect(JSON.parse(io.out())).toEqual(httpResults.get(c));
-  });
+  if (words)
+    test(`CLI ${refusal ? 'refuses' : 'accepts'}`, async () => {
+      const io = captureIO();
+      const shared = Object.create(model, { dispose: { value: () => undefined } });
+      const code = await main(
+        ['generate', '--model', DIR, '--prompt-ids', PROMPT.join(','), ...words, '--json'],
+        io.io,
+        async () => shared,
+      );
+      expect({ code, flagNamed: refusal ? io.err().includes(`--${flagOf(c.field.name)}`) : true }).toEqual({
+        code: refusal ? 2 : 0,
+        flagNamed: true,
+      });
+      if (!refusal) expect(JSON.parse(io.out())).toEqual(httpResults.get(c));
+    });
 });

@@ -19,17 +19,29 @@ const eos = tok.tokenToId('<|endoftext|>');
 const stream = [];
 for (let r = 0; r < 40; r++) for (const s of CORPUS) stream.push(...tok.encode(s), eos);
 const cfg = JSON.parse(fs.readFileSync(path.join(tiny, 'config.json'), 'utf8'));
-const config = { ...getPreset('gpt2-small'), vocabSize: cfg.vocab_size, nPositions: 64, nEmbd: 64, nLayer: 2, nHead: 4, embdDropout: 0, attnDropout: 0, residDropout: 0,
+const config = {
+  ...getPreset('gpt2-small'),
+  vocabSize: cfg.vocab_size,
+  nPositions: 64,
+  nEmbd: 64,
+  nLayer: 2,
+  nHead: 4,
+  embdDropout: 0,
+  attnDropout: 0,
+  residDropout: 0,
   // GPT-3 style: a dense layer, then a locally banded sparse one.
-  attention: [{ type: 'dense' }, { type: 'local', window: 8 }] };
+  attention: [{ type: 'dense' }, { type: 'local', window: 8 }],
+};
 const model = GPT.create(config, { seed: 3 });
 const opt = tf.train.adam(3e-3);
-const T = 48, B = 8;
+const T = 48,
+  B = 8;
 let seed = 1;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const t0 = Date.now();
 for (let step = 0; step < 400; step++) {
-  const xs = [], ys = [];
+  const xs = [],
+    ys = [];
   for (let b = 0; b < B; b++) {
     const at = Math.floor(rand() * (stream.length - T - 1));
     xs.push(...stream.slice(at, at + T));
@@ -38,7 +50,8 @@ for (let step = 0; step < 400; step++) {
   const x = tf.tensor2d(xs, [B, T], 'int32');
   const y = tf.tensor2d(ys, [B, T], 'int32');
   const loss = opt.minimize(() => model.loss(x, y, { training: true }), true, model.trainableVariables());
-  if (step % 50 === 0 || step === 399) console.log(`step ${step} loss ${(await loss.data())[0].toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  if (step % 50 === 0 || step === 399)
+    console.log(`step ${step} loss ${(await loss.data())[0].toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   tf.dispose([x, y, loss]);
 }
 fs.rmSync(out, { recursive: true, force: true });

@@ -23,7 +23,25 @@ const eos = tok.tokenToId('<|endoftext|>');
 console.log(`tokenizer: ${V} tokens, <|endoftext|> = ${eos}`);
 
 const py = (args) => execFileSync('/usr/bin/python3', [ref, ...args], { encoding: 'utf8' });
-py(['make', '--dir', dir, '--vocab', String(V), '--n-layer', '2', '--n-head', '4', '--n-embd', '32', '--n-positions', '128', '--seed', '7', '--std', '0.3']);
+py([
+  'make',
+  '--dir',
+  dir,
+  '--vocab',
+  String(V),
+  '--n-layer',
+  '2',
+  '--n-head',
+  '4',
+  '--n-embd',
+  '32',
+  '--n-positions',
+  '128',
+  '--seed',
+  '7',
+  '--std',
+  '0.3',
+]);
 const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
 cfg.eos_token_id = eos;
 cfg.bos_token_id = eos;
@@ -37,5 +55,14 @@ for (const prompt of prompts) {
   const beam = JSON.parse(py(['beam', '--dir', dir, '--ids', ids.join(','), '--n', '6', '--beams', '3']));
   cases.push({ prompt, ids, greedy, beam });
 }
-fs.writeFileSync(path.join(here, '..', 'test', 'fixtures', 'tiny-reference.json'), JSON.stringify({ generator: 'gpt_ref.py', eos, cases }, null, 1) + '\n');
-console.log(JSON.stringify(cases.map((c) => ({ prompt: c.prompt, greedy: c.greedy, beam: c.beam })), null, 0).slice(0, 3000));
+fs.writeFileSync(
+  path.join(here, '..', 'test', 'fixtures', 'tiny-reference.json'),
+  JSON.stringify({ generator: 'gpt_ref.py', eos, cases }, null, 1) + '\n',
+);
+console.log(
+  JSON.stringify(
+    cases.map((c) => ({ prompt: c.prompt, greedy: c.greedy, beam: c.beam })),
+    null,
+    0,
+  ).slice(0, 3000),
+);

@@ -46,7 +46,10 @@ const fastest = run('fastest (default)', []);
 const pt1 = torch();
 const wasm1 = run('plain wasm, 1 worker', ['--workers', '1'], { GPTLAB_NATIVE: '0' });
 const wasmN = run(`plain wasm, ${cores} workers`, ['--workers', String(cores)], { GPTLAB_NATIVE: '0' });
-const tfjsOnly = run(`plain wasm, ${cores} workers, tfjs kernels only`, ['--workers', String(cores)], { GPTLAB_NATIVE: '0', GPTLAB_WASM_KERNELS: '0' });
+const tfjsOnly = run(`plain wasm, ${cores} workers, tfjs kernels only`, ['--workers', String(cores)], {
+  GPTLAB_NATIVE: '0',
+  GPTLAB_WASM_KERNELS: '0',
+});
 const pt2 = torch();
 const tps = (r: Record<string, unknown> | null) => (r ? Number(r.tokens_per_sec) : NaN);
 const ptTps = [pt1, pt2].filter(Boolean).map(tps);

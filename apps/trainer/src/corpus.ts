@@ -27,7 +27,11 @@ export function corpusHash(specs: string[]): string {
     h.update('\0spec:' + spec);
     if (spec === 'wordnet' || spec.startsWith('wordnet:')) {
       const dir = wordnetDictPath();
-      for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('data.')).sort()) addFile(path.join(dir, f));
+      for (const f of fs
+        .readdirSync(dir)
+        .filter((n) => n.startsWith('data.'))
+        .sort())
+        addFile(path.join(dir, f));
       continue;
     }
     const file = spec.replace(/^(jsonl|text|lines|paragraphs):/, '').split('#')[0]!;
@@ -71,7 +75,11 @@ export interface TokenizerOptions {
 }
 
 /** Trains a byte-level BPE tokenizer with <|endoftext|> (cached in `cacheDir` by corpus hash + size). */
-export async function trainedTokenizer(specs: string[], cacheDir: string, o: TokenizerOptions): Promise<{ tokenizer: BPETokenizer; file: string; cached: boolean }> {
+export async function trainedTokenizer(
+  specs: string[],
+  cacheDir: string,
+  o: TokenizerOptions,
+): Promise<{ tokenizer: BPETokenizer; file: string; cached: boolean }> {
   const key = `${corpusHash(specs)}-v${o.vocabSize}-f${o.minFrequency ?? 2}`;
   const file = path.join(cacheDir, `tokenizer-${key}.json`);
   if (fs.existsSync(file)) return { tokenizer: BPETokenizer.load(file), file, cached: true };
@@ -79,7 +87,9 @@ export async function trainedTokenizer(specs: string[], cacheDir: string, o: Tok
   const texts = await corpusTexts(specs);
   const tokenizer = BPETokenizer.train(texts, { vocabSize: o.vocabSize, specialTokens: [ENDOFTEXT], minFrequency: o.minFrequency ?? 2 });
   saveTokenizerAtomic(tokenizer, file);
-  o.log?.(`tokenizer: trained ${tokenizer.vocabSize} tokens on ${texts.length.toLocaleString('en-US')} document${texts.length === 1 ? '' : 's'} in ${((performance.now() - t0) / 1000).toFixed(1)}s → ${file}`);
+  o.log?.(
+    `tokenizer: trained ${tokenizer.vocabSize} tokens on ${texts.length.toLocaleString('en-US')} document${texts.length === 1 ? '' : 's'} in ${((performance.now() - t0) / 1000).toFixed(1)}s → ${file}`,
+  );
   return { tokenizer, file, cached: false };
 }
 
@@ -91,7 +101,12 @@ export interface ShardOptions {
 }
 
 /** Runs the data pipeline (normalise → filter → exact + near dedup → shards) once per corpus + tokenizer. */
-export async function preparedShards(specs: string[], tokenizer: BPETokenizer, cacheDir: string, o: ShardOptions = {}): Promise<{ dir: string; manifest: ShardManifest; cached: boolean }> {
+export async function preparedShards(
+  specs: string[],
+  tokenizer: BPETokenizer,
+  cacheDir: string,
+  o: ShardOptions = {},
+): Promise<{ dir: string; manifest: ShardManifest; cached: boolean }> {
   const valFraction = o.valFraction ?? 0.05;
   // "split-auto": the split rule below is part of what the cached shards are.
   const key = crypto
@@ -105,7 +120,9 @@ export async function preparedShards(specs: string[], tokenizer: BPETokenizer, c
   const docs = await countDocuments(specs);
   const byDocuments = Math.round(docs * valFraction) >= MIN_VAL_DOCUMENTS;
   if (!byDocuments) {
-    o.log?.(`data: ${docs} document${docs === 1 ? '' : 's'}, too few for a validation split by documents: validation will be the last ${100 * valFraction}% of the token stream`);
+    o.log?.(
+      `data: ${docs} document${docs === 1 ? '' : 's'}, too few for a validation split by documents: validation will be the last ${100 * valFraction}% of the token stream`,
+    );
   }
   const staging = `${dir}.tmp-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
@@ -134,7 +151,11 @@ export async function preparedShards(specs: string[], tokenizer: BPETokenizer, c
 }
 
 /** Loads a shard directory's tokenizer (or `tokenizerPath`) and checks it made the shards. */
-export function shardTokenizer(dataDir: string, manifest: ShardManifest, tokenizerPath?: string): { tokenizer: BPETokenizer; file: string } {
+export function shardTokenizer(
+  dataDir: string,
+  manifest: ShardManifest,
+  tokenizerPath?: string,
+): { tokenizer: BPETokenizer; file: string } {
   const file = tokenizerPath ?? path.join(dataDir, 'tokenizer.json');
   if (!fs.existsSync(file)) {
     throw new CommandError(`${dataDir}: no tokenizer.json next to the shards; pass --tokenizer FILE (the tokenizer that made them)`);

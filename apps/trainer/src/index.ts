@@ -15,7 +15,15 @@ export {
 export { tokenSplits, splitByTokens, type TokenSplits } from './train/token-splits';
 export { LocalGradients, type GradientSource, type LossFn, type LossContext, type StepGradients } from './train/gradients';
 export { WorkerGradients, layoutOf, type ParamLayout } from './train/parallel';
-export { trainLoop, NonFiniteLossError, type TrainLoopOptions, type TrainLoopResult, type StepRecord, type StepBatches, type StopReason } from './train/loop';
+export {
+  trainLoop,
+  NonFiniteLossError,
+  type TrainLoopOptions,
+  type TrainLoopResult,
+  type StepRecord,
+  type StepBatches,
+  type StopReason,
+} from './train/loop';
 export {
   Trainer,
   TrainingDiverged,
@@ -44,7 +52,15 @@ export {
 export { MetricsLog, lossCurveSvg, type Metric, type TrainMetric, type EvalMetric } from './train/metrics';
 export { Progress, progressLine, formatDuration } from './train/progress';
 export { causalLmMethod, type CausalLmSettings, type CausalLmParts } from './pretrain/method';
-export { pretrain, modelConfigOf, PRETRAIN_DEFAULTS, PRETRAIN_FLAGS, type PretrainConfig, type PretrainResult, type PretrainHooks } from './commands/pretrain';
+export {
+  pretrain,
+  modelConfigOf,
+  PRETRAIN_DEFAULTS,
+  PRETRAIN_FLAGS,
+  type PretrainConfig,
+  type PretrainResult,
+  type PretrainHooks,
+} from './commands/pretrain';
 export { finetune, prepareForTasks, epochBatches, FINETUNE_DEFAULTS, type FinetuneOptions, type FinetuneResult } from './finetune/finetune';
 export { gpt1Loss, taskScores, taskMetrics, makeBatch, type TaskBatch } from './finetune/objective';
 export { trainBench, type BenchOptions } from './commands/bench';

@@ -28,7 +28,10 @@ async function start(): Promise<void> {
     if (!v) throw new Error(`the replica has no parameter "${l.name}"`);
     if (v.size !== l.size) throw new Error(`parameter "${l.name}" has ${v.size} values in the replica, ${l.size} on the main thread`);
   }
-  reply({ type: 'ready', peakGflops: init.measurePeak ? Math.max(matMulPeakGflops(), measureMatMul(1024, 0.25).gflops, measureMatMul(2048, 0.3).gflops) : null });
+  reply({
+    type: 'ready',
+    peakGflops: init.measurePeak ? Math.max(matMulPeakGflops(), measureMatMul(1024, 0.25).gflops, measureMatMul(2048, 0.3).gflops) : null,
+  });
 }
 
 async function step(msg: Extract<WorkerRequest, { type: 'step' }>): Promise<void> {

@@ -46,7 +46,10 @@ describe('gptlab-train: conventions of every command', () => {
     const top = await runIn(['--help']);
     expect(top.code).toBe(0);
     for (const name of [...COMMANDS, ...GROUPS].map((c) => c.name)) expect(top.stdout).toContain(`  ${name} `);
-    const lines: string[][] = [...COMMANDS.map((c) => [c.name]), ...GROUPS.flatMap((g) => [[g.name], ...g.commands.map((c) => [g.name, c.name])])];
+    const lines: string[][] = [
+      ...COMMANDS.map((c) => [c.name]),
+      ...GROUPS.flatMap((g) => [[g.name], ...g.commands.map((c) => [g.name, c.name])]),
+    ];
     for (const cmd of lines) {
       const r = await runIn([...cmd, '--help']);
       expect([cmd, r.code, r.stderr]).toEqual([cmd, 0, '']);
@@ -116,7 +119,16 @@ describe('gptlab-train: conventions of every command', () => {
     expect(r.stderr).toMatch(/--config .*bad.json: unknown setting "colour"/);
     const good = path.join(root, 'good.json');
     fs.writeFileSync(good, JSON.stringify({ nLayer: 1, nHead: 2, 'n-embd': 32, blockSize: 16, steps: 50 }));
-    const ok = await runIn(['pretrain', '--config', good, '--data', shards.data, '--out', path.join(root, 'cfg'), '--steps', '2', '--batch-size', '4', '--workers', '1', '--sample-tokens', '0']);
+    const ok = await runIn([
+      'pretrain',
+      '--config',
+      good,
+      '--data',
+      shards.data,
+      '--out',
+      path.join(root, 'cfg'),
+      ...'--steps 2 --batch-size 4 --workers 1 --sample-tokens 0'.split(' '),
+    ]);
     expect(ok.stderr).toMatch(/done: step 2\/2/);
     expect(ok.code).toBe(0);
   });
@@ -132,9 +144,14 @@ describe('gptlab-train: conventions of every command', () => {
 
   test('a NaN loss stops the run, names the step and the last good checkpoint, exit 3', async () => {
     const out = path.join(root, 'nan');
-    const r = await runIn(pre('nan', '--lr', '1e6', '--warmup-steps', '0', '--steps', '30', '--checkpoint-every', '1', '--eval-every', '100'));
+    const r = await runIn(
+      pre('nan', '--lr', '1e6', '--warmup-steps', '0', '--steps', '30', '--checkpoint-every', '1', '--eval-every', '100'),
+    );
     expect(r.code).toBe(3);
-    const m = /(loss|weights|gradient norm) became (NaN|Infinity|-Infinity) at step (\d+): training stopped\. The last good checkpoint is (\S+) \(step (\d+)\)/.exec(r.stderr);
+    const m =
+      /(loss|weights|gradient norm) became (NaN|Infinity|-Infinity) at step (\d+): training stopped\. The last good checkpoint is (\S+) \(step (\d+)\)/.exec(
+        r.stderr,
+      );
     expect(m).not.toBeNull();
     const [, , , bad, dir, good] = m!;
     expect(Number(good)).toBeLessThan(Number(bad));
@@ -147,11 +164,16 @@ describe('gptlab-train pretrain on one plain-text file (nanoGPT input.txt)', () 
   test('too few documents for a document split: validation is the last 5% of the tokens, and it trains', async () => {
     const input = path.join(root, 'input.txt');
     // Real prose, one document: WordNet glosses as lines of one text file.
-    const glosses = loadWordNet().synsets.slice(0, 3000).map((s) => s.definition.trim()).filter(Boolean);
+    const glosses = loadWordNet()
+      .synsets.slice(0, 3000)
+      .map((s) => s.definition.trim())
+      .filter(Boolean);
     fs.writeFileSync(input, glosses.join('\n') + '\n');
     const out = path.join(root, 'input-run');
     const r = await runIn(['pretrain', '--corpus', input, '--vocab-size', '300', '--out', out, ...TINY, '--steps', '2']);
-    expect(r.stderr).toMatch(/data: 1 document, too few for a validation split by documents: validation will be the last 5% of the token stream/);
+    expect(r.stderr).toMatch(
+      /data: 1 document, too few for a validation split by documents: validation will be the last 5% of the token stream/,
+    );
     const m = /validation split by tokens: the last 5\.0% of the token stream \(([\d,]+) tokens/.exec(r.stderr);
     expect(m).not.toBeNull();
     const [, train, val] = /data: ([\d,]+) train \/ ([\d,]+) val tokens/.exec(r.stderr)!;
@@ -166,7 +188,9 @@ describe('gptlab-train pretrain on one plain-text file (nanoGPT input.txt)', () 
 describe('gptlab-train finetune on the shared trainer', () => {
   const writeTask = (name: string, n: number) => {
     const file = path.join(root, name);
-    const rows = Array.from({ length: n }, (_, i) => JSON.stringify({ text: i % 2 ? 'the dog runs' : 'red stone water', label: i % 2 ? 'animal' : 'thing' }));
+    const rows = Array.from({ length: n }, (_, i) =>
+      JSON.stringify({ text: i % 2 ? 'the dog runs' : 'red stone water', label: i % 2 ? 'animal' : 'thing' }),
+    );
     fs.writeFileSync(file, rows.join('\n') + '\n');
     return file;
   };
@@ -177,8 +201,19 @@ describe('gptlab-train finetune on the shared trainer', () => {
     base = listCheckpoints(path.join(root, 'ft-base')).pop()!.dir;
   });
   const ft = (out: string, ...extra: string[]) => [
-    'finetune', '--task', 'cls', '--model', base, '--data', writeTask('ft-train.jsonl', 8), '--dev', writeTask('ft-dev.jsonl', 4),
-    '--batch-size', '4', '--out', path.join(root, out), '--log-every', '1', ...extra,
+    ...'finetune --task cls --model'.split(' '),
+    base,
+    '--data',
+    writeTask('ft-train.jsonl', 8),
+    '--dev',
+    writeTask('ft-dev.jsonl', 4),
+    '--batch-size',
+    '4',
+    '--out',
+    path.join(root, out),
+    '--log-every',
+    '1',
+    ...extra,
   ];
 
   test('checkpoints every epoch, metrics.jsonl with the task and LM terms, the loss plot, and --resume', async () => {
@@ -201,7 +236,11 @@ describe('gptlab-train finetune on the shared trainer', () => {
     expect(more.code).toBe(0);
     expect(more.stderr).toMatch(/resuming from .*step-000004 at step 4/);
     expect(JSON.parse(more.stdout).steps).toBe(6);
-    expect(readMetrics(out).filter((m) => m.type === 'train').map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(
+      readMetrics(out)
+        .filter((m) => m.type === 'train')
+        .map((m) => m.step),
+    ).toEqual([1, 2, 3, 4, 5, 6]);
     const bad = await runIn(['finetune', '--resume', out, '--lr', '1']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--lr cannot change when resuming/);
@@ -210,14 +249,18 @@ describe('gptlab-train finetune on the shared trainer', () => {
   test('a NaN loss stops fine-tuning with exit 3', async () => {
     const r = await runIn(ft('ft-nan', '--lr', '1e6', '--warmup-fraction', '0', '--epochs', '15'));
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^gptlab-train finetune: (loss|weights|gradient norm|validation loss) became (NaN|-?Infinity) at step \d+: training stopped/m);
+    expect(r.stderr).toMatch(
+      /^gptlab-train finetune: (loss|weights|gradient norm|validation loss) became (NaN|-?Infinity) at step \d+: training stopped/m,
+    );
   }, 120000);
 });
 
 describe('gptlab-train pretrain: signals and crashes', () => {
   test('Ctrl-C (SIGINT) saves a checkpoint at the step reached and exits 130; --resume finishes the run', async () => {
     const out = path.join(root, 'sigint');
-    const child = spawnCli(pre('sigint', '--steps', '100000', '--checkpoint-every', '100000', '--eval-every', '100000', '--log-every', '1'));
+    const child = spawnCli(
+      pre('sigint', '--steps', '100000', '--checkpoint-every', '100000', '--eval-every', '100000', '--log-every', '1'),
+    );
     let err = '';
     child.stderr!.on('data', (d) => {
       err += String(d);
@@ -239,7 +282,9 @@ describe('gptlab-train pretrain: signals and crashes', () => {
 
   test('SIGKILL at any moment leaves the last complete checkpoint loadable', async () => {
     const out = path.join(root, 'kill');
-    const child = spawnCli(pre('kill', '--steps', '100000', '--checkpoint-every', '1', '--eval-every', '100000', '--keep-checkpoints', '2'));
+    const child = spawnCli(
+      pre('kill', '--steps', '100000', '--checkpoint-every', '1', '--eval-every', '100000', '--keep-checkpoints', '2'),
+    );
     let err = '';
     let seen = 0;
     child.stderr!.on('data', (d) => {
@@ -303,12 +348,28 @@ describe('gptlab-train tokenizer and data wrappers', () => {
       ['c', 'a'],
       ['d', 'a'],
     ]);
-    expect(fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['a', 'b']);
+    expect(
+      fs
+        .readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id),
+    ).toEqual(['a', 'b']);
   });
 
   test('data prepare writes shards the trainer accepts', async () => {
     const out = path.join(root, 'prep');
-    const r = await runIn(['data', 'prepare', '--source', path.join(root, 'corpus.jsonl'), '--tokenizer', shards.tokenizer, '--out', out, '--no-near-dedup']);
+    const r = await runIn([
+      'data',
+      'prepare',
+      '--source',
+      path.join(root, 'corpus.jsonl'),
+      '--tokenizer',
+      shards.tokenizer,
+      '--out',
+      out,
+      '--no-near-dedup',
+    ]);
     expect(r.code).toBe(0);
     expect(fs.existsSync(path.join(out, 'manifest.json'))).toBe(true);
     const t = await runIn(['pretrain', '--data', out, '--out', path.join(root, 'prep-run'), ...TINY, '--steps', '1']);
@@ -318,7 +379,7 @@ describe('gptlab-train tokenizer and data wrappers', () => {
 
 describe('gptlab-train bench and demo', () => {
   test('bench --json prints one JSON line with throughput, MFU and the parameter count', () => {
-    const shape = ['--n-layer', '1', '--n-head', '2', '--n-embd', '32', '--block-size', '16', '--batch-size', '4', '--vocab-size', '64', '--steps', '2', '--warmup', '1'];
+    const shape = '--n-layer 1 --n-head 2 --n-embd 32 --block-size 16 --batch-size 4 --vocab-size 64 --steps 2 --warmup 1'.split(' ');
     for (const workers of ['1', '2']) {
       const r = runCliSync(['bench', '--json', ...shape, '--workers', workers]);
       expect(r.code).toBe(0);
@@ -337,7 +398,15 @@ describe('gptlab-train bench and demo', () => {
 
   test('demo --steps N runs the whole pipeline on WordNet and prints validation loss and two kinds of samples', () => {
     const out = path.join(root, 'demo');
-    const r = runCliSync(['demo', '--steps', '2', '--out', out, '--vocab-size', '300', '--n-layer', '1', '--n-head', '2', '--n-embd', '32', '--block-size', '16', '--batch-size', '4', '--sample-tokens', '4', '--prompt', 'a dog is'], { timeout: 170000 });
+    const r = runCliSync(
+      [
+        ...'demo --steps 2 --out'.split(' '),
+        out,
+        ...'--vocab-size 300 --n-layer 1 --n-head 2 --n-embd 32 --block-size 16 --batch-size 4 --sample-tokens 4 --prompt'.split(' '),
+        'a dog is',
+      ],
+      { timeout: 170000 },
+    );
     expect(r.stderr).toMatch(/tokenizer: trained 300 tokens on [\d,]+ documents/);
     expect(r.stderr).toMatch(/data: [\d,]+ train \/ [\d,]+ val documents/);
     expect(r.code).toBe(0);

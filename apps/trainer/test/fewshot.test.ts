@@ -8,7 +8,9 @@ function bigramModel(V: number, table: number[][]) {
   return {
     config: { nPositions: 16 },
     forward(ids: tf.Tensor2D) {
-      return tf.tidy(() => ({ logits: tf.reshape(tf.gather(tf.tensor2d(table), tf.reshape(ids, [-1])), [ids.shape[0], ids.shape[1], V]) as tf.Tensor3D }));
+      return tf.tidy(() => ({
+        logits: tf.reshape(tf.gather(tf.tensor2d(table), tf.reshape(ids, [-1])), [ids.shape[0], ids.shape[1], V]) as tf.Tensor3D,
+      }));
     },
   };
 }

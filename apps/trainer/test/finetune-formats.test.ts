@@ -7,7 +7,10 @@ const enc = tok.encode;
 
 describe('GPT-1 input transformations', () => {
   it('classification: <s> text <e>', () => {
-    expect(formatExample({ kind: 'cls', text: 'ab', label: 2 }, tok, { maxLength: 10 })).toEqual({ sequences: [[1000, ...enc('ab'), 1002]], label: 2 });
+    expect(formatExample({ kind: 'cls', text: 'ab', label: 2 }, tok, { maxLength: 10 })).toEqual({
+      sequences: [[1000, ...enc('ab'), 1002]],
+      label: 2,
+    });
   });
   it('entailment: <s> premise <$> hypothesis <e>', () => {
     const f = formatExample({ kind: 'entail', premise: 'p', hypothesis: 'h', label: 1 }, tok, { maxLength: 10 });
@@ -34,6 +37,8 @@ describe('GPT-1 input transformations', () => {
     expect(f.sequences[0]![f.sequences[0]!.length - 1]).toBe(1002);
   });
   it('requires the special tokens', () => {
-    expect(() => formatExample({ kind: 'cls', text: 'a', label: 0 }, { encode: enc, tokenToId: () => undefined }, { maxLength: 9 })).toThrow(/special tokens/);
+    expect(() =>
+      formatExample({ kind: 'cls', text: 'a', label: 0 }, { encode: enc, tokenToId: () => undefined }, { maxLength: 9 }),
+    ).toThrow(/special tokens/);
   });
 });

@@ -22,7 +22,10 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const words = ['apple pear plum', 'stone rock sand', 'river lake sea', 'cat dog cow'];
-const baseTok = BPETokenizer.train(words.flatMap((w) => [w, w.toUpperCase()]).concat(['yes no maybe a b c']), { vocabSize: 300, minFrequency: 1 });
+const baseTok = BPETokenizer.train(words.flatMap((w) => [w, w.toUpperCase()]).concat(['yes no maybe a b c']), {
+  vocabSize: 300,
+  minFrequency: 1,
+});
 
 function clsData(n: number): TaskExample[] {
   // Label = which of two word families the text comes from: learnable in a few steps.
@@ -62,10 +65,19 @@ function headOut(head: TaskHead, h: number[]): number[] {
 }
 
 describe('the GPT-1 objective', () => {
-  test('similarity: the scores are the head applied to the sum of both orderings\' hidden states', () => {
+  test("similarity: the scores are the head applied to the sum of both orderings' hidden states", () => {
     const { m, t } = model();
     const head = new TaskHead(m.config.nEmbd, 2, { seed: 5, dropout: 0 });
-    const ds: TaskDataset = { kind: 'sim', labels: ['no', 'yes'], train: [{ kind: 'sim', a: 'river lake', b: 'cat', label: 1 }, { kind: 'sim', a: 'sea', b: 'stone rock', label: 0 }], dev: [], test: [] };
+    const ds: TaskDataset = {
+      kind: 'sim',
+      labels: ['no', 'yes'],
+      train: [
+        { kind: 'sim', a: 'river lake', b: 'cat', label: 1 },
+        { kind: 'sim', a: 'sea', b: 'stone rock', label: 0 },
+      ],
+      dev: [],
+      test: [],
+    };
     const exs = formatAll(ds, 'train', t, 32);
     const { scores } = taskScores('sim', m, head, makeBatch(exs), { training: false, seed: 0 });
     const got = rowsOf(scores);
@@ -73,7 +85,10 @@ describe('the GPT-1 objective', () => {
     exs.forEach((ex, i) => {
       expect(ex.sequences).toHaveLength(2);
       const [ab, ba] = ex.sequences.map((seq) => extractHidden(m, seq));
-      const expected = headOut(head, ab!.map((v, c) => v + ba![c]!));
+      const expected = headOut(
+        head,
+        ab!.map((v, c) => v + ba![c]!),
+      );
       expected.forEach((e, j) => expect(got[i]![j]!).toBeCloseTo(e, 4));
       // Not one ordering alone.
       expect(Math.abs(headOut(head, ab!)[0]! - got[i]![0]!)).toBeGreaterThan(1e-3);
@@ -141,7 +156,18 @@ describe('the GPT-1 objective', () => {
     expect(lm).toBeGreaterThan(0.1);
     for (const lambda of [0, 0.5, 2]) {
       const parts: Record<string, number> = {};
-      const total = tf.tidy(() => gpt1Loss('cls', m, head, lambda)(batch, ctx((name, v) => void (parts[name] = v.dataSync()[0]!))).dataSync()[0]!);
+      const total = tf.tidy(
+        () =>
+          gpt1Loss(
+            'cls',
+            m,
+            head,
+            lambda,
+          )(
+            batch,
+            ctx((name, v) => void (parts[name] = v.dataSync()[0]!)),
+          ).dataSync()[0]!,
+      );
       expect(total).toBeCloseTo(task + lambda * lm, 4);
       expect(parts.task_loss).toBeCloseTo(task, 4);
       expect(parts.lm_loss).toBeCloseTo(lm, 4);
@@ -171,7 +197,11 @@ describe('fine-tuning runs', () => {
     expect(parts.every((p) => p.lm_loss! > 0 && p.task_loss! > 0)).toBe(true);
     // One checkpoint and one dev evaluation per epoch (4 steps), the last two checkpoints kept.
     expect(listCheckpoints(out).map((c) => c.step)).toEqual([12, 16]);
-    expect(readMetrics(out).filter((x) => x.type === 'eval').map((x) => x.step)).toEqual([4, 8, 12, 16]);
+    expect(
+      readMetrics(out)
+        .filter((x) => x.type === 'eval')
+        .map((x) => x.step),
+    ).toEqual([4, 8, 12, 16]);
     r.head.dispose();
     m.dispose();
   });
@@ -187,7 +217,10 @@ describe('fine-tuning runs', () => {
     const cut = path.join(root, 'cut');
     const b = model();
     let seen = 0;
-    const r1 = await finetune(b.m, ds, b.t, { ...opts, out: cut }, undefined, { onStep: (rec) => (seen = rec.step), shouldStop: () => seen >= 4 });
+    const r1 = await finetune(b.m, ds, b.t, { ...opts, out: cut }, undefined, {
+      onStep: (rec) => (seen = rec.step),
+      shouldStop: () => seen >= 4,
+    });
     expect(r1.run.reason).toBe('interrupted');
     r1.head.dispose();
     b.m.dispose();
@@ -201,10 +234,16 @@ describe('fine-tuning runs', () => {
     const head = TaskHead.fromTensors(m2.extraTensors, 'task_head', { dropout: 0.1 });
     const r2 = await finetune(m2, ds, t2, { ...opts, out: cut, resume: { dir, state, head } });
     expect(r2.run.step).toBe(6);
-    const losses = (d: string) => readMetrics(d).filter((x) => x.type === 'train').map((x) => x.loss);
+    const losses = (d: string) =>
+      readMetrics(d)
+        .filter((x) => x.type === 'train')
+        .map((x) => x.loss);
     expect(losses(cut)).toHaveLength(6);
     expect(losses(cut)).toEqual(losses(full));
-    const dev = (d: string) => readMetrics(d).filter((x) => x.type === 'eval').map((x) => x.val_loss);
+    const dev = (d: string) =>
+      readMetrics(d)
+        .filter((x) => x.type === 'eval')
+        .map((x) => x.val_loss);
     expect(dev(cut)).toEqual(dev(full));
     head.dispose();
     m2.dispose();
@@ -215,17 +254,35 @@ describe('fine-tuning runs', () => {
     const entail: TaskDataset = {
       kind: 'entail',
       labels: ['no', 'yes'],
-      train: Array.from({ length: 8 }, (_, i) => ({ kind: 'entail' as const, premise: 'cat dog', hypothesis: i % 2 ? 'cow' : 'sea', label: i % 2 })),
+      train: Array.from({ length: 8 }, (_, i) => ({
+        kind: 'entail' as const,
+        premise: 'cat dog',
+        hypothesis: i % 2 ? 'cow' : 'sea',
+        label: i % 2,
+      })),
       dev: [],
       test: [],
     };
     const recs: { loss: number; task: number }[] = [];
-    const r1 = await finetune(m, entail, t, { out: path.join(root, 'entail'), epochs: 1, batchSize: 4, auxLmWeight: 0, seed: 2 }, undefined, {
-      onStep: (rec) => recs.push({ loss: rec.loss, task: rec.parts.task_loss! }),
-    });
+    const r1 = await finetune(
+      m,
+      entail,
+      t,
+      { out: path.join(root, 'entail'), epochs: 1, batchSize: 4, auxLmWeight: 0, seed: 2 },
+      undefined,
+      {
+        onStep: (rec) => recs.push({ loss: rec.loss, task: rec.parts.task_loss! }),
+      },
+    );
     expect(recs).toHaveLength(2);
     for (const x of recs) expect(x.loss).toBeCloseTo(x.task, 6);
-    const mc: TaskDataset = { kind: 'mc', labels: ['1', '2', '3'], train: [{ kind: 'mc', context: 'cat', options: ['dog', 'sea', 'rock'], label: 0 }], dev: [], test: [] };
+    const mc: TaskDataset = {
+      kind: 'mc',
+      labels: ['1', '2', '3'],
+      train: [{ kind: 'mc', context: 'cat', options: ['dog', 'sea', 'rock'], label: 0 }],
+      dev: [],
+      test: [],
+    };
     const r3 = await finetune(m, mc, t, { out: path.join(root, 'mc'), epochs: 2, batchSize: 1, seed: 4 });
     expect(r3.head.nClasses).toBe(1);
     expect(r3.run.step).toBe(2);

@@ -12,7 +12,10 @@ export function tmpDir(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `gptlab-trainer-${name}-`));
 }
 
-const WORDS = 'the a dog cat bird runs jumps sleeps eats small large red blue green quickly slowly house tree river stone plant animal person water fire light dark over under near far with'.split(' ');
+const WORDS =
+  'the a dog cat bird runs jumps sleeps eats small large red blue green quickly slowly house tree river stone plant animal person water fire light dark over under near far with'.split(
+    ' ',
+  );
 
 /** A small synthetic corpus of distinct sentences (JSONL). */
 export function writeCorpus(dir: string, docs = 300, seed = 7): string {
@@ -31,7 +34,11 @@ export function writeCorpus(dir: string, docs = 300, seed = 7): string {
 /** Tokenizer + shard directory for the synthetic corpus (tokenizer.json next to the shards). */
 export async function makeShards(dir: string, vocabSize = 300): Promise<{ data: string; tokenizer: string }> {
   const corpus = writeCorpus(dir);
-  const texts = fs.readFileSync(corpus, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text);
+  const texts = fs
+    .readFileSync(corpus, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { text: string }).text);
   const tok = BPETokenizer.train(texts, { vocabSize, specialTokens: [ENDOFTEXT], minFrequency: 2 });
   const data = path.join(dir, 'shards');
   await prepare({ sources: [corpus], tokenizer: tok, outDir: data, valFraction: 0.1, nearDedup: false, report: false });
@@ -63,4 +70,5 @@ export function readMetrics(runDir: string): { type: string; step: number; loss?
 }
 
 /** Flags of a tiny, fast model. */
-export const TINY = ['--n-layer', '1', '--n-head', '2', '--n-embd', '32', '--block-size', '16', '--batch-size', '4', '--eval-batches', '2', '--sample-tokens', '4', '--workers', '1'];
+export const TINY =
+  '--n-layer 1 --n-head 2 --n-embd 32 --block-size 16 --batch-size 4 --eval-batches 2 --sample-tokens 4 --workers 1'.split(' ');

@@ -50,7 +50,11 @@ describe('AdamW', () => {
     const opt = new AdamW();
     const before = tf.memory().numTensors;
     for (let k = 0; k < 3; k++) {
-      const grads = { 'h.0.mlp.c_fc.weight': tf.tensor2d(gW[k]!, [2, 3]), 'h.0.mlp.c_fc.bias': tf.tensor1d(gB[k]!), 'wte.weight': tf.tensor2d(gW[k]!, [3, 2]) };
+      const grads = {
+        'h.0.mlp.c_fc.weight': tf.tensor2d(gW[k]!, [2, 3]),
+        'h.0.mlp.c_fc.bias': tf.tensor1d(gB[k]!),
+        'wte.weight': tf.tensor2d(gW[k]!, [3, 2]),
+      };
       opt.apply(params, grads, lrs[k]!);
       Object.values(grads).forEach((g) => g.dispose());
     }
@@ -83,7 +87,11 @@ describe('AdamW', () => {
   });
 
   test('the flat update (worker threads) equals the tensor update, clipping scale folded in', () => {
-    const shapes: [string, number[]][] = [['h.0.attn.c_attn.weight', [3, 4]], ['h.0.attn.c_attn.bias', [4]], ['wte.weight', [5, 2]]];
+    const shapes: [string, number[]][] = [
+      ['h.0.attn.c_attn.weight', [3, 4]],
+      ['h.0.attn.c_attn.bias', [4]],
+      ['wte.weight', [5, 2]],
+    ];
     const layout = [];
     let offset = 0;
     for (const [name, shape] of shapes) {
@@ -111,7 +119,11 @@ describe('AdamW', () => {
     for (const k of Object.keys(sa)) expect(Array.from(sa[k]!.data)).toEqual(Array.from(sb[k]!.data));
     // restoring the moments into a fresh optimizer continues identically
     const c = new AdamW();
-    c.loadState(b.step, Object.fromEntries(Object.entries(sb).map(([k, v]) => [k, v.data])), Object.fromEntries(layout.map((l) => [l.name, l])));
+    c.loadState(
+      b.step,
+      Object.fromEntries(Object.entries(sb).map(([k, v]) => [k, v.data])),
+      Object.fromEntries(layout.map((l) => [l.name, l])),
+    );
     const p1 = flatP.slice();
     const g = Float32Array.from({ length: offset }, (_, i) => 0.1 * i);
     b.applyFlat(layout, flatP, g, 1e-2);

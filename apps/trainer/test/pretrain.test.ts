@@ -36,7 +36,10 @@ beforeAll(async () => {
 
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-const trainLosses = (dir: string) => readMetrics(dir).filter((m) => m.type === 'train').map((m) => m.loss!);
+const trainLosses = (dir: string) =>
+  readMetrics(dir)
+    .filter((m) => m.type === 'train')
+    .map((m) => m.loss!);
 
 describe('pretrain', () => {
   test('same seed and data give the same losses; the loss falls; checkpoints and run files are written', async () => {
@@ -96,8 +99,12 @@ describe('pretrain', () => {
     const r2 = await pretrain({ resume: cut }, quiet, { keepModel: false });
     expect(r2.step).toBe(8);
     expect(trainLosses(cut)).toEqual(trainLosses(full));
-    const vf = readMetrics(full).filter((m) => m.type === 'eval').map((m) => m.val_loss);
-    const vc = readMetrics(cut).filter((m) => m.type === 'eval').map((m) => m.val_loss);
+    const vf = readMetrics(full)
+      .filter((m) => m.type === 'eval')
+      .map((m) => m.val_loss);
+    const vc = readMetrics(cut)
+      .filter((m) => m.type === 'eval')
+      .map((m) => m.val_loss);
     expect(vc).toEqual(vf);
   }, 120000);
 });

@@ -19,7 +19,12 @@ describe('fitPowerLaw', () => {
     expect(Math.abs(fit.predict(1e14) - truth(1e14))).toBeLessThan(0.05);
   });
   it('rejects too few points and flat or rising losses', () => {
-    expect(() => fitPowerLaw([{ compute: 1, loss: 3 }, { compute: 2, loss: 2 }])).toThrow(/at least 3/);
+    expect(() =>
+      fitPowerLaw([
+        { compute: 1, loss: 3 },
+        { compute: 2, loss: 2 },
+      ]),
+    ).toThrow(/at least 3/);
     expect(() => fitPowerLaw([1, 2, 3].map((c) => ({ compute: c * 1e9, loss: 2 + c })))).toThrow(/do not decrease/);
   });
   it('plots the fit as SVG', () => {

@@ -77,7 +77,8 @@ export function flagValue(name: string, spec: FlagSpec, raw: string | boolean | 
     }
     case 'string': {
       const v = String(raw);
-      if (spec.choices && !spec.choices.includes(v)) throw new UsageError(`--${name} must be one of ${spec.choices.join(', ')}; got "${v}"`);
+      if (spec.choices && !spec.choices.includes(v))
+        throw new UsageError(`--${name} must be one of ${spec.choices.join(', ')}; got "${v}"`);
       return v;
     }
   }
@@ -86,7 +87,9 @@ export function flagValue(name: string, spec: FlagSpec, raw: string | boolean | 
 function unknownFlag(raw: string, specs: FlagSpecs): UsageError {
   const name = raw.replace(/^-+/, '').split('=')[0]!;
   const close = closestNames(name, Object.keys(specs));
-  return new UsageError(`unknown flag ${raw.split('=')[0]}${close.length ? ` (did you mean ${close.map((c) => '--' + c).join(', ')}?)` : ''}`);
+  return new UsageError(
+    `unknown flag ${raw.split('=')[0]}${close.length ? ` (did you mean ${close.map((c) => '--' + c).join(', ')}?)` : ''}`,
+  );
 }
 
 /**
@@ -157,11 +160,16 @@ export function withDefaults(specs: FlagSpecs, flags: ParsedFlags): ParsedFlags 
 /** Help rows for a command's flags. */
 export function formatFlags(specs: FlagSpecs): string {
   const rows = Object.entries(specs).map(([name, s]) => {
-    const meta = s.type === 'bool' ? '' : ` ${s.metavar ?? (s.type === 'int' || s.type === 'float' ? 'N' : s.type === 'list' ? 'X,...' : 'X')}`;
+    const meta =
+      s.type === 'bool' ? '' : ` ${s.metavar ?? (s.type === 'int' || s.type === 'float' ? 'N' : s.type === 'list' ? 'X,...' : 'X')}`;
     const short = s.short ? `-${s.short}, ` : '';
     const range = s.min !== undefined || s.max !== undefined ? ` [${s.min ?? ''}..${s.max ?? ''}]` : '';
     const choices = s.choices ? ` [${s.choices.join('|')}]` : '';
-    const tail = s.required ? ' (required)' : s.default !== undefined ? ` (default ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})` : '';
+    const tail = s.required
+      ? ' (required)'
+      : s.default !== undefined
+        ? ` (default ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`
+        : '';
     return [`  ${short}--${name}${meta}`, `${s.help}${choices}${range}${tail}`] as const;
   });
   if (rows.length === 0) return '';
@@ -234,8 +242,13 @@ export async function runCli(program: Program, argv: readonly string[]): Promise
   }
   const command = program.commands.find((c) => c.name === name);
   if (!command) {
-    const close = closestNames(name, program.commands.map((c) => c.name));
-    err(`${program.name}: unknown command "${name}"${close.length ? ` (did you mean ${close.join(', ')}?)` : ''}; see ${program.name} --help`);
+    const close = closestNames(
+      name,
+      program.commands.map((c) => c.name),
+    );
+    err(
+      `${program.name}: unknown command "${name}"${close.length ? ` (did you mean ${close.join(', ')}?)` : ''}; see ${program.name} --help`,
+    );
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -4,4 +4,12 @@ export { Rng, mixSeed } from './rng';
 export { MinHeap, kthLargest } from './heap';
 export { editDistance, closestNames } from './edit-distance';
 export { JsonlError, parseJsonl, parseJsonlLine, expectObject, stringField } from './jsonl';
-export { sizeOf, rowsAndCols, broadcastShapes, matMulShapes, contiguousReduction, type MatMulShapes, type ContiguousReduction } from './shapes';
+export {
+  sizeOf,
+  rowsAndCols,
+  broadcastShapes,
+  matMulShapes,
+  contiguousReduction,
+  type MatMulShapes,
+  type ContiguousReduction,
+} from './shapes';

@@ -35,7 +35,11 @@ export function* parseJsonl(text: string, source = '<jsonl>'): Generator<{ value
 /** A JSON object record (not an array or scalar), or a JsonlError naming where. */
 export function expectObject(value: unknown, source: string, line: number): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new JsonlError(source, line, `expected a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
+    throw new JsonlError(
+      source,
+      line,
+      `expected a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`,
+    );
   }
   return value as Record<string, unknown>;
 }

@@ -43,7 +43,12 @@ export interface MatMulShapes {
  * strided loop does not cover — mismatched inner sizes, batches that do not broadcast (the caller's
  * fallback reports those), and batches that are neither equal nor a single matrix.
  */
-export function matMulShapes(aShape: readonly number[], bShape: readonly number[], transposeA: boolean, transposeB: boolean): MatMulShapes | null {
+export function matMulShapes(
+  aShape: readonly number[],
+  bShape: readonly number[],
+  transposeA: boolean,
+  transposeB: boolean,
+): MatMulShapes | null {
   const ar = aShape.length;
   const br = bShape.length;
   if (ar < 2 || br < 2) return null;
@@ -72,7 +77,11 @@ export interface ContiguousReduction {
  * reduction over contiguous axes, or null when the axes are not one contiguous block (or out of range).
  * Covers bias gradients (leading axes) and row sums (last axis).
  */
-export function contiguousReduction(shape: readonly number[], axis: number | number[] | null | undefined, keepDims = false): ContiguousReduction | null {
+export function contiguousReduction(
+  shape: readonly number[],
+  axis: number | number[] | null | undefined,
+  keepDims = false,
+): ContiguousReduction | null {
   const rank = shape.length;
   const raw = axis === undefined || axis === null ? [...Array(rank).keys()] : Array.isArray(axis) ? axis : [axis];
   const axes = [...new Set(raw.map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);

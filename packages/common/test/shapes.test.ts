@@ -18,8 +18,24 @@ describe('shape arithmetic', () => {
   });
 
   it('plans batched products: strides, broadcast operands, and the layouts one loop cannot cover', () => {
-    expect(matMulShapes([2, 3, 7, 5], [2, 3, 5, 9], false, false)).toEqual({ batch: 6, m: 7, k: 5, n: 9, strideA: 35, strideB: 45, outShape: [2, 3, 7, 9] });
-    expect(matMulShapes([1, 5, 7], [4, 9, 5], true, true)).toEqual({ batch: 4, m: 7, k: 5, n: 9, strideA: 0, strideB: 45, outShape: [4, 7, 9] });
+    expect(matMulShapes([2, 3, 7, 5], [2, 3, 5, 9], false, false)).toEqual({
+      batch: 6,
+      m: 7,
+      k: 5,
+      n: 9,
+      strideA: 35,
+      strideB: 45,
+      outShape: [2, 3, 7, 9],
+    });
+    expect(matMulShapes([1, 5, 7], [4, 9, 5], true, true)).toEqual({
+      batch: 4,
+      m: 7,
+      k: 5,
+      n: 9,
+      strideA: 0,
+      strideB: 45,
+      outShape: [4, 7, 9],
+    });
     expect(matMulShapes([4, 7, 5], [5, 9], false, false)).toMatchObject({ batch: 4, strideB: 0, outShape: [4, 7, 9] });
     expect(matMulShapes([2, 3], [4, 5], false, false)).toBeNull(); // inner sizes 3 ≠ 4
     expect(matMulShapes([2, 7, 5], [3, 5, 9], false, false)).toBeNull(); // batches do not broadcast
@@ -52,7 +68,9 @@ describe('testing references', () => {
   it('matMulFloat64 follows the stored layouts: transposes, batch strides, broadcast operands', () => {
     // [[1, 2], [3, 4]] · [[5, 6], [7, 8]] = [[19, 22], [43, 50]]
     expect(Array.from(matMulFloat64([1, 2, 3, 4], [5, 6, 7, 8], { m: 2, n: 2, k: 2 }))).toEqual([19, 22, 43, 50]);
-    expect(Array.from(matMulFloat64([1, 3, 2, 4], [5, 7, 6, 8], { m: 2, n: 2, k: 2, transposeA: true, transposeB: true }))).toEqual([19, 22, 43, 50]);
+    expect(Array.from(matMulFloat64([1, 3, 2, 4], [5, 7, 6, 8], { m: 2, n: 2, k: 2, transposeA: true, transposeB: true }))).toEqual([
+      19, 22, 43, 50,
+    ]);
     const [m, n, k] = [3, 4, 5];
     const a = randomArray(m * k, 1);
     const b = randomArray(2 * k * n, 2);

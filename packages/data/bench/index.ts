@@ -12,7 +12,19 @@
  */
 import { Rng } from '@gptlab/common';
 import { emit, machine, parseFlags } from '@gptlab/bench-utils';
-import { loadWordNet, nearDedupStage, arraySource, drain, shingleSet, jaccardSorted, MinHashPool, bandKeys, resolveNearDedupOptions, type Doc, type DuplicateRecord } from '../dist/index.js';
+import {
+  loadWordNet,
+  nearDedupStage,
+  arraySource,
+  drain,
+  shingleSet,
+  jaccardSorted,
+  MinHashPool,
+  bandKeys,
+  resolveNearDedupOptions,
+  type Doc,
+  type DuplicateRecord,
+} from '../dist/index.js';
 
 const flags = parseFlags();
 const nBase = Number(flags.docs ?? 20000);
@@ -23,7 +35,10 @@ function buildCorpus(): { docs: Doc[]; planted: number } {
   const wn = loadWordNet();
   const rng = new Rng(seed);
   const order = rng.shuffle(wn.synsets.map((_, i) => i));
-  const vocab = wn.synsets.slice(0, 20000).flatMap((s) => s.definition.split(' ')).filter((w) => /^[a-z]+$/.test(w));
+  const vocab = wn.synsets
+    .slice(0, 20000)
+    .flatMap((s) => s.definition.split(' '))
+    .filter((w) => /^[a-z]+$/.test(w));
   const docs: Doc[] = [];
   const pending: { at: number; doc: Doc }[] = [];
   let cursor = 0;
@@ -104,7 +119,16 @@ async function run(docs: Doc[], opts: Parameters<typeof nearDedupStage>[0]) {
   const sets = docs.map((d) => shingleSet(d.text, 5));
   const pairs = exactPairs(sets, threshold);
   const truth = new Set(pairs.map((p) => p.j));
-  emit({ bench: 'corpus', docs: docs.length, planted_variants: planted, mb: +(bytes / 1e6).toFixed(2), true_pairs: pairs.length, true_duplicate_docs: truth.size, build_s: +((performance.now() - t0) / 1000).toFixed(1), machine: m });
+  emit({
+    bench: 'corpus',
+    docs: docs.length,
+    planted_variants: planted,
+    mb: +(bytes / 1e6).toFixed(2),
+    true_pairs: pairs.length,
+    true_duplicate_docs: truth.size,
+    build_s: +((performance.now() - t0) / 1000).toFixed(1),
+    machine: m,
+  });
 
   // pair-level LSH recall of the default (verified) parameters
   const p = resolveNearDedupOptions({ threshold });
@@ -146,7 +170,17 @@ async function run(docs: Doc[], opts: Parameters<typeof nearDedupStage>[0]) {
   });
   const est = await run(docs, { workers: 2, verify: false });
   const se = score(est.dups);
-  emit({ bench: 'near_dedup_quality', threshold, mode: 'minhash+lsh, estimate only (verify: false)', bands: est.stats.extra.bands, rows: est.stats.extra.rows, precision: +se.precision.toFixed(4), recall: +se.recall.toFixed(4), removed: se.removed, true_duplicates: truth.size });
+  emit({
+    bench: 'near_dedup_quality',
+    threshold,
+    mode: 'minhash+lsh, estimate only (verify: false)',
+    bands: est.stats.extra.bands,
+    rows: est.stats.extra.rows,
+    precision: +se.precision.toFixed(4),
+    recall: +se.recall.toFixed(4),
+    removed: se.removed,
+    true_duplicates: truth.size,
+  });
 
   // throughput, measured side by side in this run
   for (const [label, o] of [
@@ -163,6 +197,10 @@ async function run(docs: Doc[], opts: Parameters<typeof nearDedupStage>[0]) {
       // the shared machine was; on an idle 2-core machine with 2 workers, wall MB/s approaches ~2× this.
       mb_per_cpu_s: +(bytes / 1e6 / r.cpuMainAndWorkers).toFixed(2),
       wall_s: +r.wall.toFixed(2),
-      cpu_s: +r.cpuMainAndWorkers.toFixed(2), mb: +(bytes / 1e6).toFixed(2), target_mb_per_s: 5, others_cores: machine().others_cores });
+      cpu_s: +r.cpuMainAndWorkers.toFixed(2),
+      mb: +(bytes / 1e6).toFixed(2),
+      target_mb_per_s: 5,
+      others_cores: machine().others_cores,
+    });
   }
 })();

@@ -145,12 +145,17 @@ export function checkText(text: string, cfg: FilterConfig = DEFAULT_FILTERS): Fi
         dupChars += l.length;
       } else seen.add(l);
     }
-    if (bullets / lines.length > cfg.maxBulletLineRatio) return { keep: false, reason: 'bullet_line_ratio', detail: (bullets / lines.length).toFixed(3) };
-    if (ell / lines.length > cfg.maxEllipsisLineRatio) return { keep: false, reason: 'ellipsis_line_ratio', detail: (ell / lines.length).toFixed(3) };
-    if (dupLines / lines.length > cfg.maxRepeatedLineRatio) return { keep: false, reason: 'repeated_lines', detail: (dupLines / lines.length).toFixed(3) };
-    if (dupChars / totalChars > cfg.maxRepeatedLineCharRatio) return { keep: false, reason: 'repeated_line_chars', detail: (dupChars / totalChars).toFixed(3) };
+    if (bullets / lines.length > cfg.maxBulletLineRatio)
+      return { keep: false, reason: 'bullet_line_ratio', detail: (bullets / lines.length).toFixed(3) };
+    if (ell / lines.length > cfg.maxEllipsisLineRatio)
+      return { keep: false, reason: 'ellipsis_line_ratio', detail: (ell / lines.length).toFixed(3) };
+    if (dupLines / lines.length > cfg.maxRepeatedLineRatio)
+      return { keep: false, reason: 'repeated_lines', detail: (dupLines / lines.length).toFixed(3) };
+    if (dupChars / totalChars > cfg.maxRepeatedLineCharRatio)
+      return { keep: false, reason: 'repeated_line_chars', detail: (dupChars / totalChars).toFixed(3) };
   } else if (lines.length === 1) {
-    if (ELLIPSIS_END_RE.test(lines[0]!) && cfg.maxEllipsisLineRatio < 1) return { keep: false, reason: 'ellipsis_line_ratio', detail: '1.000' };
+    if (ELLIPSIS_END_RE.test(lines[0]!) && cfg.maxEllipsisLineRatio < 1)
+      return { keep: false, reason: 'ellipsis_line_ratio', detail: '1.000' };
   }
   return { keep: true };
 }

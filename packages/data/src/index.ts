@@ -29,7 +29,15 @@ export {
   type LshParams,
   type LshIndex,
 } from './lsh';
-export { QualityClassifier, qualityStage, hashedFeatures, rocAuc, type QualityTrainOptions, type QualityTrainResult, type QualityStageOptions } from './quality';
+export {
+  QualityClassifier,
+  qualityStage,
+  hashedFeatures,
+  rocAuc,
+  type QualityTrainOptions,
+  type QualityTrainResult,
+  type QualityStageOptions,
+} from './quality';
 export { mixture, type MixtureComponent, type MixtureOptions, type MixtureStats, type MixtureComponentStats } from './mixture';
 export {
   writeShards,
@@ -66,6 +74,29 @@ export {
   type JsonlSourceOptions,
   type StdinSourceOptions,
 } from './sources';
-export { loadWordNet, wordnetDocs, parseDataLine, splitGloss, wordnetDictPath, LEXNAMES, POINTER_NAMES, type Synset, type WordNet, type WordNetPointer, type WordNetPos, type WordNetSourceOptions } from './wordnet';
-export { prepare, dedupJsonl, buildStages, type PrepareOptions, type PrepareResult, type DedupJsonlOptions, type DedupJsonlResult, type StageOptions, type SourceInput } from './pipeline';
+export {
+  loadWordNet,
+  wordnetDocs,
+  parseDataLine,
+  splitGloss,
+  wordnetDictPath,
+  LEXNAMES,
+  POINTER_NAMES,
+  type Synset,
+  type WordNet,
+  type WordNetPointer,
+  type WordNetPos,
+  type WordNetSourceOptions,
+} from './wordnet';
+export {
+  prepare,
+  dedupJsonl,
+  buildStages,
+  type PrepareOptions,
+  type PrepareResult,
+  type DedupJsonlOptions,
+  type DedupJsonlResult,
+  type StageOptions,
+  type SourceInput,
+} from './pipeline';
 export { decodeUtf8, contentHash, fmix32, hashString32 } from './util';

@@ -51,7 +51,8 @@ export interface MixtureStats {
  */
 export function mixture(components: MixtureComponent[], opts: MixtureOptions = {}): { stream: DocStream; stats: MixtureStats } {
   if (components.length === 0) throw new Error('mixture needs at least one component');
-  for (const c of components) if (!(c.weight >= 0) || !Number.isFinite(c.weight)) throw new Error(`mixture component "${c.name}" has invalid weight ${c.weight}`);
+  for (const c of components)
+    if (!(c.weight >= 0) || !Number.isFinite(c.weight)) throw new Error(`mixture component "${c.name}" has invalid weight ${c.weight}`);
   const total = components.reduce((a, c) => a + c.weight, 0);
   if (total <= 0) throw new Error('mixture weights sum to 0');
   const by = opts.by ?? 'bytes';
@@ -60,7 +61,17 @@ export function mixture(components: MixtureComponent[], opts: MixtureOptions = {
     docs: 0,
     bytes: 0,
     stoppedBecause: '',
-    components: components.map((c) => ({ name: c.name, weight: c.weight / total, docs: 0, bytes: 0, passes: 0, docsPerPass: null, bytesPerPass: null, epochs: null, share: 0 })),
+    components: components.map((c) => ({
+      name: c.name,
+      weight: c.weight / total,
+      docs: 0,
+      bytes: 0,
+      passes: 0,
+      docsPerPass: null,
+      bytesPerPass: null,
+      epochs: null,
+      share: 0,
+    })),
   };
   const stream: DocStream = {
     async *[Symbol.asyncIterator]() {

@@ -73,7 +73,16 @@ export function nearDedupStage(opts: NearDedupOptions = {}): Stage {
   const p = resolveNearDedupOptions(opts);
   return createStage('near-dedup', async function* (input, ctx) {
     const extra = ctx.stats.extra;
-    Object.assign(extra, { threshold: p.threshold, numPerm: p.numPerm, ngram: p.ngram, bands: p.bands, rows: p.rows, verify: p.verify, weights: p.weights, index: opts.index ?? 'memory' });
+    Object.assign(extra, {
+      threshold: p.threshold,
+      numPerm: p.numPerm,
+      ngram: p.ngram,
+      bands: p.bands,
+      rows: p.rows,
+      verify: p.verify,
+      weights: p.weights,
+      index: opts.index ?? 'memory',
+    });
     // Work done, reported in the stage's stats.extra when the stream ends.
     const work = { candidatePairs: 0, verifiedPairs: 0, rejectedCandidates: 0, clusterMerges: 0, noShingles: 0, signatureWallMs: 0 };
     const pool = new MinHashPool({ workers: opts.workers, numPerm: p.numPerm, ngram: p.ngram, seed: p.seed });

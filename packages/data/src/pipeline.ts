@@ -23,11 +23,16 @@ export interface StageOptions {
   /** MinHash-LSH near-duplicate removal (default on, threshold 0.8); false to skip. */
   nearDedup?: NearDedupOptions | false;
   /** Quality filter (off unless a classifier, or the path of a saved one, is given). */
-  quality?: { classifier: QualityClassifier | string; mode?: 'pareto' | 'threshold'; threshold?: number; alpha?: number; seed?: number } | false;
+  quality?:
+    | { classifier: QualityClassifier | string; mode?: 'pareto' | 'threshold'; threshold?: number; alpha?: number; seed?: number }
+    | false;
 }
 
 /** Builds the per-source stage list in pipeline order. */
-export function buildStages(opts: StageOptions, hooks: { onDuplicate?: (d: DuplicateRecord) => void; applyQuality?: boolean } = {}): Stage[] {
+export function buildStages(
+  opts: StageOptions,
+  hooks: { onDuplicate?: (d: DuplicateRecord) => void; applyQuality?: boolean } = {},
+): Stage[] {
   const stages: Stage[] = [];
   if (opts.normalize !== false) stages.push(normalizeStage(opts.normalize ?? {}));
   if (opts.filter !== false) stages.push(filterStage(opts.filter ?? {}));
@@ -77,9 +82,13 @@ export interface PrepareResult {
   svgPath?: string;
 }
 
-function toSourceInput(s: string | Source | SourceInput, o: PrepareOptions): { src: Source; weight?: number; quality: boolean; name: string } {
+function toSourceInput(
+  s: string | Source | SourceInput,
+  o: PrepareOptions,
+): { src: Source; weight?: number; quality: boolean; name: string } {
   const si: SourceInput = typeof s === 'string' || !('source' in s) ? { source: s as string | Source } : s;
-  const src = typeof si.source === 'string' ? sourceFromSpec(si.source, { field: o.field, idField: o.idField, skipBad: o.skipBad }) : si.source;
+  const src =
+    typeof si.source === 'string' ? sourceFromSpec(si.source, { field: o.field, idField: o.idField, skipBad: o.skipBad }) : si.source;
   return { src, weight: si.weight, quality: si.quality ?? true, name: si.name ?? src.name };
 }
 
@@ -201,14 +210,36 @@ export interface DedupJsonlResult {
  */
 export async function dedupJsonl(opts: DedupJsonlOptions): Promise<DedupJsonlResult> {
   const t0 = performance.now();
-  const nd = resolveNearDedupOptions({ threshold: opts.threshold, numPerm: opts.numPerm, ngram: opts.ngram, bands: opts.bands, rows: opts.rows, verify: opts.verify, seed: opts.seed });
+  const nd = resolveNearDedupOptions({
+    threshold: opts.threshold,
+    numPerm: opts.numPerm,
+    ngram: opts.ngram,
+    bands: opts.bands,
+    rows: opts.rows,
+    verify: opts.verify,
+    seed: opts.seed,
+  });
   const src = jsonlSource(opts.input, { field: opts.field, idField: opts.idField, skipBad: opts.skipBad, keepRaw: true });
   const duplicates: DuplicateRecord[] = [];
   const onDuplicate = (d: DuplicateRecord) => duplicates.push(d);
   const stages: Stage[] = [];
   if (opts.normalize !== false) stages.push(normalizeStage({ dropEmpty: false }));
   if (opts.exact !== false) stages.push(exactDedupStage({ onDuplicate }));
-  stages.push(nearDedupStage({ threshold: nd.threshold, numPerm: nd.numPerm, ngram: nd.ngram, bands: nd.bands, rows: nd.rows, verify: nd.verify, seed: nd.seed, workers: opts.workers, index: opts.index, sqlitePath: opts.sqlitePath, onDuplicate }));
+  stages.push(
+    nearDedupStage({
+      threshold: nd.threshold,
+      numPerm: nd.numPerm,
+      ngram: nd.ngram,
+      bands: nd.bands,
+      rows: nd.rows,
+      verify: nd.verify,
+      seed: nd.seed,
+      workers: opts.workers,
+      index: opts.index,
+      sqlitePath: opts.sqlitePath,
+      onDuplicate,
+    }),
+  );
   const writer = opts.out ? new AtomicWriter(opts.out) : null;
   let kept = 0;
   try {
@@ -216,7 +247,10 @@ export async function dedupJsonl(opts: DedupJsonlOptions): Promise<DedupJsonlRes
       kept++;
       writer?.write(String(doc.meta?.raw) + '\n');
     }
-    if (src.stats.docs === 0) throw new Error(`dedup: ${opts.input} contains no documents${src.stats.badRecords ? ` (${src.stats.badRecords} bad lines skipped)` : ''}`);
+    if (src.stats.docs === 0)
+      throw new Error(
+        `dedup: ${opts.input} contains no documents${src.stats.badRecords ? ` (${src.stats.badRecords} bad lines skipped)` : ''}`,
+      );
     writer?.commit();
   } catch (e) {
     writer?.abort();
@@ -237,7 +271,19 @@ export async function dedupJsonl(opts: DedupJsonlOptions): Promise<DedupJsonlRes
   if (opts.report) {
     const { duplicates: dups, ...rest } = result;
     const funnel = funnelOf(result.stages);
-    writeReport({ input: opts.input, out: opts.out ?? null, ...rest, badExamples: src.stats.badExamples, invalidUtf8: src.stats.invalidUtf8, funnel, duplicates: dups }, opts.report, funnel);
+    writeReport(
+      {
+        input: opts.input,
+        out: opts.out ?? null,
+        ...rest,
+        badExamples: src.stats.badExamples,
+        invalidUtf8: src.stats.invalidUtf8,
+        funnel,
+        duplicates: dups,
+      },
+      opts.report,
+      funnel,
+    );
   }
   if (opts.out && !fs.existsSync(opts.out)) throw new Error(`dedup: failed to write ${opts.out}`);
   return result;

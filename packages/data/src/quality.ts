@@ -133,7 +133,8 @@ export class QualityClassifier {
     const max = opts.maxDocsPerClass ?? 200_000;
     const pos = await readTexts(positives, max);
     const neg = await readTexts(negatives, max);
-    if (pos.length < 2 || neg.length < 2) throw new Error(`quality classifier needs at least 2 positive and 2 negative documents (got ${pos.length} and ${neg.length})`);
+    if (pos.length < 2 || neg.length < 2)
+      throw new Error(`quality classifier needs at least 2 positive and 2 negative documents (got ${pos.length} and ${neg.length})`);
     const rng = new Rng(opts.seed ?? 1);
     const heldOut = opts.heldOut ?? 0.1;
     const all = rng.shuffle([...pos.map((t) => ({ t, y: 1 })), ...neg.map((t) => ({ t, y: 0 }))]);
@@ -190,9 +191,26 @@ export class QualityClassifier {
       for (let i = 0; i < f.idx.length; i++) z += w[f.idx[i]!]! * f.val[i]!;
       return z;
     };
-    const trainAuc = rocAuc(train.map((e) => scoreSparse(e.f)), train.map((e) => e.y));
-    const heldOutAuc = test.length ? rocAuc(test.map((e) => scoreSparse(e.f)), test.map((e) => e.y)) : NaN;
-    Object.assign(clf.info, { heldOutAuc, trainAuc, positives: pos.length, negatives: neg.length, heldOutDocs: test.length, epochs, lr, l2 });
+    const trainAuc = rocAuc(
+      train.map((e) => scoreSparse(e.f)),
+      train.map((e) => e.y),
+    );
+    const heldOutAuc = test.length
+      ? rocAuc(
+          test.map((e) => scoreSparse(e.f)),
+          test.map((e) => e.y),
+        )
+      : NaN;
+    Object.assign(clf.info, {
+      heldOutAuc,
+      trainAuc,
+      positives: pos.length,
+      negatives: neg.length,
+      heldOutDocs: test.length,
+      epochs,
+      lr,
+      l2,
+    });
     return { classifier: clf, heldOutAuc, trainAuc, positives: pos.length, negatives: neg.length, heldOutDocs: test.length };
   }
 

@@ -9,7 +9,7 @@ export interface PipelineReport {
   /** Stage statistics (with the source they ran on when several sources are processed). */
   stages: (StageStats & { source?: string })[];
   /** Stage statistics summed over sources, in pipeline order (what the funnel shows). */
-  funnel: { name: string; docsIn: number; docsOut: number; bytesIn: number; bytesOut: number; timeMs: number; dropped: Record<string, number> }[];
+  funnel: Omit<StageStats, 'examples' | 'extra'>[];
   totalTimeMs: number;
   [key: string]: unknown;
 }
@@ -61,7 +61,9 @@ export function funnelSvg(funnel: PipelineReport['funnel'], title = 'Data pipeli
   const maxDocs = Math.max(1, first ? first.docsIn : 1, ...funnel.map((f) => f.docsOut));
   const cx = 20 + barMax / 2;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   parts.push(`<text x="20" y="28" font-size="16" font-weight="bold">${esc(title)}</text>`);
   const rows = first ? [{ label: 'input', docs: first.docsIn, bytes: first.bytesIn, note: '' }] : [];
@@ -71,16 +73,27 @@ export function funnelSvg(funnel: PipelineReport['funnel'], title = 'Data pipeli
       .slice(0, 3)
       .map(([k, v]) => `${k} ${fmt(v)}`)
       .join(', ');
-    rows.push({ label: f.name, docs: f.docsOut, bytes: f.bytesOut, note: `${drops ? `−${fmt(f.docsIn - f.docsOut)}: ${drops}` : 'nothing dropped'} · ${(f.timeMs / 1000).toFixed(2)} s` });
+    rows.push({
+      label: f.name,
+      docs: f.docsOut,
+      bytes: f.bytesOut,
+      note: `${drops ? `−${fmt(f.docsIn - f.docsOut)}: ${drops}` : 'nothing dropped'} · ${(f.timeMs / 1000).toFixed(2)} s`,
+    });
   }
   rows.forEach((r, i) => {
     const y = top + i * rowH;
     const w = Math.max(2, (barMax * r.docs) / maxDocs);
     const shade = Math.round(90 + (i / Math.max(1, rows.length - 1)) * 90);
-    parts.push(`<rect x="${(cx - w / 2).toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 14}" rx="3" fill="rgb(40,${shade},200)"/>`);
-    parts.push(`<text x="${cx}" y="${y + (rowH - 14) / 2 + 4}" text-anchor="middle" fill="#ffffff" font-weight="bold">${esc(fmt(r.docs))}</text>`);
+    parts.push(
+      `<rect x="${(cx - w / 2).toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${rowH - 14}" rx="3" fill="rgb(40,${shade},200)"/>`,
+    );
+    parts.push(
+      `<text x="${cx}" y="${y + (rowH - 14) / 2 + 4}" text-anchor="middle" fill="#ffffff" font-weight="bold">${esc(fmt(r.docs))}</text>`,
+    );
     parts.push(`<text x="${20 + barMax + 20}" y="${y + 14}" font-weight="bold">${esc(r.label)}</text>`);
-    parts.push(`<text x="${20 + barMax + 20}" y="${y + 30}" fill="#444">${esc(`${fmtBytes(r.bytes)}${r.note ? ' · ' + r.note : ''}`)}</text>`);
+    parts.push(
+      `<text x="${20 + barMax + 20}" y="${y + 30}" fill="#444">${esc(`${fmtBytes(r.bytes)}${r.note ? ' · ' + r.note : ''}`)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n');
@@ -90,7 +103,7 @@ export function funnelSvg(funnel: PipelineReport['funnel'], title = 'Data pipeli
 export function writeReport(report: PipelineReport | Record<string, unknown>, file: string, funnel?: PipelineReport['funnel']): string {
   writeFileAtomic(file, JSON.stringify(report, null, 2));
   const svgPath = path.join(path.dirname(file), path.basename(file, path.extname(file)) + '.svg');
-  const f = funnel ?? ((report as PipelineReport).funnel ?? []);
+  const f = funnel ?? (report as PipelineReport).funnel ?? [];
   writeFileAtomic(svgPath, funnelSvg(f));
   return svgPath;
 }

@@ -137,11 +137,14 @@ export async function writeShards(stream: DocStream, opts: WriteShardsOptions): 
   const vocab = tok.vocabSize;
   if (!Number.isInteger(vocab) || vocab < 1) throw new Error(`tokenizer vocabSize must be a positive integer, got ${vocab}`);
   const dtype = opts.dtype ?? dtypeForVocab(vocab);
-  if (dtype === 'uint16' && vocab > 65536) throw new Error(`tokenizer vocabulary (${vocab} ids) does not fit uint16 shards (at most 65,536 ids); use dtype uint32`);
+  if (dtype === 'uint16' && vocab > 65536)
+    throw new Error(`tokenizer vocabulary (${vocab} ids) does not fit uint16 shards (at most 65,536 ids); use dtype uint32`);
   if (dtype !== 'uint16' && dtype !== 'uint32') throw new Error(`unknown shard dtype ${dtype} (uint16 or uint32)`);
   const eosId = tok.eosId;
-  if (eosId === undefined || eosId === null) throw new Error('tokenizer has no end-of-text id (eosId): train it with specialTokens ["<|endoftext|>"]');
-  if (!(Number.isInteger(eosId) && eosId >= 0 && eosId < vocab)) throw new Error(`tokenizer eosId ${eosId} is outside the vocabulary [0, ${vocab})`);
+  if (eosId === undefined || eosId === null)
+    throw new Error('tokenizer has no end-of-text id (eosId): train it with specialTokens ["<|endoftext|>"]');
+  if (!(Number.isInteger(eosId) && eosId >= 0 && eosId < vocab))
+    throw new Error(`tokenizer eosId ${eosId} is outside the vocabulary [0, ${vocab})`);
   const valFraction = opts.valFraction ?? 0.01;
   if (!(valFraction >= 0 && valFraction < 1)) throw new Error(`valFraction must be in [0, 1), got ${valFraction}`);
   const shardTokens = opts.shardTokens ?? 1 << 26;
@@ -160,7 +163,8 @@ export async function writeShards(stream: DocStream, opts: WriteShardsOptions): 
       const ids = tok.encode(doc.text);
       for (let i = 0; i < ids.length; i++) {
         const t = ids[i]!;
-        if (!(t >= 0 && t < vocab && Number.isInteger(t))) throw new Error(`token id ${t} of document ${doc.id} is outside the vocabulary [0, ${vocab})`);
+        if (!(t >= 0 && t < vocab && Number.isInteger(t)))
+          throw new Error(`token id ${t} of document ${doc.id} is outside the vocabulary [0, ${vocab})`);
         w.push(t);
       }
       w.push(eosId);
@@ -169,7 +173,10 @@ export async function writeShards(stream: DocStream, opts: WriteShardsOptions): 
       opts.onProgress?.({ docs: n, tokens: train.info.tokens + val.info.tokens });
     }
     if (n === 0) throw new Error('empty corpus: no documents reached the tokeniser (check the sources and the filter/dedup reports)');
-    if (valFraction > 0 && val.info.docs === 0) throw new Error(`validation split is empty: ${n} documents × valFraction ${valFraction} rounds to 0; use more documents or a larger valFraction`);
+    if (valFraction > 0 && val.info.docs === 0)
+      throw new Error(
+        `validation split is empty: ${n} documents × valFraction ${valFraction} rounds to 0; use more documents or a larger valFraction`,
+      );
     train.finish();
     val.finish();
     const manifest: ShardManifest = {
@@ -197,7 +204,8 @@ export async function writeShards(stream: DocStream, opts: WriteShardsOptions): 
 /** Reads a shard directory written by writeShards. */
 export function readManifest(dir: string): ShardManifest {
   const p = path.join(dir, MANIFEST_NAME);
-  if (!fs.existsSync(p)) throw new Error(`no ${MANIFEST_NAME} in ${dir}: not a complete shard directory (was the prepare run interrupted?)`);
+  if (!fs.existsSync(p))
+    throw new Error(`no ${MANIFEST_NAME} in ${dir}: not a complete shard directory (was the prepare run interrupted?)`);
   const m = JSON.parse(fs.readFileSync(p, 'utf8')) as ShardManifest;
   if (m.format !== 'gptlab-token-shards') throw new Error(`${p}: not a gptlab token shard manifest`);
   return m;
@@ -235,7 +243,8 @@ export class SplitReader {
   }
   /** Copies tokens [start, start + len) into out[outOff ..]. */
   read(start: number, len: number, out: Int32Array, outOff = 0): void {
-    if (start < 0 || start + len > this.tokens) throw new Error(`read [${start}, ${start + len}) outside the ${this.split} split (${this.tokens} tokens)`);
+    if (start < 0 || start + len > this.tokens)
+      throw new Error(`read [${start}, ${start + len}) outside the ${this.split} split (${this.tokens} tokens)`);
     let pos = start;
     let o = outOff;
     let remaining = len;
@@ -310,8 +319,10 @@ export class TokenDataset {
     readonly dir: string,
     readonly opts: TokenDatasetOptions,
   ) {
-    if (!(Number.isInteger(opts.blockSize) && opts.blockSize >= 1)) throw new Error(`blockSize must be a positive integer, got ${opts.blockSize}`);
-    if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
+    if (!(Number.isInteger(opts.blockSize) && opts.blockSize >= 1))
+      throw new Error(`blockSize must be a positive integer, got ${opts.blockSize}`);
+    if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1))
+      throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
     this.manifest = readManifest(dir);
     this.train = new SplitReader(dir, this.manifest, 'train');
     this.val = new SplitReader(dir, this.manifest, 'val');

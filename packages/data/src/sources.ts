@@ -85,7 +85,8 @@ async function* textFileDocs(file: string, split: 'file' | 'paragraph' | 'line',
     const { text, invalid } = decodeUtf8(line);
     stats.invalidUtf8 += invalid;
     if (split === 'line') {
-      if (text.trim()) yield { id: `${idBase}:${lineNo}`, text, meta: { source: file, line: lineNo, ...(invalid ? { invalidUtf8: invalid } : {}) } };
+      if (text.trim())
+        yield { id: `${idBase}:${lineNo}`, text, meta: { source: file, line: lineNo, ...(invalid ? { invalidUtf8: invalid } : {}) } };
       continue;
     }
     if (text.trim()) {
@@ -93,19 +94,33 @@ async function* textFileDocs(file: string, split: 'file' | 'paragraph' | 'line',
       para.push(text);
       paraInvalid += invalid;
     } else if (para.length) {
-      yield { id: `${idBase}#${n++}`, text: para.join('\n'), meta: { source: file, line: startLine, ...(paraInvalid ? { invalidUtf8: paraInvalid } : {}) } };
+      yield {
+        id: `${idBase}#${n++}`,
+        text: para.join('\n'),
+        meta: { source: file, line: startLine, ...(paraInvalid ? { invalidUtf8: paraInvalid } : {}) },
+      };
       para = [];
       paraInvalid = 0;
     }
   }
-  if (para.length) yield { id: `${idBase}#${n++}`, text: para.join('\n'), meta: { source: file, line: startLine, ...(paraInvalid ? { invalidUtf8: paraInvalid } : {}) } };
+  if (para.length)
+    yield {
+      id: `${idBase}#${n++}`,
+      text: para.join('\n'),
+      meta: { source: file, line: startLine, ...(paraInvalid ? { invalidUtf8: paraInvalid } : {}) },
+    };
 }
 
 /**
  * A source reading `files` in order with `docsOf`. The files are checked now (so that a typo fails at once) and
  * again at every pass (a mixture re-reads its sources later).
  */
-function filesSource(kind: string, files: string | string[], name: string | undefined, docsOf: (file: string, stats: SourceStats) => AsyncIterable<Doc>): Source {
+function filesSource(
+  kind: string,
+  files: string | string[],
+  name: string | undefined,
+  docsOf: (file: string, stats: SourceStats) => AsyncIterable<Doc>,
+): Source {
   const list = Array.isArray(files) ? files : [files];
   for (const f of list) assertFile(f, `${kind} source`);
   return makeSource(name ?? `${kind}:${list.join(',')}`, async function* (stats) {
@@ -138,7 +153,14 @@ export function globToRegExp(glob: string): RegExp {
     else if (c === '{') {
       const end = glob.indexOf('}', i);
       if (end < 0) throw new DataInputError(`unclosed '{' in glob: ${glob}`);
-      re += '(?:' + glob.slice(i + 1, end).split(',').map((s) => s.replace(/[.+^${}()|[\]\\*?]/g, '\\$&')).join('|') + ')';
+      re +=
+        '(?:' +
+        glob
+          .slice(i + 1, end)
+          .split(',')
+          .map((s) => s.replace(/[.+^${}()|[\]\\*?]/g, '\\$&'))
+          .join('|') +
+        ')';
       i = end;
     } else if (c === '[') {
       const end = glob.indexOf(']', i);
@@ -210,7 +232,12 @@ function getField(obj: unknown, field: string): unknown {
   return cur;
 }
 
-async function* jsonlDocs(stream: Readable | AsyncIterable<Buffer | string>, label: string, opts: JsonlSourceOptions, stats: SourceStats): AsyncGenerator<Doc> {
+async function* jsonlDocs(
+  stream: Readable | AsyncIterable<Buffer | string>,
+  label: string,
+  opts: JsonlSourceOptions,
+  stats: SourceStats,
+): AsyncGenerator<Doc> {
   const field = opts.field ?? 'text';
   const idField = opts.idField ?? 'id';
   // A bad line: an error naming file:line, or with skipBad counted and kept as an example.
@@ -272,7 +299,8 @@ export function stdinSource(opts: StdinSourceOptions = {}): Source {
       for await (const { line, lineNo } of readLines(stream)) {
         const { text, invalid } = decodeUtf8(line);
         stats.invalidUtf8 += invalid;
-        if (text.trim()) yield { id: `stdin:${lineNo}`, text, meta: { source: 'stdin', line: lineNo, ...(invalid ? { invalidUtf8: invalid } : {}) } };
+        if (text.trim())
+          yield { id: `stdin:${lineNo}`, text, meta: { source: 'stdin', line: lineNo, ...(invalid ? { invalidUtf8: invalid } : {}) } };
       }
     } else {
       const chunks: Buffer[] = [];

@@ -25,7 +25,8 @@ export function createStage(name: string, impl: StageImpl, opts: { maxExamples?:
     drop(doc, reason, detail) {
       stats.dropped[reason] = (stats.dropped[reason] ?? 0) + 1;
       const ex = (stats.examples[reason] ??= []);
-      if (ex.length < maxExamples) ex.push(detail === undefined ? { id: doc.id, text: truncate(doc.text) } : { id: doc.id, text: truncate(doc.text), detail });
+      if (ex.length < maxExamples)
+        ex.push(detail === undefined ? { id: doc.id, text: truncate(doc.text) } : { id: doc.id, text: truncate(doc.text), detail });
     },
   };
   return {

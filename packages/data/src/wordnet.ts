@@ -5,22 +5,80 @@ import type { Doc } from './types';
 
 /** Lexicographer file names, by number (WordNet lexnames(5WN)). */
 export const LEXNAMES = [
-  'adj.all', 'adj.pert', 'adv.all', 'noun.Tops', 'noun.act', 'noun.animal', 'noun.artifact', 'noun.attribute',
-  'noun.body', 'noun.cognition', 'noun.communication', 'noun.event', 'noun.feeling', 'noun.food', 'noun.group',
-  'noun.location', 'noun.motive', 'noun.object', 'noun.person', 'noun.phenomenon', 'noun.plant', 'noun.possession',
-  'noun.process', 'noun.quantity', 'noun.relation', 'noun.shape', 'noun.state', 'noun.substance', 'noun.time',
-  'verb.body', 'verb.change', 'verb.cognition', 'verb.communication', 'verb.competition', 'verb.consumption',
-  'verb.contact', 'verb.creation', 'verb.emotion', 'verb.motion', 'verb.perception', 'verb.possession',
-  'verb.social', 'verb.stative', 'verb.weather', 'adj.ppl',
+  'adj.all',
+  'adj.pert',
+  'adv.all',
+  'noun.Tops',
+  'noun.act',
+  'noun.animal',
+  'noun.artifact',
+  'noun.attribute',
+  'noun.body',
+  'noun.cognition',
+  'noun.communication',
+  'noun.event',
+  'noun.feeling',
+  'noun.food',
+  'noun.group',
+  'noun.location',
+  'noun.motive',
+  'noun.object',
+  'noun.person',
+  'noun.phenomenon',
+  'noun.plant',
+  'noun.possession',
+  'noun.process',
+  'noun.quantity',
+  'noun.relation',
+  'noun.shape',
+  'noun.state',
+  'noun.substance',
+  'noun.time',
+  'verb.body',
+  'verb.change',
+  'verb.cognition',
+  'verb.communication',
+  'verb.competition',
+  'verb.consumption',
+  'verb.contact',
+  'verb.creation',
+  'verb.emotion',
+  'verb.motion',
+  'verb.perception',
+  'verb.possession',
+  'verb.social',
+  'verb.stative',
+  'verb.weather',
+  'adj.ppl',
 ] as const;
 
 /** Pointer symbols (wninput(5WN)) → relation names. */
 export const POINTER_NAMES: Record<string, string> = {
-  '!': 'antonym', '@': 'hypernym', '@i': 'instanceHypernym', '~': 'hyponym', '~i': 'instanceHyponym',
-  '#m': 'memberHolonym', '#s': 'substanceHolonym', '#p': 'partHolonym', '%m': 'memberMeronym',
-  '%s': 'substanceMeronym', '%p': 'partMeronym', '=': 'attribute', '+': 'derivation', ';c': 'topicDomain',
-  '-c': 'topicMember', ';r': 'regionDomain', '-r': 'regionMember', ';u': 'usageDomain', '-u': 'usageMember',
-  '*': 'entailment', '>': 'cause', '^': 'alsoSee', '$': 'verbGroup', '&': 'similarTo', '<': 'participle',
+  '!': 'antonym',
+  '@': 'hypernym',
+  '@i': 'instanceHypernym',
+  '~': 'hyponym',
+  '~i': 'instanceHyponym',
+  '#m': 'memberHolonym',
+  '#s': 'substanceHolonym',
+  '#p': 'partHolonym',
+  '%m': 'memberMeronym',
+  '%s': 'substanceMeronym',
+  '%p': 'partMeronym',
+  '=': 'attribute',
+  '+': 'derivation',
+  ';c': 'topicDomain',
+  '-c': 'topicMember',
+  ';r': 'regionDomain',
+  '-r': 'regionMember',
+  ';u': 'usageDomain',
+  '-u': 'usageMember',
+  '*': 'entailment',
+  '>': 'cause',
+  '^': 'alsoSee',
+  $: 'verbGroup',
+  '&': 'similarTo',
+  '<': 'participle',
   '\\': 'pertainym',
 };
 
@@ -71,7 +129,17 @@ export interface WordNet {
   get(id: string): Synset | undefined;
 }
 
-type RelationList = 'hypernyms' | 'hyponyms' | 'similarTo' | 'antonyms' | 'alsoSee' | 'entailments' | 'causes' | 'verbGroup' | 'meronyms' | 'holonyms';
+type RelationList =
+  | 'hypernyms'
+  | 'hyponyms'
+  | 'similarTo'
+  | 'antonyms'
+  | 'alsoSee'
+  | 'entailments'
+  | 'causes'
+  | 'verbGroup'
+  | 'meronyms'
+  | 'holonyms';
 
 /** The Synset list that collects the targets of each relation (the other relations are only in `pointers`). */
 const RELATION_LISTS = new Map<string, RelationList>([

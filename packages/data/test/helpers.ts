@@ -21,7 +21,10 @@ export function tmpDir(prefix = 'gptlab-data-'): string {
 
 /** Independent reference: word 5-gram shingles as strings (lower-cased, split on non-alphanumerics). */
 export function refShingles(text: string, n = 5): Set<string> {
-  const words = text.toLowerCase().split(/[^a-z0-9\u0080-\uffff]+/).filter(Boolean);
+  const words = text
+    .toLowerCase()
+    .split(/[^a-z0-9\u0080-\uffff]+/)
+    .filter(Boolean);
   const out = new Set<string>();
   if (words.length === 0) return out;
   if (words.length < n) {

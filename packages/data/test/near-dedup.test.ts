@@ -84,7 +84,15 @@ describe('near-duplicate removal', () => {
     const b = editWords(a, 2, rand);
     const c = editWords(b, 2, rand);
     const dups: DuplicateRecord[] = [];
-    await collect(nearDedupStage({ threshold: 0.8, workers: 0, onDuplicate: (d) => dups.push(d) }).run(arraySource([{ id: 'a', text: a }, { id: 'b', text: b }, { id: 'c', text: c }])));
+    await collect(
+      nearDedupStage({ threshold: 0.8, workers: 0, onDuplicate: (d) => dups.push(d) }).run(
+        arraySource([
+          { id: 'a', text: a },
+          { id: 'b', text: b },
+          { id: 'c', text: c },
+        ]),
+      ),
+    );
     expect(dups.map((d) => [d.id, d.duplicateOf])).toEqual([
       ['b', 'a'],
       ['c', 'a'],
@@ -92,7 +100,15 @@ describe('near-duplicate removal', () => {
     const b1 = editWords(a, 1, rand); // J ≈ 0.9
     const far = editWords(a, 25, rand); // J ≈ 0.1
     const est: DuplicateRecord[] = [];
-    await collect(nearDedupStage({ verify: false, workers: 0, onDuplicate: (d) => est.push(d) }).run(arraySource([{ id: 'a', text: a }, { id: 'b1', text: b1 }, { id: 'far', text: far }])));
+    await collect(
+      nearDedupStage({ verify: false, workers: 0, onDuplicate: (d) => est.push(d) }).run(
+        arraySource([
+          { id: 'a', text: a },
+          { id: 'b1', text: b1 },
+          { id: 'far', text: far },
+        ]),
+      ),
+    );
     expect(est.map((d) => d.id)).toEqual(['b1']);
     expect(est[0]!.estimated).toBeGreaterThanOrEqual(0.8);
     expect(est[0]!.jaccard).toBeUndefined();
@@ -113,10 +129,7 @@ describe('dedupJsonl', () => {
     const report = path.join(dir, 'report.json');
     const r = await dedupJsonl({ input, field: 'text', threshold: 0.8, out, report, workers: 1 });
     const rep = JSON.parse(fs.readFileSync(report, 'utf8'));
-    const expected = bruteForce(
-      docs.concat([{ id: 'exact-copy', text: docs[0]!.text }]),
-      0.8,
-    );
+    const expected = bruteForce(docs.concat([{ id: 'exact-copy', text: docs[0]!.text }]), 0.8);
     expect(new Map((rep.duplicates as DuplicateRecord[]).map((d) => [d.id, d.duplicateOf]))).toEqual(expected);
     expect(rep.duplicates.find((d: DuplicateRecord) => d.id === 'exact-copy')).toMatchObject({ kind: 'exact' });
     const kept = fs.readFileSync(out, 'utf8').trim().split('\n');

@@ -15,9 +15,21 @@ describe('prepare', () => {
     const base = corpus(1, 60, 'd');
     const r = uniform(2);
     base[4] = { id: 'd4', text: randomDoc(r, 120) }; // one edit in 120 words: J ≈ 0.92
-    const docs = [...base, { id: 'copy', text: base[3]!.text }, { id: 'near', text: editWords(base[4]!.text, 1, r) }, { id: 'junk', text: '$$$ ### %%% @@@ ^^^ &&& ***' }, { id: 'blank', text: ' \u0000 ' }];
+    const docs = [
+      ...base,
+      { id: 'copy', text: base[3]!.text },
+      { id: 'near', text: editWords(base[4]!.text, 1, r) },
+      { id: 'junk', text: '$$$ ### %%% @@@ ^^^ &&& ***' },
+      { id: 'blank', text: ' \u0000 ' },
+    ];
     const dir = tmpDir();
-    const res = await prepare({ sources: [arraySource(docs, 'arr')], tokenizer: byteTokenizer(), outDir: dir, valFraction: 0.1, nearDedup: { workers: 1 } });
+    const res = await prepare({
+      sources: [arraySource(docs, 'arr')],
+      tokenizer: byteTokenizer(),
+      outDir: dir,
+      valFraction: 0.1,
+      nearDedup: { workers: 1 },
+    });
     expect(res.manifest.splits.train.docs + res.manifest.splits.val.docs).toBe(60);
     const rep = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8'));
     expect(rep.funnel.map((f: { name: string }) => f.name)).toEqual(['normalize', 'filter', 'exact-dedup', 'near-dedup']);
@@ -72,7 +84,11 @@ describe('prepare', () => {
     await expect(prepare({ sources: [arraySource(['x', 'y'])], tokenizer: byteTokenizer(), outDir: dir })).rejects.toThrow(/empty corpus/);
     expect(fs.existsSync(path.join(dir, 'manifest.json'))).toBe(false);
     expect(fs.readdirSync(dir)).toEqual([]);
-    await expect(prepare({ sources: [path.join(dir, 'missing.jsonl')], tokenizer: byteTokenizer(), outDir: dir })).rejects.toThrow(/file not found/);
-    await expect(prepare({ sources: [arraySource(['hello there friend'])], tokenizer: byteTokenizer(70000), outDir: dir, dtype: 'uint16' })).rejects.toThrow(/does not fit uint16/);
+    await expect(prepare({ sources: [path.join(dir, 'missing.jsonl')], tokenizer: byteTokenizer(), outDir: dir })).rejects.toThrow(
+      /file not found/,
+    );
+    await expect(
+      prepare({ sources: [arraySource(['hello there friend'])], tokenizer: byteTokenizer(70000), outDir: dir, dtype: 'uint16' }),
+    ).rejects.toThrow(/does not fit uint16/);
   });
 });

@@ -2,13 +2,18 @@ import * as path from 'node:path';
 import { QualityClassifier, qualityStage, rocAuc, mixture, arraySource, collect, type Doc } from '../src';
 import { uniform, tmpDir } from './helpers';
 
-const GOOD = 'the of and a in to is was for on with as by that at from his her which were are this be an it their had'.split(' ').concat('river history music science village language theory region species century'.split(' '));
+const GOOD = 'the of and a in to is was for on with as by that at from his her which were are this be an it their had'
+  .split(' ')
+  .concat('river history music science village language theory region species century'.split(' '));
 const BAD = 'click here buy now free offer login cookie cart sale subscribe password casino win cheap deal viagra bonus'.split(' ');
 
 function synthetic(seed: number, n: number, vocab: string[], noise: string[]): string[] {
   const r = uniform(seed);
   return Array.from({ length: n }, () =>
-    Array.from({ length: 20 + Math.floor(r() * 20) }, () => (r() < 0.85 ? vocab : noise)[Math.floor(r() * (r() < 0.85 ? vocab : noise).length)]).join(' '),
+    Array.from(
+      { length: 20 + Math.floor(r() * 20) },
+      () => (r() < 0.85 ? vocab : noise)[Math.floor(r() * (r() < 0.85 ? vocab : noise).length)],
+    ).join(' '),
   );
 }
 
@@ -43,7 +48,10 @@ describe('quality classifier', () => {
 
   it('stage: pareto keeps more high-score docs; threshold mode is deterministic', async () => {
     const { classifier } = await QualityClassifier.train(pos, neg, { seed: 3, bucketsLog2: 14 });
-    const docs: Doc[] = [...pos.slice(0, 100).map((t, i) => ({ id: `p${i}`, text: t })), ...neg.slice(0, 100).map((t, i) => ({ id: `n${i}`, text: t }))];
+    const docs: Doc[] = [
+      ...pos.slice(0, 100).map((t, i) => ({ id: `p${i}`, text: t })),
+      ...neg.slice(0, 100).map((t, i) => ({ id: `n${i}`, text: t })),
+    ];
     const st = qualityStage({ classifier, seed: 5 });
     const kept = await collect(st.run(arraySource(docs)));
     const keptPos = kept.filter((d) => d.id.startsWith('p')).length;

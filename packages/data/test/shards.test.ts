@@ -3,7 +3,18 @@ import * as path from 'node:path';
 import { arraySource, writeShards, readManifest, ShardReader, TokenDataset, inputsAndTargets, dtypeForVocab, type Doc } from '../src';
 import { byteTokenizer, tmpDir } from './helpers';
 
-const texts = ['hello world', 'héllo wörld ✓', 'third document here', 'fourth', 'fifth one', 'sixth text', 'seventh', 'eighth', 'ninth', 'tenth doc'];
+const texts = [
+  'hello world',
+  'héllo wörld ✓',
+  'third document here',
+  'fourth',
+  'fifth one',
+  'sixth text',
+  'seventh',
+  'eighth',
+  'ninth',
+  'tenth doc',
+];
 
 function expectedStream(docs: string[], tok: ReturnType<typeof byteTokenizer>): number[] {
   return docs.flatMap((t) => [...Array.from(tok.encode(t)), tok.eosId!]);
@@ -44,7 +55,9 @@ describe('token shards', () => {
     const all = r.readAll('train');
     expect(Math.max(...all)).toBe(70256);
     r.close();
-    await expect(writeShards(arraySource(texts), { tokenizer: tok, outDir: tmpDir(), dtype: 'uint16' })).rejects.toThrow(/does not fit uint16/);
+    await expect(writeShards(arraySource(texts), { tokenizer: tok, outDir: tmpDir(), dtype: 'uint16' })).rejects.toThrow(
+      /does not fit uint16/,
+    );
   });
 
   it('a failure mid-way leaves no manifest and no shard files', async () => {
@@ -66,9 +79,13 @@ describe('token shards', () => {
   it('clear errors: empty corpus, empty validation split, bad token ids, missing eos', async () => {
     const tok = byteTokenizer();
     await expect(writeShards(arraySource([]), { tokenizer: tok, outDir: tmpDir() })).rejects.toThrow(/empty corpus/);
-    await expect(writeShards(arraySource(['a', 'b']), { tokenizer: tok, outDir: tmpDir(), valFraction: 0.1 })).rejects.toThrow(/validation split is empty/);
+    await expect(writeShards(arraySource(['a', 'b']), { tokenizer: tok, outDir: tmpDir(), valFraction: 0.1 })).rejects.toThrow(
+      /validation split is empty/,
+    );
     const liar = { ...tok, encode: () => [5, 9999] };
-    await expect(writeShards(arraySource(['a']), { tokenizer: liar, outDir: tmpDir(), valFraction: 0 })).rejects.toThrow(/token id 9999 .* outside the vocabulary/);
+    await expect(writeShards(arraySource(['a']), { tokenizer: liar, outDir: tmpDir(), valFraction: 0 })).rejects.toThrow(
+      /token id 9999 .* outside the vocabulary/,
+    );
     const noEos = { ...tok, eosId: undefined };
     await expect(writeShards(arraySource(['a']), { tokenizer: noEos, outDir: tmpDir() })).rejects.toThrow(/no end-of-text id/);
   });

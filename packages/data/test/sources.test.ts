@@ -1,7 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { collect, textSource, globSource, jsonlSource, stdinSource, sourceFromSpec, expandGlob, globToRegExp, normalizeStage, pipe } from '../src';
+import {
+  collect,
+  textSource,
+  globSource,
+  jsonlSource,
+  stdinSource,
+  sourceFromSpec,
+  expandGlob,
+  globToRegExp,
+  normalizeStage,
+  pipe,
+} from '../src';
 import { tmpDir } from './helpers';
 
 describe('sources', () => {

@@ -1,4 +1,17 @@
-import { arraySource, collect, normalizeStage, normalizeText, filterStage, checkText, exactDedupStage, pipe, DEFAULT_FILTERS, GOPHER_FILTERS, createStage, type DuplicateRecord } from '../src';
+import {
+  arraySource,
+  collect,
+  normalizeStage,
+  normalizeText,
+  filterStage,
+  checkText,
+  exactDedupStage,
+  pipe,
+  DEFAULT_FILTERS,
+  GOPHER_FILTERS,
+  createStage,
+  type DuplicateRecord,
+} from '../src';
 
 describe('normalize', () => {
   it('applies NFC, removes control characters, collapses whitespace', () => {
@@ -43,7 +56,10 @@ describe('heuristic filters', () => {
     ['supercalifragilistic antidisestablishmentarianism pneumonoultramicroscopic', 'mean_word_length_high'],
     ['a b c d e f g h i j', 'mean_word_length_low'],
     ['the same line here\nthe same line here\nthe same line here\nanother line', 'repeated_lines'],
-    ['- apples and pears and plums and figs\n- apples and pears and plums and dates\n- apples and pears and plums and limes', 'bullet_line_ratio'],
+    [
+      '- apples and pears and plums and figs\n- apples and pears and plums and dates\n- apples and pears and plums and limes',
+      'bullet_line_ratio',
+    ],
     [
       'we waited for the long and slow train to come around the bend and then...\nthe long train finally arrived at the small station in the hills and then...\nsomething else happened',
       'ellipsis_line_ratio',

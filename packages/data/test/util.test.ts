@@ -9,7 +9,13 @@ describe('decodeUtf8', () => {
     expect(r).toEqual({ text: 'héllo – wörld \uFFFD', invalid: 0 });
   });
   it('replaces and counts invalid sequences, not genuine U+FFFD', () => {
-    const buf = Buffer.concat([Buffer.from('a'), Buffer.from([0xff]), Buffer.from('b'), Buffer.from([0xc3]), Buffer.from('c\uFFFD', 'utf8')]);
+    const buf = Buffer.concat([
+      Buffer.from('a'),
+      Buffer.from([0xff]),
+      Buffer.from('b'),
+      Buffer.from([0xc3]),
+      Buffer.from('c\uFFFD', 'utf8'),
+    ]);
     const r = decodeUtf8(buf);
     expect(r.text).toBe('a\uFFFDb\uFFFDc\uFFFD');
     expect(r.invalid).toBe(2);

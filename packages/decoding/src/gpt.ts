@@ -89,7 +89,8 @@ export function gptLanguageModel<C extends CacheLike>(model: GPTLike<C>, opts: G
         reorder(idx: number[]): void {
           if (disposed) throw new Error('ModelSession.reorder: the session was disposed');
           for (const i of idx) {
-            if (!Number.isInteger(i) || i < 0 || i >= rows.length) throw new Error(`ModelSession.reorder: row ${i} is outside [0, ${rows.length})`);
+            if (!Number.isInteger(i) || i < 0 || i >= rows.length)
+              throw new Error(`ModelSession.reorder: row ${i} is outside [0, ${rows.length})`);
           }
           const identity = idx.length === rows.length && idx.every((r, i) => r === i);
           if (identity) return;

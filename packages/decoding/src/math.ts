@@ -38,7 +38,7 @@ export function argmax(x: ArrayLike<number>): number {
 /** Indices sorted by value descending, ties by index ascending. */
 export function argsortDesc(x: ArrayLike<number>): number[] {
   const idx = Array.from({ length: x.length }, (_, i) => i);
-  idx.sort((a, b) => (x[b] - x[a]) || a - b);
+  idx.sort((a, b) => x[b] - x[a] || a - b);
   return idx;
 }
 

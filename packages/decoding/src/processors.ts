@@ -214,11 +214,7 @@ export function createProcessor(spec: ProcessorSpec): LogitsProcessor {
 }
 
 /** Apply processors in order to a copy-free row; returns `scores` for chaining. */
-export function applyProcessors(
-  processors: readonly LogitsProcessor[],
-  scores: Float64Array,
-  ctx: ProcessorContext,
-): Float64Array {
+export function applyProcessors(processors: readonly LogitsProcessor[], scores: Float64Array, ctx: ProcessorContext): Float64Array {
   for (const p of processors) p(scores, ctx);
   return scores;
 }

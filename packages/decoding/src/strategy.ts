@@ -103,7 +103,8 @@ function choiceList(choices: readonly (string | boolean)[]): string {
 function fieldValue(f: StrategyField, key: string, v: unknown, V: number | undefined): unknown {
   switch (f.kind) {
     case 'choice':
-      if (!f.choices!.includes(v as string | boolean)) throw new StrategyError(key, `expected ${choiceList(f.choices!)}, got ${describe(v)}`);
+      if (!f.choices!.includes(v as string | boolean))
+        throw new StrategyError(key, `expected ${choiceList(f.choices!)}, got ${describe(v)}`);
       return v;
     case 'bool':
       if (typeof v !== 'boolean') throw new StrategyError(key, `expected a boolean, got ${describe(v)}`);
@@ -126,7 +127,8 @@ function fieldValue(f: StrategyField, key: string, v: unknown, V: number | undef
       let pairs: [unknown, unknown][];
       if (Array.isArray(v)) {
         pairs = v.map((p, i) => {
-          if (!Array.isArray(p) || p.length !== 2) throw new StrategyError(`${key}[${i}]`, `expected a [tokenId, bias] pair, got ${describe(p)}`);
+          if (!Array.isArray(p) || p.length !== 2)
+            throw new StrategyError(`${key}[${i}]`, `expected a [tokenId, bias] pair, got ${describe(p)}`);
           return [p[0], p[1]];
         });
       } else if (v !== null && typeof v === 'object') {
@@ -143,7 +145,8 @@ function fieldValue(f: StrategyField, key: string, v: unknown, V: number | undef
       const arr = typeof v === 'string' ? [v] : v;
       if (!Array.isArray(arr)) throw new StrategyError(key, `expected a string or an array of strings, got ${describe(v)}`);
       return arr.map((x, i) => {
-        if (typeof x !== 'string' || x.length === 0) throw new StrategyError(`${key}[${i}]`, `expected a non-empty string, got ${describe(x)}`);
+        if (typeof x !== 'string' || x.length === 0)
+          throw new StrategyError(`${key}[${i}]`, `expected a non-empty string, got ${describe(x)}`);
         return x;
       });
     }

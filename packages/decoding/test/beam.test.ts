@@ -88,7 +88,14 @@ describe('beam search', () => {
     const winners = new Set<string>();
     for (const alpha of [-2, 0, 2, 5]) {
       const ex = exhaustive(m, prompt, 4, alpha, eos);
-      const r = (await generate(m, prompt, { type: 'beam', numBeams: 320, lengthPenalty: alpha, earlyStopping: 'never', maxNewTokens: 4, eosTokenId: eos })) as GenerateResult;
+      const r = (await generate(m, prompt, {
+        type: 'beam',
+        numBeams: 320,
+        lengthPenalty: alpha,
+        earlyStopping: 'never',
+        maxNewTokens: 4,
+        eosTokenId: eos,
+      })) as GenerateResult;
       expect(r.ids).toEqual(ex[0].ids);
       winners.add(r.ids.join(','));
     }
@@ -110,7 +117,13 @@ describe('beam search', () => {
     const m = fakeModel({ vocabSize: 8, seed: 9, boost: { token: 7, by: 1.5 } });
     const g = (await generate(m, prompt, { maxNewTokens: 30, eosTokenId: 7 })) as GenerateResult;
     expect(g.finishReason).toBe('eos');
-    const b = (await generate(m, prompt, { type: 'beam', numBeams: 1, lengthPenalty: 0, maxNewTokens: 30, eosTokenId: 7 })) as GenerateResult;
+    const b = (await generate(m, prompt, {
+      type: 'beam',
+      numBeams: 1,
+      lengthPenalty: 0,
+      maxNewTokens: 30,
+      eosTokenId: 7,
+    })) as GenerateResult;
     expect(b.ids).toEqual(g.ids);
     expect(b.finishReason).toBe('eos');
   });
@@ -122,7 +135,10 @@ describe('beam search', () => {
     for (const r of res) {
       const again = pathLogprobs(m, prompt, r.ids);
       r.logprobs.forEach((lp, i) => expect(lp).toBeCloseTo(again[i], 10));
-      expect(r.score).toBeCloseTo(again.reduce((a, b) => a + b, 0), 10);
+      expect(r.score).toBeCloseTo(
+        again.reduce((a, b) => a + b, 0),
+        10,
+      );
     }
     for (let i = 1; i < res.length; i++) expect(res[i - 1].score).toBeGreaterThanOrEqual(res[i].score);
     // the beams diverged (the test exercised real reordering)

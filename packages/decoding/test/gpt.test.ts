@@ -36,7 +36,13 @@ describe.each([true, false])('PyTorch reference checkpoint (useCache=%s)', (useC
   ] as const)('beam search matches gpt_ref.py beam (%s)', async (file, prompt, beams, n) => {
     const r = ref(file);
     const lm = gptLanguageModel(ckpt, { useCache });
-    const res = await generateAll(lm, [...prompt], { type: 'beam', numBeams: beams, numReturnSequences: beams, lengthPenalty: 0, maxNewTokens: n });
+    const res = await generateAll(lm, [...prompt], {
+      type: 'beam',
+      numBeams: beams,
+      numReturnSequences: beams,
+      lengthPenalty: 0,
+      maxNewTokens: n,
+    });
     expect(res[0].ids).toEqual(r.ids);
     expect(Math.abs(res[0].score - r.score)).toBeLessThan(1e-3);
     expect(res.map((x) => x.ids)).toEqual(r.beams.map((b: { ids: number[] }) => b.ids));
@@ -61,7 +67,15 @@ describe('KV cache vs no cache (tiny random GPT, context 16)', () => {
     expect(a.map((x) => x.ids)).toEqual(b.map((x) => x.ids));
   });
   test('sampling with a seed, 3 rows, penalties: identical', async () => {
-    const [a, b] = await both({ type: 'sample', seed: 11, numReturnSequences: 3, topK: 20, temperature: 0.9, repetitionPenalty: 1.3, maxNewTokens: 20 });
+    const [a, b] = await both({
+      type: 'sample',
+      seed: 11,
+      numReturnSequences: 3,
+      topK: 20,
+      temperature: 0.9,
+      repetitionPenalty: 1.3,
+      maxNewTokens: 20,
+    });
     expect(a.map((x) => x.ids)).toEqual(b.map((x) => x.ids));
   });
   test('the sliding window conditions on the last nPositions tokens', async () => {
@@ -95,10 +109,19 @@ describe('KV cache vs no cache (tiny random GPT, context 16)', () => {
     expect(shapes).toEqual([[1, 5], ...new Array(11).fill([1, 1]), [1, 16], [1, 16]]);
     shapes.length = 0;
     await generate(gptLanguageModel(spy), prompt, { type: 'beam', numBeams: 3, maxNewTokens: 4 });
-    expect(shapes).toEqual([[1, 5], [3, 1], [3, 1], [3, 1]]);
+    expect(shapes).toEqual([
+      [1, 5],
+      [3, 1],
+      [3, 1],
+      [3, 1],
+    ]);
     shapes.length = 0;
     await generate(gptLanguageModel(spy, { useCache: false }), prompt, { maxNewTokens: 3 });
-    expect(shapes).toEqual([[1, 5], [1, 6], [1, 7]]);
+    expect(shapes).toEqual([
+      [1, 5],
+      [1, 6],
+      [1, 7],
+    ]);
   });
 
   test('no tensors leak across repeated runs (generate, beam, stream)', async () => {

@@ -67,7 +67,14 @@ describe('penalties change exactly the logits they should', () => {
   });
 
   test('logit bias adds to the listed tokens only', () => {
-    const out = run(logitBias([[2, 5], [0, -100]]), base, []);
+    const out = run(
+      logitBias([
+        [2, 5],
+        [0, -100],
+      ]),
+      base,
+      [],
+    );
     expect(out).toEqual([-99, -1, 7, 0.5, -3, 0]);
   });
 
@@ -79,7 +86,10 @@ describe('penalties change exactly the logits they should', () => {
 describe('truncation warpers', () => {
   const probs = [0.5, 0.25, 0.15, 0.1];
   const logits = probs.map(Math.log);
-  const kept = (p: LogitsProcessor) => run(p, logits, []).map((v, i) => (v > NEG ? i : -1)).filter((i) => i >= 0);
+  const kept = (p: LogitsProcessor) =>
+    run(p, logits, [])
+      .map((v, i) => (v > NEG ? i : -1))
+      .filter((i) => i >= 0);
 
   test('top-k keeps the k best (ties with the k-th kept) without changing their values', () => {
     expect(kept(topK(2))).toEqual([0, 1]);

@@ -80,9 +80,16 @@ describe('sampling frequencies match the truncated distributions (chi-square, fi
 
   test('the check can fail: untruncated samples do not fit a top-k distribution', () => {
     const counts = draw([], N, 1234);
-    const expected = truncated(P, P.map((_, i) => i < 3));
+    const expected = truncated(
+      P,
+      P.map((_, i) => i < 3),
+    );
     expect(counts.slice(3).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-    const wrong = truncated(P, P.map(() => true), 0.8);
+    const wrong = truncated(
+      P,
+      P.map(() => true),
+      0.8,
+    );
     let chi2 = 0;
     wrong.forEach((q, i) => (chi2 += (counts[i] - q * N) ** 2 / (q * N)));
     expect(chi2).toBeGreaterThan(chi2Critical(P.length - 1));
@@ -92,11 +99,22 @@ describe('sampling frequencies match the truncated distributions (chi-square, fi
   test('end to end through generate: numReturnSequences rows sampled with top-p + temperature', async () => {
     const m = fakeModel({ vocabSize: P.length, fn: () => LOGITS });
     const n = 4000;
-    const res = await generateAll(m, [0], { type: 'sample', temperature: 0.8, topP: 0.8, seed: 99, maxNewTokens: 1, numReturnSequences: n });
+    const res = await generateAll(m, [0], {
+      type: 'sample',
+      temperature: 0.8,
+      topP: 0.8,
+      seed: 99,
+      maxNewTokens: 1,
+      numReturnSequences: n,
+    });
     const counts = new Array(P.length).fill(0);
     for (const r of res) counts[r.ids[0]]++;
     // top-p is applied after temperature: compute the kept set on the tempered distribution
-    const tempered = truncated(P, P.map(() => true), 0.8);
+    const tempered = truncated(
+      P,
+      P.map(() => true),
+      0.8,
+    );
     let cum = 0;
     const keep = tempered.map((q) => {
       const k = cum < 0.8;

@@ -47,7 +47,10 @@ describe('the field table', () => {
     expect(byName).not.toEqual(strategyFromJSON(context(f))); // the example changes something
     for (const alias of f.aliases) {
       expect(strategyFromJSON({ ...context(f), [alias]: f.example })).toEqual(byName);
-      expect(refusal({ ...context(f), [f.name]: f.example, [alias]: f.example })).toMatchObject({ field: alias, reason: `given twice (also as '${f.name}')` });
+      expect(refusal({ ...context(f), [f.name]: f.example, [alias]: f.example })).toMatchObject({
+        field: alias,
+        reason: `given twice (also as '${f.name}')`,
+      });
     }
   });
 
@@ -110,8 +113,14 @@ describe('flags from the table', () => {
     [['--num-beams=4'], { numBeams: 4 }],
     [['--strategy=sample', '--top-k=40', '--top-p=0.95', '--temperature=0.7'], { type: 'sample', topK: 40, topP: 0.95, temperature: 0.7 }],
     [['--do-sample', '--num-return-sequences=3'], { doSample: true, numReturnSequences: 3 }],
-    [['--strategy=beam', '--num-beams=2', '--early-stopping=never', '--length-penalty=-0.5'], { type: 'beam', numBeams: 2, earlyStopping: 'never', lengthPenalty: -0.5 }],
-    [['--bad-words-ids=1,2;3', '--logit-bias=5:-100,6:2.5', '--eos-token-id=1,2'], { badWordsIds: [[1, 2], [3]], logitBias: { 5: -100, 6: 2.5 }, eosTokenId: [1, 2] }],
+    [
+      ['--strategy=beam', '--num-beams=2', '--early-stopping=never', '--length-penalty=-0.5'],
+      { type: 'beam', numBeams: 2, earlyStopping: 'never', lengthPenalty: -0.5 },
+    ],
+    [
+      ['--bad-words-ids=1,2;3', '--logit-bias=5:-100,6:2.5', '--eos-token-id=1,2'],
+      { badWordsIds: [[1, 2], [3]], logitBias: { 5: -100, 6: 2.5 }, eosTokenId: [1, 2] },
+    ],
     [['--stop=a,b', '--stop', '\n\n'], { stopStrings: ['a,b', '\n\n'] }],
     [['--seed=7', '--max-new-tokens=0'], { seed: 7, maxNewTokens: 0 }],
   ])('%j means %j', (args, json) => {
@@ -138,6 +147,8 @@ describe('flags from the table', () => {
 
   test('only the flags given reach the strategy', () => {
     expect(strategyInputFromFlags({ 'top-p': 0.9, model: 'x', json: true })).toEqual({ topP: 0.9 });
-    expect(() => strategyFromFlags({ 'eos-token-id': ['400'] }, { vocabSize: 320 })).toThrow(/--eos-token-id item \[0\]: token id 400 is outside/);
+    expect(() => strategyFromFlags({ 'eos-token-id': ['400'] }, { vocabSize: 320 })).toThrow(
+      /--eos-token-id item \[0\]: token id 400 is outside/,
+    );
   });
 });

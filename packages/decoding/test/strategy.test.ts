@@ -109,7 +109,10 @@ describe('generate: option and prompt checks', () => {
     expect(Object.keys(resultToJSON(r))).toEqual(['ids', 'text', 'logprobs', 'score', 'finishReason']);
     expect(r.ids).toHaveLength(5);
     expect(r.finishReason).toBe('length');
-    expect(r.score).toBeCloseTo(r.logprobs.reduce((a, b) => a + b, 0), 12);
+    expect(r.score).toBeCloseTo(
+      r.logprobs.reduce((a, b) => a + b, 0),
+      12,
+    );
     const none = (await generate(m, [1, 2], { maxNewTokens: 0 })) as GenerateResult;
     expect(none).toEqual({ ids: [], text: '', logprobs: [], score: 0, finishReason: 'length' });
   });

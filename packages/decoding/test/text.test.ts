@@ -118,7 +118,13 @@ describe('stop strings with other searches', () => {
   });
   test('beam: a candidate completing a stop string becomes a finished hypothesis', async () => {
     const m = spell(script, 1);
-    const r = (await generate(m, [65], { type: 'beam', numBeams: 2, maxNewTokens: 50, tokenizer: tok, stopStrings: ['\n\n'] })) as GenerateResult;
+    const r = (await generate(m, [65], {
+      type: 'beam',
+      numBeams: 2,
+      maxNewTokens: 50,
+      tokenizer: tok,
+      stopStrings: ['\n\n'],
+    })) as GenerateResult;
     expect(r).toMatchObject({ text: 'one', finishReason: 'stop', ids: tokensFor('one\n\n') });
   });
   test('EOS is returned in ids but not decoded into text', async () => {

@@ -41,7 +41,12 @@ describe('streaming with @gptlab/tokenizer (byte-level BPE)', () => {
   });
 
   test('stop string on decoded text, trimmed', async () => {
-    const r = (await generate(model(1), [0], { maxNewTokens: 200, eosTokenId: eos, tokenizer: tok, stopStrings: ['\n\n', '🤖 s'] })) as GenerateResult;
+    const r = (await generate(model(1), [0], {
+      maxNewTokens: 200,
+      eosTokenId: eos,
+      tokenizer: tok,
+      stopStrings: ['\n\n', '🤖 s'],
+    })) as GenerateResult;
     expect(r.text).toBe('the café in Köln ');
     expect(r.finishReason).toBe('stop');
   });

@@ -29,8 +29,16 @@ async function trainBench(peak: number, backend: string): Promise<void> {
   const model = GPT.create(cfg, { seed: 1 });
   const opt = tf.train.adam(1e-4);
   const rows = Array.from({ length: B }, (_, b) => randomIds(T + 1, cfg.vocabSize, 100 + b));
-  const x = tf.tensor2d(rows.map((r) => r.slice(0, T)), [B, T], 'int32');
-  const y = tf.tensor2d(rows.map((r) => r.slice(1)), [B, T], 'int32');
+  const x = tf.tensor2d(
+    rows.map((r) => r.slice(0, T)),
+    [B, T],
+    'int32',
+  );
+  const y = tf.tensor2d(
+    rows.map((r) => r.slice(1)),
+    [B, T],
+    'int32',
+  );
   const step = (i: number) => {
     const l = opt.minimize(() => model.loss(x, y, { training: true, seed: i }), true, model.trainableVariables())!;
     const v = l.dataSync()[0]!;

@@ -54,7 +54,8 @@ export async function loadGPT(dir: string): Promise<GPT> {
   const byName = new Map<string, SafetensorsTensor>();
   for (const [name, t] of st.tensors) {
     const canonical = !name.startsWith('transformer.') && known.has('transformer.' + name) ? 'transformer.' + name : name;
-    if (byName.has(canonical)) throw new Error(`${file}: tensor '${canonical}' is stored twice (with and without the 'transformer.' prefix)`);
+    if (byName.has(canonical))
+      throw new Error(`${file}: tensor '${canonical}' is stored twice (with and without the 'transformer.' prefix)`);
     byName.set(canonical, t);
   }
   const shapeDesc = `n_layer=${config.nLayer}, n_embd=${config.nEmbd}, vocab_size=${config.vocabSize}, n_positions=${config.nPositions}`;
@@ -76,7 +77,9 @@ export async function loadGPT(dir: string): Promise<GPT> {
     }
     const lm = byName.get('lm_head.weight');
     if (lm && (lm.shape.length !== 2 || lm.shape[0] !== config.vocabSize || lm.shape[1] !== config.nEmbd)) {
-      throw new Error(`${file}: tensor 'lm_head.weight' has shape [${lm.shape}], expected [${config.vocabSize},${config.nEmbd}] (tied to the token embedding)`);
+      throw new Error(
+        `${file}: tensor 'lm_head.weight' has shape [${lm.shape}], expected [${config.vocabSize},${config.nEmbd}] (tied to the token embedding)`,
+      );
     }
     for (const [name, t] of byName) {
       if (known.has(name) || name === 'lm_head.weight') continue;

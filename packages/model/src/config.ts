@@ -125,7 +125,8 @@ function positiveInt(c: GPTConfig, field: keyof GPTConfig): void {
 
 function rate(c: GPTConfig, field: keyof GPTConfig): void {
   const v = c[field];
-  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new Error(`config.${field} must be a dropout rate in [0, 1), got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !(v >= 0 && v < 1))
+    throw new Error(`config.${field} must be a dropout rate in [0, 1), got ${JSON.stringify(v)}`);
 }
 
 /** Checks a config; returns it unchanged or throws an error naming the field. */

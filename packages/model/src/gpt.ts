@@ -192,13 +192,17 @@ export class GPT {
     }
     const past = cache ? cache.length : 0;
     if (past + T > c.nPositions) {
-      throw new Error(`forward: ${past > 0 ? `${past} cached + ${T} new` : T} positions exceed the context length nPositions = ${c.nPositions}`);
+      throw new Error(
+        `forward: ${past > 0 ? `${past} cached + ${T} new` : T} positions exceed the context length nPositions = ${c.nPositions}`,
+      );
     }
     const probsReq = opts.attentionProbs;
     if (probsReq) {
       const { layer, head } = probsReq;
-      if (!Number.isInteger(layer) || layer < 0 || layer >= c.nLayer) throw new Error(`forward: attentionProbs.layer ${layer} is outside [0, ${c.nLayer})`);
-      if (!Number.isInteger(head) || head < 0 || head >= c.nHead) throw new Error(`forward: attentionProbs.head ${head} is outside [0, ${c.nHead})`);
+      if (!Number.isInteger(layer) || layer < 0 || layer >= c.nLayer)
+        throw new Error(`forward: attentionProbs.layer ${layer} is outside [0, ${c.nLayer})`);
+      if (!Number.isInteger(head) || head < 0 || head >= c.nHead)
+        throw new Error(`forward: attentionProbs.head ${head} is outside [0, ${c.nHead})`);
     }
     // Dropout draws one seed per dropped tensor, in forward order, from the call's seed.
     const rng = opts.training === true ? new Rng(opts.seed ?? this.seedRng.seed()) : null;
@@ -264,11 +268,13 @@ export class GPT {
 
 /** Rows of token ids → an int32 tensor, each id checked against the vocabulary (on the host, where they are). */
 function idsTensor(rows: readonly ArrayLike<number>[], vocabSize: number): tf.Tensor2D {
-  if (!Array.isArray(rows)) throw new Error(`forward: ids must be an int32 tensor [batch, time] or an array of rows of token ids, got ${typeof rows}`);
+  if (!Array.isArray(rows))
+    throw new Error(`forward: ids must be an int32 tensor [batch, time] or an array of rows of token ids, got ${typeof rows}`);
   const T = rows[0]?.length ?? 0;
   const flat = new Int32Array(rows.length * T);
   rows.forEach((row, b) => {
-    if (row?.length !== T) throw new Error(`forward: ids row ${b} has ${row?.length} tokens but row 0 has ${T} (rows must be equally long)`);
+    if (row?.length !== T)
+      throw new Error(`forward: ids row ${b} has ${row?.length} tokens but row 0 has ${T} (rows must be equally long)`);
     for (let i = 0; i < T; i++) {
       const t = row[i]!;
       if (!(Number.isInteger(t) && t >= 0 && t < vocabSize)) {

@@ -67,7 +67,8 @@ export function fromHFConfig(d: Record<string, unknown>, file = 'config.json'): 
   };
   if (d === null || typeof d !== 'object' || Array.isArray(d)) fail('expected a JSON object');
   const type = d.model_type ?? 'gpt2';
-  if (type !== 'gpt2' && type !== 'openai-gpt') fail(`model_type ${JSON.stringify(type)} is not supported (expected "gpt2" or "openai-gpt")`);
+  if (type !== 'gpt2' && type !== 'openai-gpt')
+    fail(`model_type ${JSON.stringify(type)} is not supported (expected "gpt2" or "openai-gpt")`);
   const int = (key: string, alt?: string): number => {
     const v = d[key] ?? (alt ? d[alt] : undefined);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail(`${key} must be a positive integer, got ${JSON.stringify(v)}`);

@@ -20,7 +20,8 @@ export class KVCache {
     nLayer: number,
     batchSize: number,
   ) {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`createCache: batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`createCache: batchSize must be a positive integer, got ${batchSize}`);
     this.ks = new Array(nLayer).fill(null);
     this.vs = new Array(nLayer).fill(null);
     this.batch = batchSize;

@@ -101,7 +101,15 @@ export function initStd(init: Init, c: GPTConfig): number {
 export function initialValue(p: Param, c: GPTConfig, seed: number): tf.Tensor {
   if (p.init === 'ones') return tf.ones(p.shape);
   if (p.init === 'zeros') return tf.zeros(p.shape);
-  return tf.tensor(normalArray(p.shape.reduce((a, b) => a * b, 1), initStd(p.init, c), seed), p.shape, 'float32');
+  return tf.tensor(
+    normalArray(
+      p.shape.reduce((a, b) => a * b, 1),
+      initStd(p.init, c),
+      seed,
+    ),
+    p.shape,
+    'float32',
+  );
 }
 
 /** Seed of parameter i of a model created with `seed` (each weight draws from its own stream). */

@@ -158,18 +158,13 @@ function encode(name: string, t: SafetensorsInput): Uint8Array {
     return new Uint8Array(out.buffer);
   }
   if (t.data.byteLength !== n * bytes) {
-    throw new SafetensorsError(
-      `tensor '${name}': ${t.data.byteLength} bytes of data for ${t.dtype}[${t.shape}] (expected ${n * bytes})`,
-    );
+    throw new SafetensorsError(`tensor '${name}': ${t.data.byteLength} bytes of data for ${t.dtype}[${t.shape}] (expected ${n * bytes})`);
   }
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
 
 /** The file bytes: header (names sorted, padded to a multiple of 8) then the tensors, contiguous. */
-export function encodeSafetensors(
-  tensors: Record<string, SafetensorsInput>,
-  metadata?: Record<string, string>,
-): Uint8Array[] {
+export function encodeSafetensors(tensors: Record<string, SafetensorsInput>, metadata?: Record<string, string>): Uint8Array[] {
   const header: Record<string, unknown> = {};
   const blobs: Uint8Array[] = [];
   let offset = 0;
@@ -261,7 +256,9 @@ async function readHeader(fh: fsp.FileHandle, file: string): Promise<Safetensors
   await readExactly(fh, lenBuf, 0);
   const n = lenBuf.readBigUInt64LE(0);
   if (n > BigInt(fileSize - 8)) {
-    throw new SafetensorsError(`${file}: truncated file or not safetensors (header length ${n} exceeds the ${fileSize - 8} bytes after it)`);
+    throw new SafetensorsError(
+      `${file}: truncated file or not safetensors (header length ${n} exceeds the ${fileSize - 8} bytes after it)`,
+    );
   }
   if (n > BigInt(MAX_HEADER)) throw new SafetensorsError(`${file}: header length ${n} is implausibly large`);
   const hbuf = Buffer.alloc(Number(n));
@@ -325,7 +322,9 @@ async function readHeader(fh: fsp.FileHandle, file: string): Promise<Safetensors
       );
     }
     if (e.begin !== pos) {
-      throw new SafetensorsError(`${file}: tensor '${name}' starts at byte ${e.begin} of the data buffer, expected ${pos} (hole or overlap)`);
+      throw new SafetensorsError(
+        `${file}: tensor '${name}' starts at byte ${e.begin} of the data buffer, expected ${pos} (hole or overlap)`,
+      );
     }
     pos = e.end;
   }

@@ -41,7 +41,11 @@ export class TaskHead {
   }
 
   /** A head restored from saved tensors (e.g. model.extraTensors after loadGPT). */
-  static fromTensors(tensors: Map<string, tf.Tensor> | Record<string, tf.Tensor>, name = 'task_head', opts: { dropout?: number } = {}): TaskHead {
+  static fromTensors(
+    tensors: Map<string, tf.Tensor> | Record<string, tf.Tensor>,
+    name = 'task_head',
+    opts: { dropout?: number } = {},
+  ): TaskHead {
     const get = (k: string) => (tensors instanceof Map ? tensors.get(k) : tensors[k]);
     const w = get(`${name}.weight`);
     const b = get(`${name}.bias`);
@@ -71,7 +75,10 @@ export class TaskHead {
     });
     return tf.tidy(() => {
       const flat = tf.reshape(hidden, [B * T, this.nEmbd]);
-      const idx = tf.tensor1d(pos.map((p, i) => i * T + p), 'int32');
+      const idx = tf.tensor1d(
+        pos.map((p, i) => i * T + p),
+        'int32',
+      );
       let h = tf.gather(flat, idx);
       if (opts.training && this.dropoutRate > 0) h = dropout(h, this.dropoutRate, mixSeed(opts.seed ?? 0));
       return linear(h, this.weight as tf.Tensor2D, this.bias as tf.Tensor1D) as tf.Tensor2D;

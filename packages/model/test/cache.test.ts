@@ -12,7 +12,10 @@ beforeAll(async () => {
   model = await loadGPT(path.join(FIXTURES, 'tiny'));
   post = await loadGPT(path.join(FIXTURES, 'tiny-postln'));
   // GPT-3 style: dense and local layers alternating, the local window shorter than the sequences below.
-  sparse = GPT.create(getPreset('tiny', { nLayer: 3, attention: [{ type: 'dense' }, { type: 'local', window: 6 }, { type: 'strided', stride: 5 }] }), { seed: 3 });
+  sparse = GPT.create(
+    getPreset('tiny', { nLayer: 3, attention: [{ type: 'dense' }, { type: 'local', window: 6 }, { type: 'strided', stride: 5 }] }),
+    { seed: 3 },
+  );
 });
 afterAll(() => [model, post, sparse].forEach((m) => m.dispose()));
 
@@ -74,7 +77,16 @@ describe.each([
 it('sparse layers change the output (the pattern is really applied) but a window covering everything does not', () => {
   const cfg = getPreset('tiny');
   const dense = GPT.create(cfg, { seed: 9 });
-  const wide = GPT.create({ ...cfg, attention: [{ type: 'local', window: 64 }, { type: 'local', window: 64 }] }, { seed: 9 });
+  const wide = GPT.create(
+    {
+      ...cfg,
+      attention: [
+        { type: 'local', window: 64 },
+        { type: 'local', window: 64 },
+      ],
+    },
+    { seed: 9 },
+  );
   const narrow = GPT.create({ ...cfg, attention: [{ type: 'local', window: 4 }, { type: 'dense' }] }, { seed: 9 });
   const rows = [randomIds(48, 512, 4)];
   const d = fullLogits(dense, rows);
@@ -169,7 +181,12 @@ it('clear errors: context overflow, batch mismatch, foreign or disposed cache, b
   expect(() => model.forward(two, { cache })).toThrow(/disposed/);
   // Ids given as rows are checked on the host; an id tensor is not read back, and the backend's gather refuses it.
   expect(() => model.forward([[1, 512]])).toThrow(/token id 512 at \[0, 1\] is outside the vocabulary \[0, 512\)/);
-  expect(() => model.forward([[1, 2], [3, -1]])).toThrow(/token id -1 at \[1, 1\] is outside the vocabulary/);
+  expect(() =>
+    model.forward([
+      [1, 2],
+      [3, -1],
+    ]),
+  ).toThrow(/token id -1 at \[1, 1\] is outside the vocabulary/);
   expect(() => model.forward([[1, 2], [3]])).toThrow(/ids row 1 has 1 tokens but row 0 has 2/);
   const bad = ids2d([[1, 512]]);
   expect(() => model.forward(bad)).toThrow();
@@ -192,7 +209,7 @@ it('ids as rows of numbers give the same logits as an int32 tensor, and leave no
   expect(tf.memory().numTensors).toBe(before - 1);
 });
 
-it('returns hidden states (logits = hidden · wteᵀ) and one head\'s attention probabilities', () => {
+it("returns hidden states (logits = hidden · wteᵀ) and one head's attention probabilities", () => {
   const rows = [randomIds(10, 512, 41), randomIds(10, 512, 42)];
   const ids = ids2d(rows);
   const prefix = tf.slice(ids, [0, 0], [2, 9]) as tf.Tensor2D;
@@ -203,7 +220,9 @@ it('returns hidden states (logits = hidden · wteᵀ) and one head\'s attention 
   const out = model.forward(ids, { outputHidden: true, attentionProbs: { layer: 1, head: 2 } });
   expect(out.hidden!.shape).toEqual([2, 10, 64]);
   expect(out.attention!.shape).toEqual([2, 10, 10]);
-  const again = tf.tidy(() => tf.matMul(tf.reshape(out.hidden!, [20, 64]), model.namedWeights().get('transformer.wte.weight')!, false, true));
+  const again = tf.tidy(() =>
+    tf.matMul(tf.reshape(out.hidden!, [20, 64]), model.namedWeights().get('transformer.wte.weight')!, false, true),
+  );
   expect(maxAbsDiff(again.dataSync(), out.logits.dataSync())).toBeLessThan(1e-4);
   const p = out.attention!.arraySync();
   for (const m of p) {
@@ -236,7 +255,11 @@ it('attention probabilities of a local layer are zero outside the window', () =>
 
 it('an empty cache adopts the batch size of its first forward', () => {
   const cache = model.createCache(1);
-  const ids = ids2d([[1, 2], [3, 4], [5, 6]]);
+  const ids = ids2d([
+    [1, 2],
+    [3, 4],
+    [5, 6],
+  ]);
   tf.dispose(model.forward(ids, { cache }).logits);
   expect(cache.batchSize).toBe(3);
   expect(cache.length).toBe(2);

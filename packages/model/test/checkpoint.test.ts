@@ -62,12 +62,29 @@ it('writes a GPT-1 (post-LN) model with Hugging Face openai-gpt names: tokens_em
   await saveGPT(m, dir);
   const names = [...(await readSafetensorsHeader(path.join(dir, 'model.safetensors'))).entries.keys()].sort();
   const block = (i: number) =>
-    ['attn.c_attn.bias', 'attn.c_attn.weight', 'attn.c_proj.bias', 'attn.c_proj.weight', 'ln_1.bias', 'ln_1.weight', 'ln_2.bias', 'ln_2.weight', 'mlp.c_fc.bias', 'mlp.c_fc.weight', 'mlp.c_proj.bias', 'mlp.c_proj.weight'].map(
-      (n) => `transformer.h.${i}.${n}`,
-    );
+    [
+      'attn.c_attn.bias',
+      'attn.c_attn.weight',
+      'attn.c_proj.bias',
+      'attn.c_proj.weight',
+      'ln_1.bias',
+      'ln_1.weight',
+      'ln_2.bias',
+      'ln_2.weight',
+      'mlp.c_fc.bias',
+      'mlp.c_fc.weight',
+      'mlp.c_proj.bias',
+      'mlp.c_proj.weight',
+    ].map((n) => `transformer.h.${i}.${n}`);
   expect(names).toEqual(['transformer.positions_embed.weight', 'transformer.tokens_embed.weight', ...block(0), ...block(1)].sort());
   const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-  expect(cfg).toMatchObject({ architectures: ['OpenAIGPTLMHeadModel'], model_type: 'openai-gpt', afn: 'gelu', n_positions: 16, n_layer: 2 });
+  expect(cfg).toMatchObject({
+    architectures: ['OpenAIGPTLMHeadModel'],
+    model_type: 'openai-gpt',
+    afn: 'gelu',
+    n_positions: 16,
+    n_layer: 2,
+  });
   expect(cfg).not.toHaveProperty('activation_function');
   m.dispose();
 });
@@ -112,7 +129,9 @@ it('saves F16 and BF16 copies whose logits stay close to the F32 model', async (
     await saveGPT(tiny, dir, { dtype });
     const h = await readSafetensorsHeader(path.join(dir, 'model.safetensors'));
     expect(h.entries.get('transformer.wte.weight')!.dtype).toBe(dtype);
-    expect(fs.statSync(path.join(dir, 'model.safetensors')).size).toBeLessThan(fs.statSync(path.join(FIXTURES, 'tiny', 'model.safetensors')).size * 0.55);
+    expect(fs.statSync(path.join(dir, 'model.safetensors')).size).toBeLessThan(
+      fs.statSync(path.join(FIXTURES, 'tiny', 'model.safetensors')).size * 0.55,
+    );
     const m = await loadGPT(dir);
     const d = maxAbsDiff(logits(m, rows), want);
     expect(d).toBeGreaterThan(0);
@@ -124,7 +143,10 @@ it('saves F16 and BF16 copies whose logits stay close to the F32 model', async (
 it('overwrites an existing checkpoint atomically, keeping extra tensors and writing tokenizer files', async () => {
   const dir = path.join(root, 'extra');
   await saveGPT(tiny, dir);
-  const head = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+  const head = tf.tensor2d([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   const steps = tf.tensor1d([7], 'int32');
   const tokenizer = { saveGPT2Files: (d: string) => fs.writeFileSync(path.join(d, 'vocab.json'), '{}') };
   await saveGPT(tiny, dir, { extraTensors: { 'task_head.weight': head, 'train.step': steps }, tokenizer });
@@ -136,7 +158,9 @@ it('overwrites an existing checkpoint atomically, keeping extra tensors and writ
   await saveGPT(m, path.join(root, 'extra2'));
   const st = await readSafetensors(path.join(root, 'extra2', 'model.safetensors'));
   expect(st.tensors.has('task_head.weight')).toBe(true);
-  await expect(saveGPT(tiny, path.join(root, 'bad'), { extraTensors: { 'transformer.wte.weight': head } })).rejects.toThrow(/name of a model weight/);
+  await expect(saveGPT(tiny, path.join(root, 'bad'), { extraTensors: { 'transformer.wte.weight': head } })).rejects.toThrow(
+    /name of a model weight/,
+  );
   const before = tf.memory().numTensors;
   const owned = m.trainableVariables().length + m.extraTensors.size;
   m.dispose();
@@ -171,7 +195,10 @@ describe('broken checkpoints → errors naming the tensor and the file', () => {
   }
 
   it('wrong shape', async () => {
-    const t = { ...base, 'transformer.h.1.mlp.c_fc.weight': { dtype: 'F32' as const, shape: [256, 64], data: base['transformer.h.1.mlp.c_fc.weight']!.data } };
+    const t = {
+      ...base,
+      'transformer.h.1.mlp.c_fc.weight': { dtype: 'F32' as const, shape: [256, 64], data: base['transformer.h.1.mlp.c_fc.weight']!.data },
+    };
     const dir = await broken('shape', t);
     await expect(loadGPT(dir)).rejects.toThrow(
       new RegExp(`${dir}/model.safetensors: tensor 'transformer.h.1.mlp.c_fc.weight' has shape \\[256,64\\], expected \\[64,256\\]`),
@@ -188,7 +215,9 @@ describe('broken checkpoints → errors naming the tensor and the file', () => {
   it('non-float weight dtype', async () => {
     const t = { ...base, 'transformer.ln_f.bias': { dtype: 'I32' as const, shape: [64], data: new Int32Array(64) } };
     const dir = await broken('int', t);
-    await expect(loadGPT(dir)).rejects.toThrow(/model.safetensors: tensor 'transformer.ln_f.bias' has dtype I32; weights must be F32, F16, BF16/);
+    await expect(loadGPT(dir)).rejects.toThrow(
+      /model.safetensors: tensor 'transformer.ln_f.bias' has dtype I32; weights must be F32, F16, BF16/,
+    );
   });
 
   it('unknown dtype and truncated file', async () => {
@@ -198,7 +227,10 @@ describe('broken checkpoints → errors naming the tensor and the file', () => {
     fs.writeFileSync(file, raw.subarray(0, raw.length - 100));
     await expect(loadGPT(dir)).rejects.toThrow(new RegExp(`${file}: truncated file: tensor 'transformer.wte.weight'`));
     const n = Number(raw.readBigUInt64LE(0));
-    const header = raw.subarray(8, 8 + n).toString().replace('"transformer.h.0.ln_1.bias":{"dtype":"F32"', '"transformer.h.0.ln_1.bias":{"dtype":"Q32"');
+    const header = raw
+      .subarray(8, 8 + n)
+      .toString()
+      .replace('"transformer.h.0.ln_1.bias":{"dtype":"F32"', '"transformer.h.0.ln_1.bias":{"dtype":"Q32"');
     fs.writeFileSync(file, Buffer.concat([raw.subarray(0, 8), Buffer.from(header), raw.subarray(8 + n)]));
     await expect(loadGPT(dir)).rejects.toThrow(new RegExp(`${file}: tensor 'transformer.h.0.ln_1.bias' has unknown dtype 'Q32'`));
   });
@@ -225,7 +257,10 @@ describe('broken checkpoints → errors naming the tensor and the file', () => {
 
 it('a checkpoint saved with a @gptlab/tokenizer BPETokenizer loads back with it (model + tokenizer files)', async () => {
   const { BPETokenizer } = await import('@gptlab/tokenizer');
-  const tok = BPETokenizer.train(['the cat sat on the mat', 'the dog sat on the log', 'a cat and a dog'], { vocabSize: 280, specialTokens: ['<|endoftext|>'] });
+  const tok = BPETokenizer.train(['the cat sat on the mat', 'the dog sat on the log', 'a cat and a dog'], {
+    vocabSize: 280,
+    specialTokens: ['<|endoftext|>'],
+  });
   const m = GPT.create(getPreset('nano', { vocabSize: tok.vocabSize }), { seed: 2 });
   const dir = path.join(root, 'with-tokenizer');
   await saveGPT(m, dir, { tokenizer: tok });
@@ -239,9 +274,12 @@ it('a checkpoint saved with a @gptlab/tokenizer BPETokenizer loads back with it 
   back.dispose();
 });
 
-it('eos_token_id is the tokenizer\'s <|endoftext|>, also after special tokens are appended, and survives load → save', async () => {
+it("eos_token_id is the tokenizer's <|endoftext|>, also after special tokens are appended, and survives load → save", async () => {
   const { BPETokenizer } = await import('@gptlab/tokenizer');
-  const tok = BPETokenizer.train(['the cat sat on the mat', 'the dog sat on the log'], { vocabSize: 270, specialTokens: ['<|endoftext|>'] });
+  const tok = BPETokenizer.train(['the cat sat on the mat', 'the dog sat on the log'], {
+    vocabSize: 270,
+    specialTokens: ['<|endoftext|>'],
+  });
   const eos = tok.eosId!;
   tok.addSpecialTokens(['<s>', '<$>', '<e>']); // GPT-1 fine-tuning tokens, after <|endoftext|>
   expect(tok.vocabSize).toBe(eos + 4);

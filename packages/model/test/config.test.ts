@@ -1,5 +1,15 @@
 // Presets, validation messages, parameter and FLOP counts, Hugging Face config.json mapping (gpt2 and openai-gpt).
-import { PRESETS, countParameters, fromHFConfig, getPreset, toHFConfig, trainingFlopsPerToken, validateConfig, GPT, type GPTConfig } from '../src';
+import {
+  PRESETS,
+  countParameters,
+  fromHFConfig,
+  getPreset,
+  toHFConfig,
+  trainingFlopsPerToken,
+  validateConfig,
+  GPT,
+  type GPTConfig,
+} from '../src';
 import { setup } from './helpers';
 
 describe('countParameters', () => {
@@ -13,7 +23,7 @@ describe('countParameters', () => {
     expect(countParameters(getPreset('gpt1'))).toBe(116_534_784);
   });
 
-  it('GPT-3 shapes land on the paper\'s rounded sizes (Table 2.1)', () => {
+  it("GPT-3 shapes land on the paper's rounded sizes (Table 2.1)", () => {
     const want: Record<string, number> = {
       'gpt3-small': 125e6,
       'gpt3-medium': 350e6,
@@ -52,7 +62,23 @@ it('trainingFlopsPerToken matches the PyTorch peer (6·N without wpe + 12·L·C�
 
 describe('presets', () => {
   it('has every published shape and the test shapes', () => {
-    for (const name of ['gpt1', 'gpt2-small', 'gpt2-medium', 'gpt2-large', 'gpt2-xl', 'gpt3-small', 'gpt3-medium', 'gpt3-large', 'gpt3-xl', 'gpt3-2.7b', 'gpt3-6.7b', 'gpt3-13b', 'gpt3-175b', 'tiny', 'nano']) {
+    for (const name of [
+      'gpt1',
+      'gpt2-small',
+      'gpt2-medium',
+      'gpt2-large',
+      'gpt2-xl',
+      'gpt3-small',
+      'gpt3-medium',
+      'gpt3-large',
+      'gpt3-xl',
+      'gpt3-2.7b',
+      'gpt3-6.7b',
+      'gpt3-13b',
+      'gpt3-175b',
+      'tiny',
+      'nano',
+    ]) {
       expect(() => validateConfig(getPreset(name))).not.toThrow();
     }
     expect(PRESETS.gpt1!.postLN).toBe(true);
@@ -97,7 +123,12 @@ describe('validateConfig', () => {
 
 describe('Hugging Face config.json', () => {
   it('round-trips through toHFConfig / fromHFConfig: GPT-2/3 as "gpt2", GPT-1 as "openai-gpt", sparse layers as an extra key', () => {
-    for (const c of [getPreset('gpt2-small'), getPreset('gpt1'), getPreset('gpt3-small', { nLayer: 4 }), getPreset('nano', { eosTokenId: 127 })]) {
+    for (const c of [
+      getPreset('gpt2-small'),
+      getPreset('gpt1'),
+      getPreset('gpt3-small', { nLayer: 4 }),
+      getPreset('nano', { eosTokenId: 127 }),
+    ]) {
       const hf = toHFConfig(c);
       expect(hf.model_type).toBe(c.postLN ? 'openai-gpt' : 'gpt2');
       expect(hf.n_embd).toBe(c.nEmbd);
@@ -137,10 +168,27 @@ describe('Hugging Face config.json', () => {
   it('reads the released openai-gpt config (n_ctx, summary_* keys of the double-heads model)', () => {
     // openai-community/openai-gpt's config.json, grouped: shape, regularisation, the double-heads model's keys.
     const released = {
-      architectures: ['OpenAIGPTLMHeadModel'], model_type: 'openai-gpt', afn: 'gelu', vocab_size: 40478,
-      n_ctx: 512, n_positions: 512, n_embd: 768, n_head: 12, n_layer: 12, n_special: 0, predict_special_tokens: true,
-      attn_pdrop: 0.1, embd_pdrop: 0.1, resid_pdrop: 0.1, initializer_range: 0.02, layer_norm_epsilon: 1e-5,
-      summary_activation: null, summary_first_dropout: 0.1, summary_proj_to_labels: true, summary_type: 'cls_index', summary_use_proj: true,
+      architectures: ['OpenAIGPTLMHeadModel'],
+      model_type: 'openai-gpt',
+      afn: 'gelu',
+      vocab_size: 40478,
+      n_ctx: 512,
+      n_positions: 512,
+      n_embd: 768,
+      n_head: 12,
+      n_layer: 12,
+      n_special: 0,
+      predict_special_tokens: true,
+      attn_pdrop: 0.1,
+      embd_pdrop: 0.1,
+      resid_pdrop: 0.1,
+      initializer_range: 0.02,
+      layer_norm_epsilon: 1e-5,
+      summary_activation: null,
+      summary_first_dropout: 0.1,
+      summary_proj_to_labels: true,
+      summary_type: 'cls_index',
+      summary_use_proj: true,
     };
     expect(fromHFConfig(released)).toEqual(getPreset('gpt1'));
   });
@@ -156,7 +204,9 @@ describe('Hugging Face config.json', () => {
     expect(fromHFConfig({ ...hf, eos_token_id: 100 }).eosTokenId).toBe(100);
     // GPT2Config's default 50256 in a small model's config.json names no token here.
     expect(fromHFConfig({ ...hf, eos_token_id: 50256 })).not.toHaveProperty('eosTokenId');
-    expect(() => validateConfig(getPreset('nano', { eosTokenId: 128 }))).toThrow(/config.eosTokenId must be a token id in \[0, 128\), got 128/);
+    expect(() => validateConfig(getPreset('nano', { eosTokenId: 128 }))).toThrow(
+      /config.eosTokenId must be a token id in \[0, 128\), got 128/,
+    );
   });
 
   it('reads the released GPT-2 config (n_ctx, gelu_new, dropouts) and names the file and key in errors', () => {
@@ -179,10 +229,16 @@ describe('Hugging Face config.json', () => {
       vocab_size: 50257,
     };
     expect(fromHFConfig(gpt2)).toEqual({ ...getPreset('gpt2-small'), eosTokenId: 50256 });
-    expect(() => fromHFConfig({ ...gpt2, activation_function: 'relu' }, 'x/config.json')).toThrow(/x\/config.json: activation_function "relu" is not supported/);
+    expect(() => fromHFConfig({ ...gpt2, activation_function: 'relu' }, 'x/config.json')).toThrow(
+      /x\/config.json: activation_function "relu" is not supported/,
+    );
     expect(() => fromHFConfig({ ...gpt2, n_head: 7 }, 'c.json')).toThrow(/c.json: config.nHead \(7\) must divide/);
-    expect(() => fromHFConfig({ ...gpt2, model_type: 'llama' }, 'c.json')).toThrow(/c.json: model_type "llama" is not supported \(expected "gpt2" or "openai-gpt"\)/);
+    expect(() => fromHFConfig({ ...gpt2, model_type: 'llama' }, 'c.json')).toThrow(
+      /c.json: model_type "llama" is not supported \(expected "gpt2" or "openai-gpt"\)/,
+    );
     expect(() => fromHFConfig({ ...gpt2, n_layer: undefined }, 'c.json')).toThrow(/c.json: n_layer must be a positive integer/);
-    expect(() => fromHFConfig({ ...gpt2, attention_layers: ['dense', 'diagonal:3'], n_layer: 2 }, 'c.json')).toThrow(/c.json: attention_layers\[1\]/);
+    expect(() => fromHFConfig({ ...gpt2, attention_layers: ['dense', 'diagonal:3'], n_layer: 2 }, 'c.json')).toThrow(
+      /c.json: attention_layers\[1\]/,
+    );
   });
 });

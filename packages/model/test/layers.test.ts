@@ -90,7 +90,12 @@ it('GPT-1 initialisation: N(0, 0.02) everywhere, residual projections not scaled
   // gpt1's blocks and init at a testable size; 8 layers make GPT-2's scaling (0.02/4) easy to tell apart.
   const c = getPreset('gpt1', { nLayer: 8, nEmbd: 64, nHead: 4, vocabSize: 256, nPositions: 64 });
   const m = GPT.create(c, { seed: 1 });
-  for (const name of ['transformer.h.3.attn.c_proj.weight', 'transformer.h.5.mlp.c_proj.weight', 'transformer.h.0.attn.c_attn.weight', 'transformer.wte.weight']) {
+  for (const name of [
+    'transformer.h.3.attn.c_proj.weight',
+    'transformer.h.5.mlp.c_proj.weight',
+    'transformer.h.0.attn.c_attn.weight',
+    'transformer.wte.weight',
+  ]) {
     expect(Math.abs(rms(m, name) - 0.02)).toBeLessThan(0.001);
   }
   expect(rms(m, 'transformer.h.7.attn.c_proj.bias')).toBe(0);

@@ -81,7 +81,10 @@ function beam(model: GPT, prompt: number[], n: number, numBeams: number, cache: 
     const V = lps[0]!.length;
     const cand: number[] = [];
     lps.forEach((lp, b) => lp.forEach((v) => cand.push(scores[b]! + v)));
-    const order = cand.map((_, i) => i).sort((a, b) => cand[b]! - cand[a]!).slice(0, numBeams);
+    const order = cand
+      .map((_, i) => i)
+      .sort((a, b) => cand[b]! - cand[a]!)
+      .slice(0, numBeams);
     const src = order.map((i) => Math.floor(i / V));
     const tok = order.map((i) => i % V);
     seqs = src.map((s, i) => [...seqs[s]!, tok[i]!]);

@@ -84,10 +84,11 @@ it('reads files written by the PyTorch reference (gpt_ref.py) and the hub layout
 });
 
 describe('malformed files are rejected, naming the file and the tensor', () => {
-  const good = () => handBuilt(
-    { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'BF16', shape: [3], data_offsets: [8, 14] } },
-    new Uint8Array(14),
-  );
+  const good = () =>
+    handBuilt(
+      { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'BF16', shape: [3], data_offsets: [8, 14] } },
+      new Uint8Array(14),
+    );
   const write = (name: string, data: Buffer) => {
     const f = path.join(dir, name);
     fs.writeFileSync(f, data);
@@ -116,7 +117,9 @@ describe('malformed files are rejected, naming the file and the tensor', () => {
 
   it('offsets that do not match the shape, holes, trailing bytes, bad JSON', async () => {
     const f = write('size.safetensors', handBuilt({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)));
-    await expect(readSafetensors(f)).rejects.toThrow(/size.safetensors: tensor 'w' has data_offsets \[0, 8\] \(8 bytes\) but F32\[3\] needs 12 bytes/);
+    await expect(readSafetensors(f)).rejects.toThrow(
+      /size.safetensors: tensor 'w' has data_offsets \[0, 8\] \(8 bytes\) but F32\[3\] needs 12 bytes/,
+    );
     const f2 = write('hole.safetensors', handBuilt({ w: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)));
     await expect(readSafetensors(f2)).rejects.toThrow(/hole.safetensors: tensor 'w' starts at byte 4 .*hole or overlap/);
     const f3 = write('tail.safetensors', Buffer.concat([good(), Buffer.alloc(3)]));
@@ -127,9 +130,11 @@ describe('malformed files are rejected, naming the file and the tensor', () => {
   });
 
   it('the writer checks data sizes and names', async () => {
-    await expect(writeSafetensors(path.join(dir, 'w.safetensors'), { x: { dtype: 'F32', shape: [3], data: new Float32Array(2) } })).rejects.toThrow(
-      /tensor 'x': 8 bytes of data for F32\[3\] \(expected 12\)/,
-    );
-    await expect(writeSafetensors(path.join(dir, 'w.safetensors'), { __metadata__: { dtype: 'U8', shape: [0], data: new Uint8Array(0) } })).rejects.toThrow(/reserved/);
+    await expect(
+      writeSafetensors(path.join(dir, 'w.safetensors'), { x: { dtype: 'F32', shape: [3], data: new Float32Array(2) } }),
+    ).rejects.toThrow(/tensor 'x': 8 bytes of data for F32\[3\] \(expected 12\)/);
+    await expect(
+      writeSafetensors(path.join(dir, 'w.safetensors'), { __metadata__: { dtype: 'U8', shape: [0], data: new Uint8Array(0) } }),
+    ).rejects.toThrow(/reserved/);
   });
 });

@@ -136,7 +136,10 @@ describe('GPT-1 fine-tuning: task head + resized embeddings', () => {
     expect(m.config.vocabSize).toBe(131);
     expect(m.namedWeights().get('transformer.wte.weight')!.shape).toEqual([131, 32]);
     const head = new TaskHead(32, 3, { seed: 2 });
-    const seqs = [[128, 5, 6, 7, 130], [128, 9, 130, 0, 0]];
+    const seqs = [
+      [128, 5, 6, 7, 130],
+      [128, 9, 130, 0, 0],
+    ];
     const ends = [4, 2];
     const x = ids2d(seqs);
     const out = m.forward(x, { outputHidden: true });
@@ -194,11 +197,20 @@ describe('GPT-1 fine-tuning: task head + resized embeddings', () => {
   });
 });
 
-it('sparse layers train: block-sparse gradients equal the dense model\'s when the window covers the sequence', async () => {
+it("sparse layers train: block-sparse gradients equal the dense model's when the window covers the sequence", async () => {
   await setup();
   const base = getPreset('nano', { nPositions: 64 });
   const dense = GPT.create(base, { seed: 12 });
-  const local = GPT.create({ ...base, attention: [{ type: 'local', window: 64 }, { type: 'strided', stride: 64 }] }, { seed: 12 });
+  const local = GPT.create(
+    {
+      ...base,
+      attention: [
+        { type: 'local', window: 64 },
+        { type: 'strided', stride: 64 },
+      ],
+    },
+    { seed: 12 },
+  );
   const r = [randomIds(49, 128, 13)];
   const x = ids2d([r[0]!.slice(0, 48)]);
   const y = ids2d([r[0]!.slice(1)]);

@@ -11,10 +11,22 @@
 // dense-vs-local:256 ratio of the summary comes from extra rounds that alternate the two, side by side.
 import { emit, machine, parseFlags } from '@gptlab/bench-utils';
 import { tf, initBackendInfo, describeBackend } from '@gptlab/tensor';
-import { blockSparseAttention, compileLayout, denseAttention, elementMask, parsePattern, type AttentionPattern, type BlockLayout } from '../src';
+import {
+  blockSparseAttention,
+  compileLayout,
+  denseAttention,
+  elementMask,
+  parsePattern,
+  type AttentionPattern,
+  type BlockLayout,
+} from '../src';
 
 const flags = parseFlags();
-const list = (name: string, dflt: string) => String(flags[name] ?? dflt).split(',').map((s) => s.trim()).filter(Boolean);
+const list = (name: string, dflt: string) =>
+  String(flags[name] ?? dflt)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const num = (name: string, dflt: number) => {
   const v = flags[name] === undefined ? dflt : Number(flags[name]);
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number, got ${flags[name]}`);
@@ -207,7 +219,12 @@ async function main() {
             : 'blockSparseAttention',
         density: c.dense ? 1 : +layout.density.toFixed(4),
         kept_blocks: c.dense ? layout.numBlocks * layout.numBlocks : layout.keptBlocks,
-        ...(factorizedStride(c, n) ? { computed_blocks: work(c, n, layout).blocks, computed_pairs_fraction: +(work(c, n, layout).pairs / ((n * (n + 1)) / 2)).toFixed(4) } : {}),
+        ...(factorizedStride(c, n)
+          ? {
+              computed_blocks: work(c, n, layout).blocks,
+              computed_pairs_fraction: +(work(c, n, layout).pairs / ((n * (n + 1)) / 2)).toFixed(4),
+            }
+          : {}),
         layout_compile_ms: +compileMs.toFixed(1),
       };
       const est = estimateBytes(c, n, layout);
@@ -248,7 +265,12 @@ async function main() {
   const l8 = results.get('local:256@8192');
   if (l2 && l8) {
     const exponent = Math.log(l8.s / l2.s) / Math.log(4);
-    summary.local256_growth_2048_to_8192 = { time_ratio: +(l8.s / l2.s).toFixed(2), exponent: +exponent.toFixed(2), linear_is: 1, quadratic_is: 2 };
+    summary.local256_growth_2048_to_8192 = {
+      time_ratio: +(l8.s / l2.s).toFixed(2),
+      exponent: +exponent.toFixed(2),
+      linear_is: 1,
+      quadratic_is: 2,
+    };
   }
   emit(summary);
 }

@@ -12,7 +12,7 @@ import { isBlockLayout, type BlockLayout } from './layout';
 import { assembleBlocks } from './gather-blocks';
 import { checkQKV, resolveScale, type AttentionWithProbs, type BlockSparseOptions } from './options';
 import { getPlan, resolveLayout, type Group } from './plan';
-import { blockRowsAttention, gatherGroup } from './block-rows';
+import { blockRowsAttention, gatherGroup, padTime, cropTime } from './block-rows';
 import { stridedFactorized } from './strided';
 
 /**
@@ -20,8 +20,20 @@ import { stridedFactorized } from './strided';
  * `p` is a pattern (compiled for T with opts.blockSize, cached) or a compiled layout. Equals
  * denseAttention(q, k, v, elementMask(pattern, T, T, 0, blockSize)) up to float rounding, forward and backward.
  */
-export function blockSparseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, p: AttentionPattern | BlockLayout, opts?: BlockSparseOptions & { returnProbs?: false }): tf.Tensor4D;
-export function blockSparseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, p: AttentionPattern | BlockLayout, opts: BlockSparseOptions & { returnProbs: true }): AttentionWithProbs;
+export function blockSparseAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  p: AttentionPattern | BlockLayout,
+  opts?: BlockSparseOptions & { returnProbs?: false },
+): tf.Tensor4D;
+export function blockSparseAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  p: AttentionPattern | BlockLayout,
+  opts: BlockSparseOptions & { returnProbs: true },
+): AttentionWithProbs;
 export function blockSparseAttention(
   q: tf.Tensor4D,
   k: tf.Tensor4D,
@@ -32,14 +44,19 @@ export function blockSparseAttention(
   const where = 'blockSparseAttention';
   checkQKV(q, k, v, where);
   const [B, H, T, D] = q.shape;
-  if (k.shape[2] !== T) throw new Error(`${where}: q has ${T} positions but k has ${k.shape[2]}; use denseAttention with elementMask(p, Tq, Tk, offset) for KV-cache decoding`);
+  if (k.shape[2] !== T)
+    throw new Error(
+      `${where}: q has ${T} positions but k has ${k.shape[2]}; use denseAttention with elementMask(p, Tq, Tk, offset) for KV-cache decoding`,
+    );
   const scale = resolveScale(opts, D, where);
   const mode = opts?.strided ?? 'auto';
-  if (!['auto', 'blocks', 'factorized'].includes(mode)) throw new Error(`${where}: strided must be 'auto', 'blocks' or 'factorized', got ${JSON.stringify(mode)}`);
+  if (!['auto', 'blocks', 'factorized'].includes(mode))
+    throw new Error(`${where}: strided must be 'auto', 'blocks' or 'factorized', got ${JSON.stringify(mode)}`);
   if (!isBlockLayout(p) && p.type === 'strided' && mode !== 'blocks' && opts?.returnProbs !== true) {
     const bs = opts?.blockSize ?? DEFAULT_BLOCK_SIZE;
     const fits = p.stride % bs === 0;
-    if (mode === 'factorized' && !fits) throw new Error(`${where}: strided 'factorized' needs the stride (${p.stride}) to be a multiple of the block size (${bs})`);
+    if (mode === 'factorized' && !fits)
+      throw new Error(`${where}: strided 'factorized' needs the stride (${p.stride}) to be a multiple of the block size (${bs})`);
     if (mode === 'factorized' || (fits && T > 2 * p.stride)) return stridedFactorized(q, k, v, p.stride, bs, scale);
   }
   const layout = resolveLayout(p, T, opts?.blockSize, where);
@@ -53,10 +70,7 @@ export function blockSparseAttention(
 
   const output = tf.tidy(() => {
     const E = bs * D;
-    const blocks = (t: tf.Tensor) => {
-      const padded = Tp > T ? tf.pad(t, [[0, 0], [0, 0], [0, Tp - T], [0, 0]]) : t;
-      return tf.reshape(padded, [BH, nb, E]) as tf.Tensor3D;
-    };
+    const blocks = (t: tf.Tensor) => tf.reshape(padTime(t, Tp), [BH, nb, E]) as tf.Tensor3D;
     const qb = blocks(tf.mul(q, scale));
     const kb = blocks(k);
     const vb = blocks(v);
@@ -67,9 +81,15 @@ export function blockSparseAttention(
       const o = blockRowsAttention(qg, kg, vg, group.bias, BH, onProbs);
       outs.push(tf.reshape(o, [BH, group.rows.length, E]));
     }
-    const o = outs.length === 1 ? outs[0]! : assembleBlocks(outs as tf.Tensor3D[], plan.groups.map((gr) => gr.rows), nb);
-    const o4 = tf.reshape(o, [B, H, Tp, D]);
-    return (Tp > T ? tf.slice(o4, [0, 0, 0, 0], [B, H, T, D]) : o4) as tf.Tensor4D;
+    const o =
+      outs.length === 1
+        ? outs[0]!
+        : assembleBlocks(
+            outs as tf.Tensor3D[],
+            plan.groups.map((gr) => gr.rows),
+            nb,
+          );
+    return cropTime(tf.reshape(o, [B, H, Tp, D]), T);
   });
   if (!wantProbs) return output;
   return { output, probs: scatterProbs(probParts, layout, B, H) };

@@ -9,7 +9,15 @@ import type { Group } from './plan';
  * The group's operands from the block views [BH, nb, blk·D] of q, k, v: its query blocks [BH·g, blk, D] and
  * their kept key and value blocks [BH·g, m·blk, D].
  */
-export function gatherGroup(group: Group, qb: tf.Tensor3D, kb: tf.Tensor3D, vb: tf.Tensor3D, BH: number, bs: number, D: number): { q: tf.Tensor; k: tf.Tensor; v: tf.Tensor } {
+export function gatherGroup(
+  group: Group,
+  qb: tf.Tensor3D,
+  kb: tf.Tensor3D,
+  vb: tf.Tensor3D,
+  BH: number,
+  bs: number,
+  D: number,
+): { q: tf.Tensor; k: tf.Tensor; v: tf.Tensor } {
   const g = group.rows.length;
   const rows = g * BH;
   const qg = g === qb.shape[1] ? qb : gatherBlocks(qb, group.rows);
@@ -40,7 +48,14 @@ export function softmaxParts(s: tf.Tensor, v: tf.Tensor): { m: tf.Tensor; z: tf.
  * gradient until the end of the backward pass):
  *   dP = dO·vᵀ, dS = P ⊙ (dP − Σ dP ⊙ P), dq = dS·k, dk = dSᵀ·q, dv = Pᵀ·dO.
  */
-export function blockRowsAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, bias: tf.Tensor3D | null, BH: number, onProbs?: (p: tf.Tensor) => void): tf.Tensor {
+export function blockRowsAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  bias: tf.Tensor3D | null,
+  BH: number,
+  onProbs?: (p: tf.Tensor) => void,
+): tf.Tensor {
   const [bhg, blk] = q.shape as [number, number, number];
   const cols = k.shape[1]!;
   const g = bhg / BH;
@@ -63,4 +78,25 @@ export function blockRowsAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, bia
     };
   }) as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
   return op(q, k, v);
+}
+
+/** Zero-pads the time axis of [B, H, T, D] to Tp (a whole number of blocks); a no-op when T = Tp. */
+export function padTime(t: tf.Tensor, Tp: number): tf.Tensor4D {
+  const T = t.shape[2]!;
+  return (
+    Tp > T
+      ? tf.pad(t, [
+          [0, 0],
+          [0, 0],
+          [0, Tp - T],
+          [0, 0],
+        ])
+      : t
+  ) as tf.Tensor4D;
+}
+
+/** Inverse of padTime: the first T positions of [B, H, Tp, D]. */
+export function cropTime(t: tf.Tensor4D, T: number): tf.Tensor4D {
+  const [B, H, Tp, D] = t.shape;
+  return Tp > T ? tf.slice(t, [0, 0, 0, 0], [B, H, T, D]) : t;
 }

@@ -7,8 +7,20 @@ import { checkQKV, resolveScale, type AttentionOptions, type AttentionWithProbs 
  * [Tq, Tk] Uint8Array (1 = attend, e.g. from elementMask); null/undefined means causal (query r sits at position
  * Tk − Tq + r). Builds the full Tq×Tk score tensor: this is the reference and the dense baseline.
  */
-export function denseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask?: Uint8Array | null, opts?: AttentionOptions & { returnProbs?: false }): tf.Tensor4D;
-export function denseAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: Uint8Array | null | undefined, opts: AttentionOptions & { returnProbs: true }): AttentionWithProbs;
+export function denseAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  mask?: Uint8Array | null,
+  opts?: AttentionOptions & { returnProbs?: false },
+): tf.Tensor4D;
+export function denseAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  mask: Uint8Array | null | undefined,
+  opts: AttentionOptions & { returnProbs: true },
+): AttentionWithProbs;
 export function denseAttention(
   q: tf.Tensor4D,
   k: tf.Tensor4D,

@@ -56,7 +56,10 @@ function checkFloat(t: tf.TensorInfo, what: string): void {
 }
 
 /** {x [B, N, E]} attrs {index} → [B, index.length, E], out[b, t] = x[b, index[t]]. */
-function gatherKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }, backendName: string): tf.TensorInfo {
+function gatherKernel(
+  args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
+  backendName: string,
+): tf.TensorInfo {
   const { x } = args.inputs as { x: tf.TensorInfo };
   checkFloat(x, GATHER_BLOCKS);
   const index = (args.attrs as unknown as { index: Int32Array }).index;
@@ -79,7 +82,10 @@ function gatherKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; a
  * {x0 … x(k−1), each [B, M_i, E]} attrs {indices: Int32Array[k], n} → [B, n, E] with
  * out[b, indices[i][t]] += x_i[b, t] (zeros elsewhere).
  */
-function scatterAddKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }, backendName: string): tf.TensorInfo {
+function scatterAddKernel(
+  args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
+  backendName: string,
+): tf.TensorInfo {
   const { indices, n } = args.attrs as unknown as { indices: Int32Array[]; n: number };
   const xs = indices.map((_, i) => (args.inputs as Record<string, tf.TensorInfo>)[`x${i}`]!);
   xs.forEach((x) => checkFloat(x, SCATTER_ADD_BLOCKS));
@@ -210,10 +216,12 @@ export function gatherBlocks(x: tf.Tensor3D, index: Int32Array): tf.Tensor3D {
  * together cover 0..N−1 exactly once). Gradient: each part reads its rows back from dy.
  */
 export function assembleBlocks(parts: tf.Tensor3D[], rows: Int32Array[], N: number): tf.Tensor3D {
-  if (parts.length !== rows.length || parts.length === 0) throw new Error(`assembleBlocks: ${parts.length} parts for ${rows.length} row lists`);
+  if (parts.length !== rows.length || parts.length === 0)
+    throw new Error(`assembleBlocks: ${parts.length} parts for ${rows.length} row lists`);
   const seen = new Uint8Array(N);
   rows.forEach((rs, i) => {
-    if (parts[i]!.shape[1] !== rs.length) throw new Error(`assembleBlocks: part ${i} has ${parts[i]!.shape[1]} rows, expected ${rs.length}`);
+    if (parts[i]!.shape[1] !== rs.length)
+      throw new Error(`assembleBlocks: part ${i} has ${parts[i]!.shape[1]} rows, expected ${rs.length}`);
     for (const r of rs) {
       if (!(r >= 0 && r < N) || seen[r]) throw new Error(`assembleBlocks: row ${r} is outside 0..${N - 1} or repeated`);
       seen[r] = 1;

@@ -27,7 +27,9 @@ export interface AttentionWithProbs {
 
 function check4D(name: string, t: tf.Tensor, where: string): void {
   if (!(t instanceof tf.Tensor) || t.rank !== 4) {
-    throw new Error(`${where}: ${name} must be a rank-4 tensor [batch, heads, time, headDim], got shape ${t instanceof tf.Tensor ? JSON.stringify(t.shape) : typeof t}`);
+    throw new Error(
+      `${where}: ${name} must be a rank-4 tensor [batch, heads, time, headDim], got shape ${t instanceof tf.Tensor ? JSON.stringify(t.shape) : typeof t}`,
+    );
   }
 }
 
@@ -37,7 +39,9 @@ export function checkQKV(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, where: string
   check4D('v', v, where);
   const [b, h, , d] = q.shape;
   if (k.shape[0] !== b || k.shape[1] !== h || k.shape[3] !== d) {
-    throw new Error(`${where}: k shape ${JSON.stringify(k.shape)} does not match q shape ${JSON.stringify(q.shape)} (batch, heads, headDim)`);
+    throw new Error(
+      `${where}: k shape ${JSON.stringify(k.shape)} does not match q shape ${JSON.stringify(q.shape)} (batch, heads, headDim)`,
+    );
   }
   if (v.shape[0] !== b || v.shape[1] !== h || v.shape[2] !== k.shape[2]) {
     throw new Error(`${where}: v shape ${JSON.stringify(v.shape)} does not match k shape ${JSON.stringify(k.shape)} (batch, heads, time)`);

@@ -207,13 +207,7 @@ export function allowed(p: AttentionPattern, query: number, key: number, blockSi
  * Dense reference mask, row-major [tq, tk] (1 = attend): row r is query position queryOffset + r, column c is
  * key position c. queryOffset serves KV-cache decoding (tq new queries after queryOffset cached positions).
  */
-export function elementMask(
-  p: AttentionPattern,
-  tq: number,
-  tk: number,
-  queryOffset = 0,
-  blockSize = DEFAULT_BLOCK_SIZE,
-): Uint8Array {
+export function elementMask(p: AttentionPattern, tq: number, tk: number, queryOffset = 0, blockSize = DEFAULT_BLOCK_SIZE): Uint8Array {
   checkInt(tq, 'tq', 0, 'elementMask');
   checkInt(tk, 'tk', 0, 'elementMask');
   checkInt(queryOffset, 'queryOffset', 0, 'elementMask');

@@ -36,11 +36,14 @@ function validateLayout(layout: BlockLayout, where: string): void {
   const { blockSize: bs, seqLen, numBlocks, rows } = layout;
   if (!Number.isInteger(bs) || bs < 1) throw new Error(`${where}: layout.blockSize must be an integer ≥ 1, got ${bs}`);
   if (numBlocks !== Math.ceil(seqLen / bs) || rows.length !== numBlocks) {
-    throw new Error(`${where}: layout.numBlocks (${numBlocks}) / rows (${rows.length}) do not match ⌈seqLen/blockSize⌉ = ${Math.ceil(seqLen / bs)}`);
+    throw new Error(
+      `${where}: layout.numBlocks (${numBlocks}) / rows (${rows.length}) do not match ⌈seqLen/blockSize⌉ = ${Math.ceil(seqLen / bs)}`,
+    );
   }
   rows.forEach((row, qb) => {
     for (let s = 0; s < row.length; s++) {
-      if (row[s]! < 0 || row[s]! > qb) throw new Error(`${where}: layout.rows[${qb}] holds key block ${row[s]}, outside the causal range 0..${qb}`);
+      if (row[s]! < 0 || row[s]! > qb)
+        throw new Error(`${where}: layout.rows[${qb}] holds key block ${row[s]}, outside the causal range 0..${qb}`);
     }
   });
 }
@@ -96,7 +99,10 @@ function buildPlan(layout: BlockLayout, key: string): Plan {
   const groups: Group[] = [];
   // A query block whose kept list is empty would only hold padded queries: it gets its own block as one
   // (masked) slot so the softmax stays defined.
-  for (const { m, rows: groupList } of planGroups(rows.map((r) => r.length), layout.keptBlocks)) {
+  for (const { m, rows: groupList } of planGroups(
+    rows.map((r) => r.length),
+    layout.keptBlocks,
+  )) {
     const groupRows = Int32Array.from(groupList);
     const g = groupRows.length;
     const keyIdx = new Int32Array(g * m);

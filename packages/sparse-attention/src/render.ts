@@ -33,7 +33,9 @@ function gridSVG(n: number, keptRuns: (row: number) => [number, number][], opts:
   const size = n * cell;
   const w = Math.max(size, title ? Math.min(8 * title.length, 900) : 0);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${w + 2}" height="${size + top + 2}" viewBox="-1 ${-top - 1} ${w + 2} ${size + top + 2}">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w + 2}" height="${size + top + 2}" viewBox="-1 ${-top - 1} ${w + 2} ${size + top + 2}">`,
+  );
   parts.push(`<rect x="-1" y="${-top - 1}" width="${w + 2}" height="${size + top + 2}" fill="#ffffff"/>`);
   if (title) parts.push(`<text x="0" y="-7" font-family="monospace" font-size="12" fill="#222">${escapeXml(title)}</text>`);
   // The causal triangle as one polygon (staircase), then kept runs on top.

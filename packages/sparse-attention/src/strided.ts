@@ -3,7 +3,7 @@
 import { tf, batchMatMul, MASK_VALUE } from '@gptlab/tensor';
 import { assembleBlocks } from './gather-blocks';
 import { getPlan, resolveLayout, type Plan } from './plan';
-import { gatherGroup, softmaxParts } from './block-rows';
+import { gatherGroup, softmaxParts, padTime, cropTime } from './block-rows';
 
 const colBiasCache = new Map<string, tf.Tensor2D>();
 
@@ -37,12 +37,20 @@ export function stridedFactorized(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D
   const nb = Tp / bs;
   const plan = getPlan(resolveLayout({ type: 'local', window: l }, Tp, bs, 'blockSparseAttention'));
   return tf.tidy(() => {
-    const pad = (t: tf.Tensor) => tf.reshape(Tp > T ? tf.pad(t, [[0, 0], [0, 0], [0, Tp - T], [0, 0]]) : t, [BH, Tp, D]);
+    const pad = (t: tf.Tensor) => tf.reshape(padTime(t, Tp), [BH, Tp, D]);
     const qs = pad(tf.mul(q, scale));
     const ks = pad(k);
     const vs = pad(v);
     // Local band: block-sparse, unnormalised.
-    const local = groupParts(plan, tf.reshape(qs, [BH, nb, bs * D]) as tf.Tensor3D, tf.reshape(ks, [BH, nb, bs * D]) as tf.Tensor3D, tf.reshape(vs, [BH, nb, bs * D]) as tf.Tensor3D, BH, bs, D);
+    const local = groupParts(
+      plan,
+      tf.reshape(qs, [BH, nb, bs * D]) as tf.Tensor3D,
+      tf.reshape(ks, [BH, nb, bs * D]) as tf.Tensor3D,
+      tf.reshape(vs, [BH, nb, bs * D]) as tf.Tensor3D,
+      BH,
+      bs,
+      D,
+    );
     // Columns: position a·l + r → [BH, r, a, D]; each residue class attends to its strictly earlier members.
     const toCols = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [BH, A, l, D]), [0, 2, 1, 3]);
     const sc = tf.add(batchMatMul(toCols(qs), toCols(ks), false, true), columnBias(A));
@@ -55,8 +63,7 @@ export function stridedFactorized(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D
     const wA = tf.exp(tf.sub(local.m, mAll));
     const wC = tf.exp(tf.sub(mC, mAll));
     const out = tf.div(tf.add(tf.mul(local.o, wA), tf.mul(oC, wC)), tf.add(tf.mul(local.z, wA), tf.mul(zC, wC)));
-    const o4 = tf.reshape(out, [B, H, Tp, D]);
-    return (Tp > T ? tf.slice(o4, [0, 0, 0, 0], [B, H, T, D]) : o4) as tf.Tensor4D;
+    return cropTime(tf.reshape(out, [B, H, Tp, D]), T);
   });
 }
 

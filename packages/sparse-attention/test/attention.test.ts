@@ -17,7 +17,18 @@ import {
 
 beforeAll(() => initBackend());
 
-const PATTERNS = ['dense', 'local:1', 'local:12', 'strided:8', 'strided:16', 'strided:20', 'fixed:16:4', 'fixed:12:5', 'bigbird:10:5:1:3', 'bigbird:24:16:2:11'];
+const PATTERNS = [
+  'dense',
+  'local:1',
+  'local:12',
+  'strided:8',
+  'strided:16',
+  'strided:20',
+  'fixed:16:4',
+  'fixed:12:5',
+  'bigbird:10:5:1:3',
+  'bigbird:24:16:2:11',
+];
 // [B, H, T, D, blockSize]: multiples of the block, ragged tails, T smaller than a block, T = 1.
 const SHAPES: [number, number, number, number, number][] = [
   [1, 1, 1, 8, 16],
@@ -29,13 +40,19 @@ const SHAPES: [number, number, number, number, number][] = [
 ];
 
 /** Max abs differences of output and of gradients w.r.t. q, k, v against denseAttention with the same mask. */
-function compare(p: AttentionPattern, [B, H, T, D, bs]: [number, number, number, number, number], seed: number, strided?: 'blocks' | 'factorized') {
+function compare(
+  p: AttentionPattern,
+  [B, H, T, D, bs]: [number, number, number, number, number],
+  seed: number,
+  strided?: 'blocks' | 'factorized',
+) {
   const q = rand4([B, H, T, D], seed);
   const k = rand4([B, H, T, D], seed + 1);
   const v = rand4([B, H, T, D], seed + 2);
   const w = rand4([B, H, T, D], seed + 3); // upstream gradient: loss = Σ w ⊙ out
   const mask = elementMask(p, T, T, 0, bs);
-  const sparse = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => blockSparseAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, p, { blockSize: bs, strided });
+  const sparse = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+    blockSparseAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, p, { blockSize: bs, strided });
   const dense = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => denseAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, mask);
   const res = tf.tidy(() => {
     const fwd = maxAbsDiff(sparse(q, k, v).dataSync(), dense(q, k, v).dataSync());
@@ -76,8 +93,12 @@ describe.each(['blocks', 'factorized'] as const)('strided computed as %s', (mode
 
 it('factorized strided needs the stride to be a multiple of the block size', () => {
   const q = rand4([1, 1, 40, 8], 1);
-  expect(() => blockSparseAttention(q, q, q, parsePattern('strided:12'), { blockSize: 16, strided: 'factorized' })).toThrow(/stride \(12\) to be a multiple of the block size \(16\)/);
-  expect(() => blockSparseAttention(q, q, q, parsePattern('strided:16'), { strided: 'sideways' as 'auto' })).toThrow(/strided must be 'auto', 'blocks' or 'factorized'/);
+  expect(() => blockSparseAttention(q, q, q, parsePattern('strided:12'), { blockSize: 16, strided: 'factorized' })).toThrow(
+    /stride \(12\) to be a multiple of the block size \(16\)/,
+  );
+  expect(() => blockSparseAttention(q, q, q, parsePattern('strided:16'), { strided: 'sideways' as 'auto' })).toThrow(
+    /strided must be 'auto', 'blocks' or 'factorized'/,
+  );
   q.dispose();
 });
 
@@ -111,7 +132,9 @@ it.each(['fixed:16:4', 'strided:16'])('%s: numTensors stays flat over repeated f
   const [q, k, v] = [rand4([1, 2, 70, 8], 1), rand4([1, 2, 70, 8], 2), rand4([1, 2, 70, 8], 3)];
   const step = () =>
     tf.tidy(() => {
-      const gs = tf.grads((a, b, c) => tf.sum(tf.square(blockSparseAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, p, { blockSize: 16 }))))([q, k, v]);
+      const gs = tf.grads((a, b, c) =>
+        tf.sum(tf.square(blockSparseAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, p, { blockSize: 16 }))),
+      )([q, k, v]);
       gs.forEach((g) => g.dataSync());
     });
   step(); // builds the cached plan
@@ -146,12 +169,14 @@ it('never builds an n×n tensor for a sparse pattern, and its memory grows linea
   };
   const a = await peak(512);
   const b = await peak(1024);
-  expect(b.largest).toBeLessThan(1024 * 1024 / 4);
+  expect(b.largest).toBeLessThan((1024 * 1024) / 4);
   expect(b.largest / a.largest).toBeLessThan(2.2);
   // dense attention does build it (the check can fail)
   const q = rand4([1, 1, 256, 8], 9);
   const info = await tf.profile(() => denseAttention(q, q, q));
-  expect(Math.max(...info.kernels.flatMap((kk) => kk.outputShapes.map((s) => s.reduce((x, y) => x * y, 1))))).toBeGreaterThanOrEqual(256 * 256);
+  expect(Math.max(...info.kernels.flatMap((kk) => kk.outputShapes.map((s) => s.reduce((x, y) => x * y, 1))))).toBeGreaterThanOrEqual(
+    256 * 256,
+  );
   tf.dispose([q, info.result as tf.Tensor]);
 });
 
@@ -195,7 +220,9 @@ it('checks shapes and names the argument', () => {
   expect(() => blockSparseAttention(q, k, k, parsePattern('local:4'))).toThrow(/q has 10 positions but k has 12/);
   expect(() => blockSparseAttention(q, q, q, compileLayout(parsePattern('local:4'), 11))).toThrow(/compiled for seqLen 11/);
   expect(() => denseAttention(q, q, q, new Uint8Array(5))).toThrow(/mask has 5 entries, expected Tq·Tk = 10·10/);
-  expect(() => blockSparseAttention(q, tf.zeros([1, 2, 10]) as unknown as tf.Tensor4D, q, parsePattern('dense'))).toThrow(/k must be a rank-4 tensor/);
+  expect(() => blockSparseAttention(q, tf.zeros([1, 2, 10]) as unknown as tf.Tensor4D, q, parsePattern('dense'))).toThrow(
+    /k must be a rank-4 tensor/,
+  );
   const bad = compileLayout(parsePattern('local:4'), 10, 4);
   bad.rows[1] = Int32Array.of(0, 2);
   expect(() => blockSparseAttention(q, q, q, bad)).toThrow(/rows\[1\] holds key block 2/);
@@ -224,7 +251,8 @@ it('planGroups covers every row once, pads each row to its group, and balances p
   expect(groups.flatMap((g) => g.rows).sort((a, b) => a - b)).toEqual(counts.map((_, i) => i));
   for (const g of groups) for (const r of g.rows) expect(g.m).toBeGreaterThanOrEqual(counts[r]!);
   // the cut is optimal: compare with every partition of the sorted distinct counts into runs
-  const cost = (gs: { m: number; rows: number[] }[]) => gs.length * (kept / 32) + gs.reduce((s, g) => s + g.rows.reduce((t, r) => t + g.m - counts[r]!, 0), 0);
+  const cost = (gs: { m: number; rows: number[] }[]) =>
+    gs.length * (kept / 32) + gs.reduce((s, g) => s + g.rows.reduce((t, r) => t + g.m - counts[r]!, 0), 0);
   const distinct = [...new Set(counts)].sort((a, b) => a - b);
   let bestCost = Infinity;
   for (let mask = 0; mask < 1 << (distinct.length - 1); mask++) {

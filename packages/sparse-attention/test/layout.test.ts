@@ -1,6 +1,20 @@
 import { compileLayout, compileLayoutReference, elementDensity, parsePattern, Rng } from './imports';
 
-const specs = ['dense', 'local:1', 'local:7', 'local:33', 'strided:5', 'strided:16', 'strided:40', 'fixed:8:1', 'fixed:16:4', 'fixed:20:7', 'bigbird:9:3:1:1', 'bigbird:40:17:3:4', 'bigbird:1:0:0:0'];
+const specs = [
+  'dense',
+  'local:1',
+  'local:7',
+  'local:33',
+  'strided:5',
+  'strided:16',
+  'strided:40',
+  'fixed:8:1',
+  'fixed:16:4',
+  'fixed:20:7',
+  'bigbird:9:3:1:1',
+  'bigbird:40:17:3:4',
+  'bigbird:1:0:0:0',
+];
 
 describe('compileLayout', () => {
   it.each(specs)('%s: the analytic layout equals the one scanned from the element mask', (spec) => {

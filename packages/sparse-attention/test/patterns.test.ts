@@ -1,6 +1,7 @@
 import { allowed, elementMask, parsePattern, patternToString, validatePattern, bigbirdRandomBlocks, type AttentionPattern } from '../src';
 
-const keysOf = (p: AttentionPattern, i: number, bs?: number) => Array.from({ length: i + 3 }, (_, j) => j).filter((j) => allowed(p, i, j, bs));
+const keysOf = (p: AttentionPattern, i: number, bs?: number) =>
+  Array.from({ length: i + 3 }, (_, j) => j).filter((j) => allowed(p, i, j, bs));
 
 describe('parsePattern / patternToString', () => {
   it.each([
@@ -59,7 +60,8 @@ describe('element rules (causal)', () => {
       expect(keysOf(p, i, bs)).toEqual(expected);
     }
     // Seeded: the same seed gives the same blocks, another seed (usually) others.
-    const draw = (seed: number) => Array.from({ length: 40 }, (_, qb) => Array.from(bigbirdRandomBlocks(seed, 2, 16, qb + 3)).join()).join('|');
+    const draw = (seed: number) =>
+      Array.from({ length: 40 }, (_, qb) => Array.from(bigbirdRandomBlocks(seed, 2, 16, qb + 3)).join()).join('|');
     expect(draw(1)).toBe(draw(1));
     expect(draw(1)).not.toBe(draw(2));
   });

@@ -1,5 +1,13 @@
 import { inflateSync } from 'node:zlib';
-import { compileLayout, parsePattern, renderLayoutASCII, renderLayoutSVG, renderMaskSVG, renderMaskASCII, renderLayoutPNG } from './imports';
+import {
+  compileLayout,
+  parsePattern,
+  renderLayoutASCII,
+  renderLayoutSVG,
+  renderMaskSVG,
+  renderMaskASCII,
+  renderLayoutPNG,
+} from './imports';
 
 const local = compileLayout(parsePattern('local:8'), 24, 4); // 6 blocks; each keeps itself and the 2 before
 
@@ -20,7 +28,14 @@ it('SVG draws one rect per run of kept blocks', () => {
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   expect(svg.trim().endsWith('</svg>')).toBe(true);
   const kept = [...svg.matchAll(/<rect x="(\d+)" y="(\d+)" width="(\d+)" height="10"\/>/g)].map((m) => m.slice(1, 4).map(Number));
-  expect(kept).toEqual([[0, 0, 10], [0, 10, 20], [0, 20, 30], [10, 30, 30], [20, 40, 30], [30, 50, 30]]);
+  expect(kept).toEqual([
+    [0, 0, 10],
+    [0, 10, 20],
+    [0, 20, 30],
+    [10, 30, 30],
+    [20, 40, 30],
+    [30, 50, 30],
+  ]);
   expect(svg).toContain('local:8 · n=24');
   const mask = renderMaskSVG(parsePattern('fixed:4:1'), 8, { cellSize: 4, title: '' });
   expect(mask).not.toContain('<text');

@@ -36,7 +36,10 @@ function nodeDir() {
   // Use installed Node headers when present, so no download is needed (node-gyp would fetch them otherwise).
   if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
   const prefix = path.resolve(path.dirname(process.execPath), '..');
-  if (fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) && fs.existsSync(path.join(prefix, 'include', 'node', 'common.gypi'))) {
+  if (
+    fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) &&
+    fs.existsSync(path.join(prefix, 'include', 'node', 'common.gypi'))
+  ) {
     return prefix;
   }
   return undefined;

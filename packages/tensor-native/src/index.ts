@@ -129,7 +129,15 @@ export function sgemm(
   m: number,
   n: number,
   k: number,
-  options: { transA?: boolean; transB?: boolean; batch?: number; strideA?: number; strideB?: number; c?: Float32Array; accumulate?: boolean } = {},
+  options: {
+    transA?: boolean;
+    transB?: boolean;
+    batch?: number;
+    strideA?: number;
+    strideB?: number;
+    c?: Float32Array;
+    accumulate?: boolean;
+  } = {},
 ): Float32Array {
   const batch = options.batch ?? 1;
   const c = options.c ?? new Float32Array(batch * m * n);

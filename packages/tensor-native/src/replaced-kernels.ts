@@ -3,7 +3,17 @@
 // layouts, activations) go to the backend's original kernel, which also reports invalid shapes.
 import { contiguousReduction, matMulShapes, rowsAndCols, sizeOf } from '@gptlab/common';
 import type { NativeAddon } from './addon';
-import { callOriginal, ioFor, need, Unsupported, type Fallback, type Io, type KernelFunc, type MakeKernel, type TensorInfo } from './kernel-io';
+import {
+  callOriginal,
+  ioFor,
+  need,
+  Unsupported,
+  type Fallback,
+  type Io,
+  type KernelFunc,
+  type MakeKernel,
+  type TensorInfo,
+} from './kernel-io';
 
 /** Activations the addon fuses into a product (its activation codes). */
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1 };

@@ -106,9 +106,28 @@ suite('sgemm', () => {
 
   it('rejects arrays too short for the shapes, naming the operand', () => {
     const addon = nativeAddon();
-    expect(() => addon.gemm(new Float32Array(5), new Float32Array(6), new Float32Array(4), 1, 2, 2, 3, false, false, 6, 6, false)).toThrow(/A has 5 elements, needs 6/);
-    expect(() => addon.gemm(new Float32Array(6), new Float32Array(6), new Float32Array(3), 1, 2, 2, 3, false, false, 6, 6, false)).toThrow(/C has 3 elements/);
-    expect(() => addon.gemm(new Float64Array(6) as unknown as Float32Array, new Float32Array(6), new Float32Array(4), 1, 2, 2, 3, false, false, 6, 6, false)).toThrow(/A must be a Float32Array/);
+    expect(() => addon.gemm(new Float32Array(5), new Float32Array(6), new Float32Array(4), 1, 2, 2, 3, false, false, 6, 6, false)).toThrow(
+      /A has 5 elements, needs 6/,
+    );
+    expect(() => addon.gemm(new Float32Array(6), new Float32Array(6), new Float32Array(3), 1, 2, 2, 3, false, false, 6, 6, false)).toThrow(
+      /C has 3 elements/,
+    );
+    expect(() =>
+      addon.gemm(
+        new Float64Array(6) as unknown as Float32Array,
+        new Float32Array(6),
+        new Float32Array(4),
+        1,
+        2,
+        2,
+        3,
+        false,
+        false,
+        6,
+        6,
+        false,
+      ),
+    ).toThrow(/A must be a Float32Array/);
     expect(setIsa('no-such-isa')).toBe(false);
   });
 });

@@ -34,7 +34,11 @@ async function main() {
   const n = 512;
   const a = tf.randomNormal([n, n]);
   const b = tf.randomNormal([n, n]);
-  for (const [ta, tb] of [[false, false], [true, false], [false, true]] as const) {
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+  ] as const) {
     const raw = gflopsOf(() => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, ta, tb), 2 * n ** 3, seconds / 2);
     const fast = gflopsOf(() => batchMatMul(a, b, ta, tb), 2 * n ** 3, seconds / 2);
     emit({ bench: 'matmul-variant', n, transposeA: ta, transposeB: tb, raw_gflops: +raw.toFixed(2), fast_gflops: +fast.toFixed(2) });
@@ -48,7 +52,13 @@ async function main() {
     setMatMulStrategy(strategy);
     const scores = gflopsOf(() => batchMatMul(q, k, false, true), qkFlops, seconds / 2);
     const context = gflopsOf(() => batchMatMul(s, k), qkFlops, seconds / 2);
-    emit({ bench: 'attention-products', strategy, shape: [8, 4, 128, 64], scores_gflops: +scores.toFixed(2), context_gflops: +context.toFixed(2) });
+    emit({
+      bench: 'attention-products',
+      strategy,
+      shape: [8, 4, 128, 64],
+      scores_gflops: +scores.toFixed(2),
+      context_gflops: +context.toFixed(2),
+    });
   }
   setMatMulStrategy(null);
   tf.dispose([a, b, q, k, s]);

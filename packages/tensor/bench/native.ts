@@ -32,8 +32,11 @@ interface TorchResult {
 
 /** PyTorch's matmul_peak.py on the same machine (null, with a reason, when torch is missing). */
 function runTorch(torchSizes: number[]): TorchResult | string {
-  const r = spawnSync('/usr/bin/python3', [TORCH, '--sizes', torchSizes.join(','), '--seconds', String(Math.max(1, seconds))], { encoding: 'utf8' });
-  if (r.status !== 0) return `${TORCH} failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-2).join(' ')}`;
+  const r = spawnSync('/usr/bin/python3', [TORCH, '--sizes', torchSizes.join(','), '--seconds', String(Math.max(1, seconds))], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0)
+    return `${TORCH} failed (exit ${r.status}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-2).join(' ')}`;
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
 }
 
@@ -116,7 +119,10 @@ async function main(): Promise<void> {
     const a5 = tf.slice(a, [0, 0], [m, m]);
     const b5 = tf.slice(b, [0, 0], [m, m]);
     const wasmFlags = gflops(2 * m ** 3, await timeProduct(a5, b5, ta, tb, 0.3));
-    const wasmExplicit = gflops(2 * m ** 3, (await time(() => matMul2d(a5 as never, b5 as never, ta, tb).dispose(), { warmup: 1, iters: 3, minSeconds: 0.3 })).median);
+    const wasmExplicit = gflops(
+      2 * m ** 3,
+      (await time(() => matMul2d(a5 as never, b5 as never, ta, tb).dispose(), { warmup: 1, iters: 3, minSeconds: 0.3 })).median,
+    );
     emit({
       bench: 'matmul_transpose',
       variant: `${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`,
@@ -145,7 +151,14 @@ async function main(): Promise<void> {
       const native = gflops(flop, await timeProduct(a, b, ta, tb, 0.5));
       nativeOff();
       const wasm = gflops(flop, await timeProduct(a, b, ta, tb, 0.3));
-      emit({ bench: 'attention', product: name, shape: [B, H, Tt, D], native_gflops: native, wasm_gflops: wasm, speedup_over_wasm: +(native / wasm).toFixed(1) });
+      emit({
+        bench: 'attention',
+        product: name,
+        shape: [B, H, Tt, D],
+        native_gflops: native,
+        wasm_gflops: wasm,
+        speedup_over_wasm: +(native / wasm).toFixed(1),
+      });
     }
     tf.dispose([q, k, p]);
   }
@@ -169,10 +182,22 @@ async function main(): Promise<void> {
       const sec = await timeProduct(x, w, false, tb, 0.5);
       const uses = name.startsWith('h·wteT') ? 1 : 12;
       perToken += uses * sec;
-      emit({ bench: 'gemv', product: name, k: K, n: N, us: +(sec * 1e6).toFixed(1), weight_gbytes_per_s: +((4 * K * N) / sec / 1e9).toFixed(1) });
+      emit({
+        bench: 'gemv',
+        product: name,
+        k: K,
+        n: N,
+        us: +(sec * 1e6).toFixed(1),
+        weight_gbytes_per_s: +((4 * K * N) / sec / 1e9).toFixed(1),
+      });
       tf.dispose([x, w]);
     }
-    emit({ bench: 'gemv_gpt2_small', note: 'sum of the per-token weight products (12 layers + LM head); bounds KV-cache generation', products_ms_per_token: +(perToken * 1e3).toFixed(2), products_tokens_per_s_bound: +(1 / perToken).toFixed(1) });
+    emit({
+      bench: 'gemv_gpt2_small',
+      note: 'sum of the per-token weight products (12 layers + LM head); bounds KV-cache generation',
+      products_ms_per_token: +(perToken * 1e3).toFixed(2),
+      products_tokens_per_s_bound: +(1 / perToken).toFixed(1),
+    });
   }
   nativeOn();
 
@@ -180,17 +205,36 @@ async function main(): Promise<void> {
   if (torchBefore !== null) {
     const torchAfter = runTorch(torchSizes);
     if (typeof torchBefore === 'string' || typeof torchAfter === 'string') {
-      emit({ bench: 'pytorch', error: typeof torchBefore === 'string' ? torchBefore : torchAfter, hint: 'sh /work/shared/peers/pytorch/setup.sh' });
+      emit({
+        bench: 'pytorch',
+        error: typeof torchBefore === 'string' ? torchBefore : torchAfter,
+        hint: 'sh /work/shared/peers/pytorch/setup.sh',
+      });
     } else {
       const torchMedian: Record<number, number> = {};
       for (const t of torchBefore.results) {
         const after = torchAfter.results.find((x) => x.n === t.n)!;
         torchMedian[t.n] = +((t.gflops_median + after.gflops_median) / 2).toFixed(1);
-        emit({ bench: 'pytorch', torch: torchBefore.torch, threads: torchBefore.threads, n: t.n, gflops_median_before: t.gflops_median, gflops_median_after: after.gflops_median, gflops_best: Math.max(t.gflops_best, after.gflops_best) });
+        emit({
+          bench: 'pytorch',
+          torch: torchBefore.torch,
+          threads: torchBefore.threads,
+          n: t.n,
+          gflops_median_before: t.gflops_median,
+          gflops_median_after: after.gflops_median,
+          gflops_best: Math.max(t.gflops_best, after.gflops_best),
+        });
       }
       const ratios: Record<string, number> = {};
       for (const n of torchSizes) if (bySize[n] && torchMedian[n]) ratios[`ratio_${n}`] = +(bySize[n]! / torchMedian[n]!).toFixed(2);
-      emit({ bench: 'summary', ours_gflops: bySize, pytorch_gflops: torchMedian, ...ratios, target: '≥ 0.7 at 1024 and 2048', others_cores_end: machine().others_cores });
+      emit({
+        bench: 'summary',
+        ours_gflops: bySize,
+        pytorch_gflops: torchMedian,
+        ...ratios,
+        target: '≥ 0.7 at 1024 and 2048',
+        others_cores_end: machine().others_cores,
+      });
     }
   }
   unregister(tf, 'wasm');

@@ -18,7 +18,15 @@ export { causalMask, clearCausalMaskCache, MASK_VALUE } from './ops/causal-mask'
 export { additiveMask } from './ops/mask';
 export { dropout } from './ops/dropout';
 export { linear } from './ops/linear';
-export { matMul2d, batchMatMul, matMulStrategy, setMatMulStrategy, setFastMatMul, setNativeMatMul, type MatMulStrategy } from './ops/matmul';
+export {
+  matMul2d,
+  batchMatMul,
+  matMulStrategy,
+  setMatMulStrategy,
+  setFastMatMul,
+  setNativeMatMul,
+  type MatMulStrategy,
+} from './ops/matmul';
 export { measureMatMul, matMulPeakGflops, type MatMulMeasurement } from './peak';
 export { disposeAll, liveTensors, assertNoLeak, readFloat32 } from './memory';
 // One seeded PRNG for the whole project (re-exported so `import { Rng } from '@gptlab/tensor'` keeps working).

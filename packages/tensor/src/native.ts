@@ -45,6 +45,10 @@ export function hasNativeKernel(name: string): boolean {
 }
 
 /** Runs a kernel by name on the active backend (the fused kernels have no tfjs op wrapper). */
-export function runNativeKernel(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown> = {}): tf.Tensor | tf.Tensor[] {
+export function runNativeKernel(
+  name: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: Record<string, unknown> = {},
+): tf.Tensor | tf.Tensor[] {
   return tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
 }

@@ -22,7 +22,9 @@ describe('gelu (tanh approximation)', () => {
     const wt = tf.tensor1d(Array.from(w));
     const y = gelu(xt).dataSync();
     expect(maxAbsDiff(y, Array.from(x, gelu64))).toBeLessThan(1e-5);
-    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gelu(t), wt)))(xt).dataSync();
+    const g = tf
+      .grad((t: tf.Tensor) => tf.sum(tf.mul(gelu(t), wt)))(xt)
+      .dataSync();
     const fd = finiteDiff((v) => v.reduce((s, vi, i) => s + w[i]! * gelu64(vi), 0), x);
     expect(relErr(g, fd)).toBeLessThan(1e-4);
     tf.dispose([xt, wt]);
@@ -51,13 +53,33 @@ describe('layerNorm', () => {
     const g = randomArray(d, 9, 2);
     const b = randomArray(d, 11);
     const w = randomArray(rows * d, 13);
-    const [xt, gt, bt, wt] = [tf.tensor2d(Array.from(x), [rows, d]), tf.tensor1d(Array.from(g)), tf.tensor1d(Array.from(b)), tf.tensor2d(Array.from(w), [rows, d])];
+    const [xt, gt, bt, wt] = [
+      tf.tensor2d(Array.from(x), [rows, d]),
+      tf.tensor1d(Array.from(g)),
+      tf.tensor1d(Array.from(b)),
+      tf.tensor2d(Array.from(w), [rows, d]),
+    ];
     expect(maxAbsDiff(layerNorm(xt, gt, bt).dataSync(), ln64(x, g, b))).toBeLessThan(1e-5);
     const grads = tf.grads((a: tf.Tensor, c: tf.Tensor, e: tf.Tensor) => tf.sum(tf.mul(layerNorm(a, c, e), wt)))([xt, gt, bt]);
     const obj = (xx: Float64Array, gg: Float64Array, bb: Float64Array) => ln64(xx, gg, bb).reduce((s, v, i) => s + v * w[i]!, 0);
-    expect(relErr(grads[0]!.dataSync(), finiteDiff((v) => obj(v, g, b), x))).toBeLessThan(1e-3);
-    expect(relErr(grads[1]!.dataSync(), finiteDiff((v) => obj(x, v, b), g))).toBeLessThan(1e-3);
-    expect(relErr(grads[2]!.dataSync(), finiteDiff((v) => obj(x, g, v), b))).toBeLessThan(1e-3);
+    expect(
+      relErr(
+        grads[0]!.dataSync(),
+        finiteDiff((v) => obj(v, g, b), x),
+      ),
+    ).toBeLessThan(1e-3);
+    expect(
+      relErr(
+        grads[1]!.dataSync(),
+        finiteDiff((v) => obj(x, v, b), g),
+      ),
+    ).toBeLessThan(1e-3);
+    expect(
+      relErr(
+        grads[2]!.dataSync(),
+        finiteDiff((v) => obj(x, g, v), b),
+      ),
+    ).toBeLessThan(1e-3);
   });
   it('works on rank-3 inputs', () => {
     const x = tf.randomNormal([2, 3, 8], 0, 1, 'float32', 1);
@@ -91,8 +113,15 @@ describe('crossEntropy', () => {
     const lt = tf.tensor2d(Array.from(logits), [n, v]);
     const tt = tf.tensor1d(targets, 'int32');
     expect(Math.abs(crossEntropy(lt, tt).dataSync()[0]! - ce64(logits, targets))).toBeLessThan(1e-5);
-    const g = tf.grad((l: tf.Tensor) => crossEntropy(l, tt))(lt).dataSync();
-    expect(relErr(g, finiteDiff((x) => ce64(x, targets), logits))).toBeLessThan(1e-3);
+    const g = tf
+      .grad((l: tf.Tensor) => crossEntropy(l, tt))(lt)
+      .dataSync();
+    expect(
+      relErr(
+        g,
+        finiteDiff((x) => ce64(x, targets), logits),
+      ),
+    ).toBeLessThan(1e-3);
     // Rows with the ignore index get no gradient.
     for (let j = 0; j < v; j++) expect(Math.abs(g[1 * v + j]!)).toBe(0);
   });
@@ -103,7 +132,9 @@ describe('crossEntropy', () => {
     const loss = crossEntropy(big, t).dataSync()[0]!;
     expect(Number.isFinite(loss)).toBe(true);
     expect(loss).toBeCloseTo(1e4, 0);
-    const g = tf.grad((l: tf.Tensor) => crossEntropy(l, t))(big).dataSync();
+    const g = tf
+      .grad((l: tf.Tensor) => crossEntropy(l, t))(big)
+      .dataSync();
     expect(Array.from(g).every(Number.isFinite)).toBe(true);
   });
 
@@ -115,7 +146,14 @@ describe('crossEntropy', () => {
 
   it('accepts [B, T, V] logits with [B, T] targets and rejects mismatched counts', () => {
     const l = tf.randomNormal([2, 3, 4]);
-    const t = tf.tensor2d([[0, 1, 2], [3, 0, 1]], [2, 3], 'int32');
+    const t = tf.tensor2d(
+      [
+        [0, 1, 2],
+        [3, 0, 1],
+      ],
+      [2, 3],
+      'int32',
+    );
     expect(Number.isFinite(crossEntropy(l, t).dataSync()[0]!)).toBe(true);
     expect(() => crossEntropy(l, tf.tensor1d([0, 1], 'int32'))).toThrow(/2 targets for 6 rows/);
   });

@@ -33,7 +33,9 @@ describe('dropout', () => {
   });
   it('passes gradients only through kept units', () => {
     const x = tf.ones([100]);
-    const g = tf.grad((t: tf.Tensor) => tf.sum(dropout(t, 0.5, 7)))(x).dataSync();
+    const g = tf
+      .grad((t: tf.Tensor) => tf.sum(dropout(t, 0.5, 7)))(x)
+      .dataSync();
     const y = dropout(x, 0.5, 7).dataSync();
     for (let i = 0; i < 100; i++) expect(g[i]).toBeCloseTo(y[i]!, 6);
   });

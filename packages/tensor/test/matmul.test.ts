@@ -35,7 +35,10 @@ describe.each(['flags', 'explicit-transpose'] as const)('strategy %s', (strategy
     expect(got.shape).toEqual(ref.shape);
     expect(maxAbsDiff(got.dataSync(), ref.dataSync())).toBeLessThan(1e-5);
     const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(batchMatMul(x, y, ta, tb))))([a, b]);
-    const [ra, rb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x as tf.Tensor4D, y as tf.Tensor4D, ta, tb))))([a, b]);
+    const [ra, rb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x as tf.Tensor4D, y as tf.Tensor4D, ta, tb))))([
+      a,
+      b,
+    ]);
     expect(maxAbsDiff(ga!.dataSync(), ra!.dataSync())).toBeLessThan(1e-4);
     expect(maxAbsDiff(gb!.dataSync(), rb!.dataSync())).toBeLessThan(1e-4);
   });

@@ -12,8 +12,16 @@ it('forward + backward + SGD step 20 times leaves the tensor count flat', () => 
   const w2 = tf.variable(tf.randomNormal([4 * D, D], 0, 0.02, 'float32', 3));
   const g = tf.variable(tf.ones([D]));
   const b = tf.variable(tf.zeros([D]));
-  const ids = tf.tensor2d(Array.from({ length: 2 * T }, (_, i) => (i * 7) % V), [2, T], 'int32');
-  const tgt = tf.tensor2d(Array.from({ length: 2 * T }, (_, i) => (i * 5) % V), [2, T], 'int32');
+  const ids = tf.tensor2d(
+    Array.from({ length: 2 * T }, (_, i) => (i * 7) % V),
+    [2, T],
+    'int32',
+  );
+  const tgt = tf.tensor2d(
+    Array.from({ length: 2 * T }, (_, i) => (i * 5) % V),
+    [2, T],
+    'int32',
+  );
   const counts: number[] = [];
   for (let step = 0; step < 20; step++) {
     tf.tidy(() => {

@@ -19,7 +19,9 @@ beforeAll(async () => {
 function onPlainWasm(name: string, fn: () => void): void {
   test(name, () => {
     if (!active) {
-      console.info(`skipped "${name}": backend ${tf.getBackend()}, plain-wasm kernels ${wasmFastKernelsActive() ? 'registered' : 'off'}, native ${backendInfo()?.native.active ? 'on' : 'off'}`);
+      console.info(
+        `skipped "${name}": backend ${tf.getBackend()}, plain-wasm kernels ${wasmFastKernelsActive() ? 'registered' : 'off'}, native ${backendInfo()?.native.active ? 'on' : 'off'}`,
+      );
       return;
     }
     fn();
@@ -42,15 +44,42 @@ const storedShape = (s: number[], t: boolean): number[] => (t ? [...s.slice(0, -
 describe('wasm BatchMatMul (XNNPACK per matrix)', () => {
   // [a logical shape, b logical shape]: 2-D, batched 3-D/4-D, broadcast batches, one row (generation), empty.
   const cases: [number[], number[]][] = [
-    [[7, 5], [5, 9]],
-    [[3, 7, 5], [3, 5, 9]],
-    [[2, 3, 17, 8], [2, 3, 8, 17]],
-    [[1, 7, 5], [4, 5, 9]],
-    [[4, 7, 5], [5, 9]],
-    [[1, 96], [96, 700]],
-    [[33, 64], [64, 40]],
-    [[0, 5], [5, 3]],
-    [[3, 0], [0, 4]],
+    [
+      [7, 5],
+      [5, 9],
+    ],
+    [
+      [3, 7, 5],
+      [3, 5, 9],
+    ],
+    [
+      [2, 3, 17, 8],
+      [2, 3, 8, 17],
+    ],
+    [
+      [1, 7, 5],
+      [4, 5, 9],
+    ],
+    [
+      [4, 7, 5],
+      [5, 9],
+    ],
+    [
+      [1, 96],
+      [96, 700],
+    ],
+    [
+      [33, 64],
+      [64, 40],
+    ],
+    [
+      [0, 5],
+      [5, 3],
+    ],
+    [
+      [3, 0],
+      [0, 4],
+    ],
   ];
   for (const tA of [false, true]) {
     for (const tB of [false, true]) {
@@ -82,7 +111,10 @@ describe('wasm BatchMatMul (XNNPACK per matrix)', () => {
     const qv = randomArray(2 * 3 * 8 * 4, 5);
     const kv = randomArray(2 * 3 * 8 * 4, 6);
     const f = (q: tf.Tensor, k: tf.Tensor) => tf.sum(tf.square(tf.matMul(tf.softmax(tf.matMul(q, k, false, true)), k)));
-    const grad = () => tf.grads(f)([tf.tensor(qv, [2, 3, 8, 4], 'float32'), tf.tensor(kv, [2, 3, 8, 4], 'float32')]).map((g) => g.dataSync());
+    const grad = () =>
+      tf
+        .grads(f)([tf.tensor(qv, [2, 3, 8, 4], 'float32'), tf.tensor(kv, [2, 3, 8, 4], 'float32')])
+        .map((g) => g.dataSync());
     const got = tf.tidy(grad);
     tf.setBackend('cpu');
     const want = tf.tidy(grad);
@@ -103,7 +135,11 @@ describe('wasm BatchMatMul (XNNPACK per matrix)', () => {
 
 describe('wasm layout kernels', () => {
   onPlainWasm('Transpose of the last two axes (large matrices, batched) and other perms', () => {
-    for (const shape of [[130, 70], [3, 90, 65], [2, 2, 64, 80]]) {
+    for (const shape of [
+      [130, 70],
+      [3, 90, 65],
+      [2, 2, 64, 80],
+    ]) {
       const v = randomArray(sizeOf(shape), 3);
       const r = shape.length;
       const perm = [...Array(r).keys()];
@@ -112,7 +148,8 @@ describe('wasm layout kernels', () => {
       const R = shape[r - 2]!;
       const C = shape[r - 1]!;
       const want = new Float64Array(v.length);
-      for (let z = 0; z < v.length / (R * C); z++) for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) want[z * R * C + j * R + i] = v[z * R * C + i * C + j]!;
+      for (let z = 0; z < v.length / (R * C); z++)
+        for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) want[z * R * C + j * R + i] = v[z * R * C + i * C + j]!;
       expect(maxAbsDiff(got, want)).toBeLessThan(1e-6);
     }
     // a perm that is not a last-two swap goes to the backend's kernel
@@ -140,21 +177,45 @@ describe('wasm layout kernels', () => {
     const xv = randomArray(sizeOf(shape), 13);
     const iv = Int32Array.from({ length: sizeOf(shape) }, (_, i) => i);
     const cases: [number[] | number, number[] | number | undefined][] = [
-      [[0, 2, 0, 0], [3, 2, 5, 7]], // q/k/v-style: one head block of every batch
-      [[1, 1, 1, 1], [2, 4, 3, 5]],
-      [[0, 0, 0, 3], [-1, -1, -1, 2]],
-      [[0, 3], [3, 3]],
+      [
+        [0, 2, 0, 0],
+        [3, 2, 5, 7],
+      ], // q/k/v-style: one head block of every batch
+      [
+        [1, 1, 1, 1],
+        [2, 4, 3, 5],
+      ],
+      [
+        [0, 0, 0, 3],
+        [-1, -1, -1, 2],
+      ],
+      [
+        [0, 3],
+        [3, 3],
+      ],
       [1, 2],
     ];
     const run = () =>
       cases.map(([begin, size]) => {
         try {
-          return tf.tidy(() => [tf.slice(tf.tensor(xv, shape), begin, size), tf.slice(tf.tensor(iv, shape, 'int32'), begin, size)].map((t) => [t.shape, Array.from(t.dataSync())]));
+          return tf.tidy(() =>
+            [tf.slice(tf.tensor(xv, shape), begin, size), tf.slice(tf.tensor(iv, shape, 'int32'), begin, size)].map((t) => [
+              t.shape,
+              Array.from(t.dataSync()),
+            ]),
+          );
         } catch (e) {
           return (e as Error).message;
         }
       });
-    const grad = () => tf.tidy(() => Array.from(tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.slice(a, [0, 2, 0, 0], [3, 2, 5, 7]))))([tf.tensor(xv, shape)])[0]!.dataSync()));
+    const grad = () =>
+      tf.tidy(() =>
+        Array.from(
+          tf
+            .grads((a: tf.Tensor) => tf.sum(tf.square(tf.slice(a, [0, 2, 0, 0], [3, 2, 5, 7]))))([tf.tensor(xv, shape)])[0]!
+            .dataSync(),
+        ),
+      );
     const got = [run(), grad()];
     tf.setBackend('cpu');
     const want = [run(), grad()];
@@ -182,7 +243,12 @@ describe('wasm layout kernels', () => {
       for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) s += at(i, j, k);
       expect(sum01.dataSync()[k]).toBeCloseTo(s, 5);
     }
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) expect(sum2[i * 4 + j]).toBeCloseTo([0, 1, 2, 3, 4].reduce((s, k) => s + at(i, j, k), 0), 5);
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 4; j++)
+        expect(sum2[i * 4 + j]).toBeCloseTo(
+          [0, 1, 2, 3, 4].reduce((s, k) => s + at(i, j, k), 0),
+          5,
+        );
     for (let j = 0; j < 4; j++) {
       let s = 0;
       for (let i = 0; i < 3; i++) for (let k = 0; k < 5; k++) s += at(i, j, k);
@@ -210,7 +276,10 @@ describe('wasm Identity and GatherV2', () => {
 
   onWasm('gathers rows along axis 0 like the cpu backend, and rejects indices outside the table', () => {
     const table = randomArray(10 * 3, 8);
-    const ids = [[3, 0, 9], [9, 3, 3]];
+    const ids = [
+      [3, 0, 9],
+      [9, 3, 3],
+    ];
     const run = () => tf.tidy(() => Array.from(tf.gather(tf.tensor(table, [10, 3]), tf.tensor2d(ids, [2, 3], 'int32')).dataSync()));
     const got = run();
     tf.setBackend('cpu');
@@ -227,7 +296,14 @@ describe('wasm Identity and GatherV2', () => {
 
 describe('wasm fused cross-entropy', () => {
   onPlainWasm('stays exact when the target is far below the row maximum, ignores rows, rejects bad targets', () => {
-    const logits = tf.tensor2d([[1e4, 0, -1e4], [0.5, 0.25, -1], [3, 2, 1]], [3, 3]);
+    const logits = tf.tensor2d(
+      [
+        [1e4, 0, -1e4],
+        [0.5, 0.25, -1],
+        [3, 2, 1],
+      ],
+      [3, 3],
+    );
     const targets = tf.tensor1d([2, 0, -100], 'int32');
     const [loss, grad] = tf.tidy(() => {
       const { value, grads } = tf.valueAndGrads((l: tf.Tensor) => crossEntropy(l, targets))([logits]);

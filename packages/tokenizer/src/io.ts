@@ -62,7 +62,9 @@ export function parseMergesText(text: string, source: string): ParsedMerges {
     }
     const sp = row.indexOf(' ');
     if (sp <= 0 || sp === row.length - 1 || row.indexOf(' ', sp + 1) !== -1) {
-      throw new Error(`${source}:${i + 1}: expected two symbols separated by one space, got ${JSON.stringify(row.length > 60 ? row.slice(0, 60) + '…' : row)}`);
+      throw new Error(
+        `${source}:${i + 1}: expected two symbols separated by one space, got ${JSON.stringify(row.length > 60 ? row.slice(0, 60) + '…' : row)}`,
+      );
     }
     merges.push([row.slice(0, sp), row.slice(sp + 1)]);
     lines.push(i + 1);

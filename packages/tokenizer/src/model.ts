@@ -99,7 +99,9 @@ export class BPEModel {
       if (b === undefined) throw new Error(`${where}: unknown symbol ${JSON.stringify(y)} (not in ${vocabSrc})`);
       const out = opts.vocab.get(x + y);
       if (out === undefined) {
-        throw new Error(`${where}: merge result ${JSON.stringify(x + y)} of "${x} ${y}" is not in ${vocabSrc} (mismatched vocab and merges files?)`);
+        throw new Error(
+          `${where}: merge result ${JSON.stringify(x + y)} of "${x} ${y}" is not in ${vocabSrc} (mismatched vocab and merges files?)`,
+        );
       }
       let s = hashPair(a, b) & this.mMask;
       while (this.mA[s] !== -1) {

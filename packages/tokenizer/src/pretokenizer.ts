@@ -99,7 +99,8 @@ export class GPT2PreTokenizer implements PreTokenizer {
 
   constructor(opts: { whitespace?: WhitespaceMode } = {}) {
     const ws = opts.whitespace ?? 'unicode';
-    if (ws !== 'unicode' && ws !== 'ecmascript') throw new Error(`GPT2PreTokenizer: whitespace must be 'unicode' or 'ecmascript', got ${JSON.stringify(ws)}`);
+    if (ws !== 'unicode' && ws !== 'ecmascript')
+      throw new Error(`GPT2PreTokenizer: whitespace must be 'unicode' or 'ecmascript', got ${JSON.stringify(ws)}`);
     this.whitespace = ws;
     this.table = bmpTable(ws);
   }

@@ -29,13 +29,15 @@ export class SpecialTokens {
    */
   add(tok: string, id: number): void {
     if (typeof tok !== 'string' || tok === '') throw new TypeError(`special token must be a non-empty string, got ${describe(tok)}`);
-    if (!Number.isInteger(id) || id < 0) throw new RangeError(`special token ${JSON.stringify(tok)}: id must be a non-negative integer, got ${describe(id)}`);
+    if (!Number.isInteger(id) || id < 0)
+      throw new RangeError(`special token ${JSON.stringify(tok)}: id must be a non-negative integer, got ${describe(id)}`);
     const other = this.spellings.get(id);
     if (other !== undefined && other !== tok) {
       throw new Error(`special tokens ${JSON.stringify(other)} and ${JSON.stringify(tok)} share id ${id}`);
     }
     const had = this.ids.get(tok);
-    if (had !== undefined && had !== id) throw new Error(`special token ${JSON.stringify(tok)} already has id ${had}, cannot also have id ${id}`);
+    if (had !== undefined && had !== id)
+      throw new Error(`special token ${JSON.stringify(tok)} already has id ${had}, cannot also have id ${id}`);
     const ordinary = this.model.tokens[id];
     if (ordinary !== undefined && id < this.model.reachable.length && this.model.reachable[id] && specialContent(ordinary) !== tok) {
       throw new Error(`special token ${JSON.stringify(tok)} has id ${id}, which is the ordinary token ${JSON.stringify(ordinary)}`);
@@ -52,7 +54,8 @@ export class SpecialTokens {
     else if (allowed instanceof Set || Array.isArray(allowed)) {
       list = [...(allowed as Iterable<string>)];
       for (const s of list) {
-        if (!this.ids.has(s)) throw new Error(`${fn}: allowedSpecial contains ${describe(s)}, which is not a special token of this tokenizer`);
+        if (!this.ids.has(s))
+          throw new Error(`${fn}: allowedSpecial contains ${describe(s)}, which is not a special token of this tokenizer`);
       }
     } else throw new TypeError(`${fn}: allowedSpecial must be 'all', a Set or an array of strings, got ${describe(allowed)}`);
     if (list.length === 0) return null;

@@ -18,7 +18,8 @@ export function partsFromTokenizerJson(json: string | Record<string, unknown>, s
       throw new Error(`${source}: not valid JSON (${(e as Error).message})`);
     }
   }
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new Error(`${source}: expected a JSON object, got ${describe(obj)}`);
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+    throw new Error(`${source}: expected a JSON object, got ${describe(obj)}`);
   const dec = obj.decoder;
   if (dec !== undefined && dec !== null && dec.type !== 'ByteLevel') {
     throw new Error(`${source}: decoder.type ${JSON.stringify(dec.type)} is not supported (only "ByteLevel")`);
@@ -33,12 +34,16 @@ export function partsFromTokenizerJson(json: string | Record<string, unknown>, s
 
 function parseModel(m: any, source: string): BPEModel {
   if (m === null || typeof m !== 'object') throw new Error(`${source}: missing "model" object`);
-  if (m.type !== undefined && m.type !== 'BPE') throw new Error(`${source}: model.type is ${JSON.stringify(m.type)}; only "BPE" is supported`);
-  if (m.dropout !== undefined && m.dropout !== null && m.dropout !== 0) throw new Error(`${source}: model.dropout ${m.dropout} is not supported (only null)`);
+  if (m.type !== undefined && m.type !== 'BPE')
+    throw new Error(`${source}: model.type is ${JSON.stringify(m.type)}; only "BPE" is supported`);
+  if (m.dropout !== undefined && m.dropout !== null && m.dropout !== 0)
+    throw new Error(`${source}: model.dropout ${m.dropout} is not supported (only null)`);
   for (const k of ['continuing_subword_prefix', 'end_of_word_suffix']) {
-    if (m[k] !== undefined && m[k] !== null && m[k] !== '') throw new Error(`${source}: model.${k} ${JSON.stringify(m[k])} is not supported by byte-level BPE`);
+    if (m[k] !== undefined && m[k] !== null && m[k] !== '')
+      throw new Error(`${source}: model.${k} ${JSON.stringify(m[k])} is not supported by byte-level BPE`);
   }
-  if (m.vocab === null || typeof m.vocab !== 'object' || Array.isArray(m.vocab)) throw new Error(`${source}: model.vocab must be an object {token: id}, got ${describe(m.vocab)}`);
+  if (m.vocab === null || typeof m.vocab !== 'object' || Array.isArray(m.vocab))
+    throw new Error(`${source}: model.vocab must be an object {token: id}, got ${describe(m.vocab)}`);
   const vocab = vocabFromObject(m.vocab, `${source}: model.vocab`);
   if (!Array.isArray(m.merges)) throw new Error(`${source}: model.merges must be an array, got ${describe(m.merges)}`);
   // Two spellings of a merge: "left right" (tokenizers < 0.20) and ["left", "right"].

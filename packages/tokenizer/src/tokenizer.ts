@@ -8,7 +8,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '@gptlab/common/node';
 import { byteLevelToBytes, textEncoder } from './bytes';
-import { ByteLevelDecoder, StreamingDecoder, appendTokenBytes, buildByteTables, type ByteSource, type ByteTables, type Decoder } from './decoder';
+import {
+  ByteLevelDecoder,
+  StreamingDecoder,
+  appendTokenBytes,
+  buildByteTables,
+  type ByteSource,
+  type ByteTables,
+  type Decoder,
+} from './decoder';
 import { describe, parseVocabJson } from './io';
 import { BPEModel } from './model';
 import { IdentityNormalizer, type Normalizer } from './normalizer';
@@ -89,8 +97,10 @@ export class BPETokenizer implements ByteSource {
    * added with addSpecialTokens before saveGPT2Files) are special tokens.
    */
   static fromGPT2Files(encoderJsonPath: string, vocabBpePath: string, opts: LoadOptions = {}): BPETokenizer {
-    if (typeof encoderJsonPath !== 'string') throw new TypeError(`fromGPT2Files: encoderJsonPath must be a path string, got ${describe(encoderJsonPath)}`);
-    if (typeof vocabBpePath !== 'string') throw new TypeError(`fromGPT2Files: vocabBpePath must be a path string, got ${describe(vocabBpePath)}`);
+    if (typeof encoderJsonPath !== 'string')
+      throw new TypeError(`fromGPT2Files: encoderJsonPath must be a path string, got ${describe(encoderJsonPath)}`);
+    if (typeof vocabBpePath !== 'string')
+      throw new TypeError(`fromGPT2Files: vocabBpePath must be a path string, got ${describe(vocabBpePath)}`);
     const vocabText = readText(encoderJsonPath, 'fromGPT2Files');
     const mergesText = readText(vocabBpePath, 'fromGPT2Files');
     return BPETokenizer.fromGPT2Strings(vocabText, mergesText, {
@@ -189,7 +199,8 @@ export class BPETokenizer implements ByteSource {
   // Encodes into this.out; returns the number of ids.
   private encodeToBuffer(text: string, opts: EncodeOptions | undefined, fn: string): number {
     if (typeof text !== 'string') throw new TypeError(`${fn}: expected a string, got ${describe(text)}`);
-    if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw new TypeError(`${fn}: options must be an object, got ${describe(opts)}`);
+    if (opts !== undefined && (opts === null || typeof opts !== 'object'))
+      throw new TypeError(`${fn}: options must be an object, got ${describe(opts)}`);
     const allowed = opts?.allowedSpecial;
     const re = allowed === undefined ? null : this.specials.matcher(allowed, fn);
     if (!re) return this.encodeSegment(text, 0);
@@ -278,7 +289,8 @@ export class BPETokenizer implements ByteSource {
   addSpecialTokens(tokens: readonly string[]): number[] {
     if (!Array.isArray(tokens)) throw new TypeError(`addSpecialTokens: expected an array of strings, got ${describe(tokens)}`);
     return tokens.map((t, i) => {
-      if (typeof t !== 'string' || t === '') throw new TypeError(`addSpecialTokens: tokens[${i}] must be a non-empty string, got ${describe(t)}`);
+      if (typeof t !== 'string' || t === '')
+        throw new TypeError(`addSpecialTokens: tokens[${i}] must be a non-empty string, got ${describe(t)}`);
       const id = this.specials.ids.get(t) ?? this.model.vocab.get(t) ?? this.size;
       this.registerSpecial(t, id);
       return id;

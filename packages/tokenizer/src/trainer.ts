@@ -51,7 +51,8 @@ function checkOptions(texts: Iterable<string>, opts: TrainOptions): string[] {
   const specials = opts.specialTokens ?? [];
   if (!Array.isArray(specials)) throw new TypeError(`train: specialTokens must be an array of strings, got ${describe(specials)}`);
   for (const s of specials) {
-    if (typeof s !== 'string' || s === '') throw new TypeError(`train: specialTokens entries must be non-empty strings, got ${describe(s)}`);
+    if (typeof s !== 'string' || s === '')
+      throw new TypeError(`train: specialTokens entries must be non-empty strings, got ${describe(s)}`);
   }
   if (new Set(specials).size !== specials.length) throw new Error('train: specialTokens contains duplicates');
   const V = opts.vocabSize;
@@ -61,7 +62,8 @@ function checkOptions(texts: Iterable<string>, opts: TrainOptions): string[] {
     );
   }
   const minFreq = opts.minFrequency ?? 2;
-  if (typeof minFreq !== 'number' || !(minFreq >= 0)) throw new RangeError(`train: minFrequency must be a number >= 0, got ${describe(minFreq)}`);
+  if (typeof minFreq !== 'number' || !(minFreq >= 0))
+    throw new RangeError(`train: minFrequency must be a number >= 0, got ${describe(minFreq)}`);
   if (texts === null || typeof texts !== 'object' || typeof (texts as any)[Symbol.iterator] !== 'function') {
     throw new TypeError(`train: texts must be an iterable of strings, got ${describe(texts)}`);
   }
@@ -85,7 +87,9 @@ export function trainBPE(texts: Iterable<string>, opts: TrainOptions): TrainResu
   const report = (phase: TrainProgress['phase'], nTexts: number, words: number, merges: number, lastCount: number) =>
     progress?.({ phase, texts: nTexts, words, merges, targetMerges, lastCount, seconds: elapsed() });
 
-  const corpus = countWords(texts, opts.preTokenizer ?? new GPT2PreTokenizer(), opts.normalizer, specials, (n, words) => report('count', n, words, 0, 0));
+  const corpus = countWords(texts, opts.preTokenizer ?? new GPT2PreTokenizer(), opts.normalizer, specials, (n, words) =>
+    report('count', n, words, 0, 0),
+  );
   const { tokens, byteId } = byteAlphabet();
   const words = spellWords(corpus.counts, byteId);
   corpus.counts.clear();

@@ -81,10 +81,14 @@ export function vocabFilesOf(tok: BPETokenizer): { vocab: Record<string, number>
     }
     const spelled = isByteLevel(t) ? t : bytesToByteLevel(textEncoder.encode(t));
     if (model.vocab.has(spelled) && model.vocab.get(spelled) !== id) {
-      throw new Error(`saveGPT2Files: special token ${JSON.stringify(t)} collides with an ordinary token spelled ${JSON.stringify(spelled)}`);
+      throw new Error(
+        `saveGPT2Files: special token ${JSON.stringify(t)} collides with an ordinary token spelled ${JSON.stringify(spelled)}`,
+      );
     }
     if (model.reachable[id]) {
-      throw new Error(`saveGPT2Files: special token ${JSON.stringify(t)} (id ${id}) is also a token BPE produces; vocab.json cannot mark it special — use save() (tokenizer.json)`);
+      throw new Error(
+        `saveGPT2Files: special token ${JSON.stringify(t)} (id ${id}) is also a token BPE produces; vocab.json cannot mark it special — use save() (tokenizer.json)`,
+      );
     }
     vocab[spelled] = id;
   }

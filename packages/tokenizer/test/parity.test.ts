@@ -66,9 +66,7 @@ describe('GPT-2 parity', () => {
   test('special tokens allowed: <|endoftext|> becomes 50256 exactly as js-tiktoken with allowedSpecial "all"', () => {
     const text = CORPUS.special_looking;
     expect(tok.encode(text, { allowedSpecial: 'all' })).toEqual(jsTiktoken.encode(text, 'all'));
-    expect(tok.encode(text, { allowedSpecial: new Set(['<|endoftext|>']) })).toEqual(
-      Array.from(tiktoken.encode(text, 'all')),
-    );
+    expect(tok.encode(text, { allowedSpecial: new Set(['<|endoftext|>']) })).toEqual(Array.from(tiktoken.encode(text, 'all')));
     expect(tok.encode(text, { allowedSpecial: 'all' })).toContain(50256);
     expect(tok.encode(text)).not.toContain(50256);
   });

@@ -53,7 +53,12 @@ describe('custom pipeline: NFKC normaliser + digit-splitting regex', () => {
     const json = tok.toJSON() as any;
     expect(json.normalizer).toEqual({ type: 'NFKC' });
     expect(json.pre_tokenizer.type).toBe('Sequence');
-    expect(json.pre_tokenizer.pretokenizers[0]).toEqual({ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false });
+    expect(json.pre_tokenizer.pretokenizers[0]).toEqual({
+      type: 'Split',
+      pattern: { Regex: pattern },
+      behavior: 'Isolated',
+      invert: false,
+    });
     const back = BPETokenizer.fromJSON(JSON.stringify(json));
     expect(back.hash()).toBe(tok.hash());
     for (const s of texts) expect(back.encode(s)).toEqual(tok.encode(s));

@@ -47,7 +47,8 @@ function naiveTrain(texts: string[], vocabSize: number, minFrequency: number): A
   const merges: Array<[string, string]> = [];
   while (str.length < vocabSize) {
     const pc = new Map<string, number>();
-    for (const { syms, c } of words) for (let i = 0; i + 1 < syms.length; i++) pc.set(`${syms[i]},${syms[i + 1]}`, (pc.get(`${syms[i]},${syms[i + 1]}`) ?? 0) + c);
+    for (const { syms, c } of words)
+      for (let i = 0; i + 1 < syms.length; i++) pc.set(`${syms[i]},${syms[i + 1]}`, (pc.get(`${syms[i]},${syms[i + 1]}`) ?? 0) + c);
     let best: [number, number] | null = null;
     let bestC = 0;
     for (const [k, c] of pc) {
@@ -225,6 +226,8 @@ describe('saving and loading', () => {
   test('hash is a sha256 hex string that changes with the merges', () => {
     expect(tok.hash()).toMatch(/^[0-9a-f]{64}$/);
     const other = BPETokenizer.train(trainingTexts(), { vocabSize: 256 + 199 + 1, specialTokens: ['<|endoftext|>'] });
-    expect(other.hash()).not.toBe(BPETokenizer.train(trainingTexts(), { vocabSize: 256 + 200 + 1, specialTokens: ['<|endoftext|>'] }).hash());
+    expect(other.hash()).not.toBe(
+      BPETokenizer.train(trainingTexts(), { vocabSize: 256 + 200 + 1, specialTokens: ['<|endoftext|>'] }).hash(),
+    );
   });
 });

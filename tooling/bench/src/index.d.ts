@@ -1,4 +1,9 @@
-export interface MachineInfo { cpu: string; cores: number; node: string; others_cores: number | null }
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  node: string;
+  others_cores: number | null;
+}
 export function machine(): MachineInfo;
 export function othersCores(ms?: number): number | null;
 export function time(

@@ -49,7 +49,10 @@ const PRESETS: Record<string, { type: string; args: string[] }> = {
 function fieldNamed(name: string): StrategyField {
   const f = strategyField(name) ?? FIELDS.find((x) => x.flag === name);
   if (f) return f;
-  const close = closestNames(name, FIELDS.map((x) => x.name));
+  const close = closestNames(
+    name,
+    FIELDS.map((x) => x.name),
+  );
   throw new UsageError(`unknown strategy field ${name}${close.length ? ` (did you mean ${close.join(', ')}?)` : ''}`);
 }
 
@@ -72,9 +75,12 @@ export function replLine(line: string, st: ReplState): string {
   switch (cmd) {
     case 'strategy': {
       const preset = PRESETS[args[0] ?? ''];
-      if (!preset) throw new UsageError(`/strategy: unknown strategy ${JSON.stringify(args[0] ?? '')} (${Object.keys(PRESETS).join(', ')})`);
+      if (!preset)
+        throw new UsageError(`/strategy: unknown strategy ${JSON.stringify(args[0] ?? '')} (${Object.keys(PRESETS).join(', ')})`);
       // Keep what every search uses (penalties, length, stop, seed); drop the old search's own knobs.
-      const kept = Object.entries(st.input).filter(([k]) => k !== 'type' && fieldNamed(k).strategies.length === 3 && !fieldNamed(k).inputOnly);
+      const kept = Object.entries(st.input).filter(
+        ([k]) => k !== 'type' && fieldNamed(k).strategies.length === 3 && !fieldNamed(k).inputOnly,
+      );
       const input: Record<string, unknown> = { ...Object.fromEntries(kept), type: preset.type };
       if (preset.type === 'beam') input.numBeams = fieldNamed('numBeams').example;
       preset.args.forEach((name, i) => {
@@ -91,7 +97,11 @@ export function replLine(line: string, st: ReplState): string {
     case 'seed':
       return set(st, 'seed', args[0], 'seed');
     case 'stop': {
-      const stops = args.join(' ').split(',').map((s) => s.replace(/\\n/g, '\n')).filter(Boolean);
+      const stops = args
+        .join(' ')
+        .split(',')
+        .map((s) => s.replace(/\\n/g, '\n'))
+        .filter(Boolean);
       return setInput(st, { ...st.input, stopStrings: stops });
     }
     case 'show':
@@ -168,7 +178,9 @@ export function replCommand(io: CliIO, load: CheckpointLoader): Command {
       const model = await load(dir, { ignoreEos: flags['ignore-eos'] === true });
       try {
         await writeBackendLine(io);
-        io.stdout.write(`${model.card.name}: ${model.card.parameters.toLocaleString('en-US')} parameters, context ${model.contextLength}. /help for commands.\n`);
+        io.stdout.write(
+          `${model.card.name}: ${model.card.parameters.toLocaleString('en-US')} parameters, context ${model.contextLength}. /help for commands.\n`,
+        );
         await session(model, st, io);
       } finally {
         model.dispose?.();

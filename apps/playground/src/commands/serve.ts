@@ -30,7 +30,9 @@ export function serveCommand(io: CliIO): Command {
       const { createServer } = await import('../server');
       const registry = realRegistry(models, { stopAtEos: f['ignore-eos'] !== true });
       const names = await registry.list();
-      io.stderr.write(`models in ${path.resolve(models)}: ${names.length ? names.join(', ') : '(none: each model is a subdirectory with config.json)'}\n`);
+      io.stderr.write(
+        `models in ${path.resolve(models)}: ${names.length ? names.join(', ') : '(none: each model is a subdirectory with config.json)'}\n`,
+      );
       const app = await createServer({ registry, limits: { maxNewTokens: f['max-new-tokens'] as number } });
       const address = await app.listen({ port: f.port as number, host: f.host as string });
       io.stdout.write(`gptlab playground on ${address}\n`);

@@ -17,9 +17,16 @@ export type CheckpointLoader = (dir: string, opts: { ignoreEos: boolean }) => Pr
 
 export const processIO = (): CliIO => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
 
-/** `dir` when it is a checkpoint directory, else a usage error naming `flag`. */
+/**
+ * `dir` when it is a checkpoint directory; a trainer's `checkpoints/` folder resolves to the checkpoint its LATEST
+ * file names. Anything else is a usage error naming `flag`.
+ */
 export function checkpointDir(flag: string, dir: string): string {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`${flag}: ${dir} is not a directory`);
+  const latest = path.join(dir, 'LATEST');
+  if (!fs.existsSync(path.join(dir, 'config.json')) && fs.existsSync(latest)) {
+    return checkpointDir(flag, path.join(dir, fs.readFileSync(latest, 'utf8').trim()));
+  }
   if (!fs.existsSync(path.join(dir, 'config.json'))) throw new UsageError(`${flag}: ${dir} has no config.json (not a checkpoint)`);
   return dir;
 }
@@ -45,7 +52,12 @@ export function asUsageError(check: () => void): void {
 }
 
 export const MODEL_FLAGS: FlagSpecs = {
-  model: { type: 'string', required: true, metavar: 'DIR', help: 'checkpoint directory (config.json + model.safetensors + tokenizer files)' },
+  model: {
+    type: 'string',
+    required: true,
+    metavar: 'DIR',
+    help: 'checkpoint directory (config.json + model.safetensors + tokenizer files)',
+  },
   'ignore-eos': { type: 'bool', help: "do not stop at the checkpoint's end-of-text token (an explicit --eos-token-id still counts)" },
 };
 

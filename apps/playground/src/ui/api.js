@@ -1,9 +1,17 @@
 // The playground's HTTP API: JSON requests, and generation as server-sent events read from fetch.
 
 export async function api(path, body, signal) {
-  const res = await fetch(path, body === undefined ? { signal } : {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal,
-  });
+  const res = await fetch(
+    path,
+    body === undefined
+      ? { signal }
+      : {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal,
+        },
+  );
   const json = await res.json().catch(() => ({ error: res.statusText }));
   if (!res.ok) throw new Error(json.error || `HTTP ${res.status}`);
   return json;

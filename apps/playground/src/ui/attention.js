@@ -7,12 +7,20 @@ import { state } from './state.js';
 export function fillAttentionPickers(card) {
   const layer = $('#attn-layer');
   const head = $('#attn-head');
-  layer.replaceChildren(...card.attention.map((a, i) => el('option', { value: String(i), text: a ? `${i} (sparse: ${a.type || 'pattern'})` : `${i}` })));
+  layer.replaceChildren(
+    ...card.attention.map((a, i) => el('option', { value: String(i), text: a ? `${i} (sparse: ${a.type || 'pattern'})` : `${i}` })),
+  );
   head.replaceChildren(...Array.from({ length: card.nHead }, (_, i) => el('option', { value: String(i), text: String(i) })));
 }
 
 // A perceptual ramp (white → blue → dark) for probabilities in [0, 1].
-const RAMP = [[255, 255, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
+const RAMP = [
+  [255, 255, 255],
+  [198, 219, 239],
+  [107, 174, 214],
+  [33, 113, 181],
+  [8, 48, 107],
+];
 function color(p) {
   const x = Math.max(0, Math.min(1, Math.sqrt(p))) * (RAMP.length - 1);
   const i = Math.min(RAMP.length - 2, Math.floor(x));
@@ -97,10 +105,12 @@ export async function showAttention() {
       const k = Math.floor(((ev.clientX - rect.left) * sx - margin) / cell);
       const q = Math.floor(((ev.clientY - rect.top) * sx - margin) / cell);
       if (q >= 0 && k >= 0 && q < n && k < n) {
-        $('#attn-info').textContent = `query ${q} ${JSON.stringify(a.tokens[q])} → key ${k} ${JSON.stringify(a.tokens[k])}: ${(a.probs[q][k] * 100).toFixed(2)}%`;
+        $('#attn-info').textContent =
+          `query ${q} ${JSON.stringify(a.tokens[q])} → key ${k} ${JSON.stringify(a.tokens[k])}: ${(a.probs[q][k] * 100).toFixed(2)}%`;
       }
     };
-    $('#attn-info').textContent = `layer ${layer}, head ${head}: ${n} tokens (prompt ${a.promptLength}); the red lines separate prompt from generated tokens`;
+    $('#attn-info').textContent =
+      `layer ${layer}, head ${head}: ${n} tokens (prompt ${a.promptLength}); the red lines separate prompt from generated tokens`;
     const sp = $('#attn-sparse');
     if (a.sparse) {
       sp.hidden = false;

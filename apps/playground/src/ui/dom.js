@@ -23,7 +23,9 @@ export function setStatus(text, isError = false) {
 
 /** Control characters as their Unicode pictures (␂). */
 export function showControls(text) {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => String.fromCharCode(c === '\u007f' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) =>
+    String.fromCharCode(c === '\u007f' ? 0x2421 : 0x2400 + c.charCodeAt(0)),
+  );
 }
 
 /** Token text as shown in the output: control pictures, newlines as ↵ plus the break. */

@@ -27,7 +27,9 @@ async function runOne(run, prompt, signal) {
   const r = { promptIds: null, promptTokens: null, tokens: [], alternatives: null, result: null };
   state.runs[run] = r;
   textBox.replaceChildren(el('span', { class: 'prompt', text: prompt }));
-  const say = (what) => { meta.textContent = `${describeStrategy(strategy)} — ${what}`; };
+  const say = (what) => {
+    meta.textContent = `${describeStrategy(strategy)} — ${what}`;
+  };
   say('waiting…');
   const t0 = performance.now();
   const secs = () => (performance.now() - t0) / 1000;
@@ -54,7 +56,9 @@ async function runOne(run, prompt, signal) {
         }
         say(`${d.ids.length} tokens in ${secs().toFixed(2)} s, finish: ${d.finishReason}, score ${d.score.toFixed(3)}`);
       },
-      error: (d) => { throw new Error(d.error); },
+      error: (d) => {
+        throw new Error(d.error);
+      },
     });
   } catch (e) {
     if (e.name === 'AbortError') meta.textContent += ' — stopped';
@@ -106,8 +110,14 @@ function showTip(ev, run, i) {
   if (alts) {
     const table = el('table');
     for (const a of alts) {
-      table.append(el('tr', { class: a.token === tok.token ? 'chosen' : '' },
-        el('td', { text: JSON.stringify(a.text) }), el('td', { text: `${(Math.exp(a.logprob) * 100).toFixed(2)}%` })));
+      table.append(
+        el(
+          'tr',
+          { class: a.token === tok.token ? 'chosen' : '' },
+          el('td', { text: JSON.stringify(a.text) }),
+          el('td', { text: `${(Math.exp(a.logprob) * 100).toFixed(2)}%` }),
+        ),
+      );
     }
     tip.append(el('div', { class: 'muted', text: 'top alternatives' }), table);
   } else {

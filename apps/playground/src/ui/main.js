@@ -16,7 +16,9 @@ function wireTabs() {
       for (const p of document.querySelectorAll('.tabpane')) p.hidden = p.id !== tab.dataset.tab;
     });
   }
-  const preview = () => { $('#tpl-preview').textContent = buildTemplate(); };
+  const preview = () => {
+    $('#tpl-preview').textContent = buildTemplate();
+  };
   for (const id of ['#tpl-task', '#tpl-examples', '#tpl-query', '#tpl-shots']) $(id).addEventListener('input', preview);
   preview();
   $('#tpl-apply').addEventListener('click', () => {

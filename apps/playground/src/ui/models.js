@@ -46,7 +46,10 @@ function renderCard(card) {
     ['Vocabulary', fmtInt(card.tokenizer.vocabSize)],
     ['Tokenizer', `${card.tokenizer.type} (${card.tokenizer.files.join(', ')})`],
     ['Backend', card.backend.replace(/^backend: /, '')],
-    ['Attention', card.attention.every((a) => !a) ? 'dense' : card.attention.map((a, i) => `${i}:${a ? a.type || 'sparse' : 'dense'}`).join(' ')],
+    [
+      'Attention',
+      card.attention.every((a) => !a) ? 'dense' : card.attention.map((a, i) => `${i}:${a ? a.type || 'sparse' : 'dense'}`).join(' '),
+    ],
   ];
   const table = el('table');
   for (const [k, v] of rows) table.append(el('tr', {}, el('td', { text: k }), el('td', { text: String(v) })));

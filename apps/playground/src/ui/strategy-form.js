@@ -62,10 +62,19 @@ export function buildDecoder(run, initial) {
     const label = el('label', { 'data-field': f.name, title: f.help }, f.flag, inputFor(`${run}-${f.name}`, f, f.default));
     (isSearchField(f) ? search : penalties).append(label);
   }
-  root.replaceChildren(el('div', { class: 'title', text: `Strategy ${run.toUpperCase()}` }), el('label', { class: 'wide' }, 'Strategy', sel), search, penalties);
+  root.replaceChildren(
+    el('div', { class: 'title', text: `Strategy ${run.toUpperCase()}` }),
+    el('label', { class: 'wide' }, 'Strategy', sel),
+    search,
+    penalties,
+  );
   const apply = () => {
     const p = PRESETS[sel.value];
-    const shown = p.show || panelFields().filter((f) => isSearchField(f) && f.strategies.includes(p.type)).map((f) => f.name);
+    const shown =
+      p.show ||
+      panelFields()
+        .filter((f) => isSearchField(f) && f.strategies.includes(p.type))
+        .map((f) => f.name);
     for (const f of panelFields().filter(isSearchField)) {
       const input = $(`#${run}-${f.name}`);
       input.value = String((p.on || []).includes(f.name) ? f.example : f.default);
@@ -90,7 +99,9 @@ export function strategyOf(run) {
 }
 
 export function describeStrategy(s) {
-  return Object.entries(s).map(([k, v]) => (k === 'type' ? v : `${k}=${v}`)).join(' ');
+  return Object.entries(s)
+    .map(([k, v]) => (k === 'type' ? v : `${k}=${v}`))
+    .join(' ');
 }
 
 /** The request-wide fields: max new tokens, seed (empty: random) and stop strings. */
@@ -103,14 +114,22 @@ export function buildCommonFields() {
   $('#common').replaceChildren(
     el('label', { title: max.help }, max.flag, inputFor('max-tokens', max, max.default)),
     el('label', { title: seed.help }, seed.flag, seedInput),
-    el('label', { class: 'wide', title: stop.help }, stop.flag, el('input', { type: 'text', id: 'stop', placeholder: 'comma separated, \\n for newline' })),
+    el(
+      'label',
+      { class: 'wide', title: stop.help },
+      stop.flag,
+      el('input', { type: 'text', id: 'stop', placeholder: 'comma separated, \\n for newline' }),
+    ),
   );
 }
 
 /** maxNewTokens, stop and seed as top-level request fields (the API takes strategy fields there too). */
 export function requestFields() {
   const fields = { maxNewTokens: valueOf($('#max-tokens'), field('maxNewTokens')) };
-  const stops = $('#stop').value.split(',').map((s) => s.replace(/\\n/g, '\n')).filter((s) => s.length > 0);
+  const stops = $('#stop')
+    .value.split(',')
+    .map((s) => s.replace(/\\n/g, '\n'))
+    .filter((s) => s.length > 0);
   if (stops.length) fields.stop = stops;
   if ($('#seed').value.trim() !== '') fields.seed = valueOf($('#seed'), field('seed'));
   return fields;

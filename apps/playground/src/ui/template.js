@@ -3,10 +3,14 @@ import { $ } from './dom.js';
 
 export function buildTemplate() {
   const task = $('#tpl-task').value.trim();
-  const examples = $('#tpl-examples').value.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
-    const i = l.indexOf('=>');
-    return i < 0 ? [l, ''] : [l.slice(0, i).trim(), l.slice(i + 2).trim()];
-  });
+  const examples = $('#tpl-examples')
+    .value.split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => {
+      const i = l.indexOf('=>');
+      return i < 0 ? [l, ''] : [l.slice(0, i).trim(), l.slice(i + 2).trim()];
+    });
   const shots = $('#tpl-shots').value;
   const used = shots === 'all' ? examples : examples.slice(0, Number(shots));
   const lines = [];

@@ -35,7 +35,12 @@ export function seedFlag(seed: number, help = 'seed of the initialisation, data 
 
 export const WORKERS_FLAG: FlagSpec = { type: 'int', min: 1, help: 'gradient worker threads (default: all cores on plain wasm, else 1)' };
 export const JSON_FLAG: FlagSpec = { type: 'bool', help: 'print the result as one JSON line' };
-export const MODEL_DIR_FLAG: FlagSpec = { type: 'string', required: true, help: 'checkpoint directory (Hugging Face layout with tokenizer files)', metavar: 'DIR' };
+export const MODEL_DIR_FLAG: FlagSpec = {
+  type: 'string',
+  required: true,
+  help: 'checkpoint directory (Hugging Face layout with tokenizer files)',
+  metavar: 'DIR',
+};
 
 /** JSONL text sources: data prepare, data dedup, tokenizer train. */
 export const TEXT_FIELD_FLAGS: FlagSpecs = {

@@ -45,7 +45,15 @@ export async function runTrainerCli(
   const group = groups.find((g) => g.name === argv[0]);
   if (group) {
     const name = `${PROGRAM} ${group.name}`;
-    return runCli(program(name, group.summary, group.commands.map((c) => bind(name, c, io)), io), argv.slice(1));
+    return runCli(
+      program(
+        name,
+        group.summary,
+        group.commands.map((c) => bind(name, c, io)),
+        io,
+      ),
+      argv.slice(1),
+    );
   }
   // Groups appear in the top-level list; their own program (above) handles them before this one is asked.
   const listed: Command[] = [

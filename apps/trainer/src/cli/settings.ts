@@ -30,12 +30,14 @@ export function checkSetting(specs: FlagSpecs, key: string, value: unknown, wher
   if (!spec) throw new UsageError(`${where}unknown setting "${key}"; valid settings: ${Object.keys(specs).join(', ')}`);
   const isNumber = spec.type === 'int' || spec.type === 'float';
   if (isNumber && typeof value !== 'number') throw new UsageError(`${where}--${name} must be a number, got ${JSON.stringify(value)}`);
-  if (spec.type === 'bool' && typeof value !== 'boolean') throw new UsageError(`${where}--${name} must be true or false, got ${JSON.stringify(value)}`);
+  if (spec.type === 'bool' && typeof value !== 'boolean')
+    throw new UsageError(`${where}--${name} must be true or false, got ${JSON.stringify(value)}`);
   if (spec.type === 'list' && typeof value === 'string') return flagValue(name, spec, value);
   if (spec.type === 'list' && !(Array.isArray(value) && value.every((v) => typeof v === 'string'))) {
     throw new UsageError(`${where}--${name} must be a list of strings, got ${JSON.stringify(value)}`);
   }
-  if (spec.type === 'string' && typeof value !== 'string') throw new UsageError(`${where}--${name} must be a string, got ${JSON.stringify(value)}`);
+  if (spec.type === 'string' && typeof value !== 'string')
+    throw new UsageError(`${where}--${name} must be a string, got ${JSON.stringify(value)}`);
   try {
     return flagValue(name, spec, isNumber ? String(value) : (value as string | boolean | string[]));
   } catch (e) {
@@ -60,6 +62,7 @@ export function readConfigFile(file: string, specs: FlagSpecs, notSettings: read
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`--config ${file}: expected a JSON object`);
   const settings = Object.fromEntries(Object.entries(specs).filter(([name]) => !notSettings.includes(name)));
   const out: Record<string, FlagValue> = {};
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) out[camel(k)] = checkSetting(settings, camel(k), v, `--config ${file}: `);
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>))
+    out[camel(k)] = checkSetting(settings, camel(k), v, `--config ${file}: `);
   return out;
 }

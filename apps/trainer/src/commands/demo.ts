@@ -14,7 +14,19 @@ import { pretrain, type PretrainConfig, type PretrainHooks, type PretrainResult 
 const DEFAULT_PROMPTS = ['a dog is', 'the act of', 'a person who'];
 
 /** The decoding fields the second sample may set (its length is --sample-tokens, its seed --seed). */
-const SAMPLING_FIELDS = ['doSample', 'temperature', 'topK', 'topP', 'minP', 'typicalP', 'repetitionPenalty', 'noRepeatNgramSize', 'numBeams', 'lengthPenalty', 'stopStrings'];
+const SAMPLING_FIELDS = [
+  'doSample',
+  'temperature',
+  'topK',
+  'topP',
+  'minP',
+  'typicalP',
+  'repetitionPenalty',
+  'noRepeatNgramSize',
+  'numBeams',
+  'lengthPenalty',
+  'stopStrings',
+];
 /** The second sample's strategy; decoding flags override its fields. */
 const SAMPLING_DEFAULTS: StrategyInput = { doSample: true, topP: 0.9, temperature: 0.8 };
 const DECODING_FLAGS = strategyFlagSpecs(SAMPLING_FIELDS);
@@ -27,7 +39,12 @@ for (const [name, value] of Object.entries(SAMPLING_DEFAULTS)) {
 const DEMO_SETTINGS: FlagSpecs = {
   minutes: { type: 'float', min: 0.01, help: 'training time budget', default: 10 },
   steps: { type: 'int', min: 1, help: 'train exactly this many steps instead of a time budget (smoke tests)' },
-  out: { type: 'string', help: 'run directory (tokenizer, shards cache, checkpoints, metrics, loss.svg)', default: 'runs/demo', metavar: 'DIR' },
+  out: {
+    type: 'string',
+    help: 'run directory (tokenizer, shards cache, checkpoints, metrics, loss.svg)',
+    default: 'runs/demo',
+    metavar: 'DIR',
+  },
   'vocab-size': vocabSizeFlag(4096),
   ...shapeFlags({ nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 64, batchSize: 16 }),
   lr: { type: 'float', help: 'peak learning rate', default: 2e-3 },
@@ -71,9 +88,15 @@ function describeStrategy(s: StrategyInput): string {
     .join(', ');
 }
 
-export async function demo(o: DemoOptions, io: Pick<CommandIO, 'stdout' | 'stderr' | 'isTTY'>, hooks: PretrainHooks = {}): Promise<DemoResult> {
+export async function demo(
+  o: DemoOptions,
+  io: Pick<CommandIO, 'stdout' | 'stderr' | 'isTTY'>,
+  hooks: PretrainHooks = {},
+): Promise<DemoResult> {
   const say = (s: string) => io.stdout(s + '\n');
-  say(`gptlab demo: WordNet → BPE tokenizer (${o.vocabSize}) → clean + dedup → shards → GPT pretraining (${o.steps !== undefined ? `${o.steps} steps` : `${o.minutes} min`}) → samples`);
+  say(
+    `gptlab demo: WordNet → BPE tokenizer (${o.vocabSize}) → clean + dedup → shards → GPT pretraining (${o.steps !== undefined ? `${o.steps} steps` : `${o.minutes} min`}) → samples`,
+  );
   const steps = o.steps ?? 100000;
   const cfg: Partial<PretrainConfig> = {
     preset: 'gpt2-small',
@@ -103,8 +126,12 @@ export async function demo(o: DemoOptions, io: Pick<CommandIO, 'stdout' | 'stder
   const width = Math.max(...labels.map((l) => l.length));
   try {
     say('');
-    say(`validation loss ${res.valLoss?.toFixed(4)} (perplexity ${res.valPerplexity?.toFixed(2)}) after ${res.step} steps, ${res.seconds.toFixed(0)}s`);
-    say(`throughput ${Math.round(res.tokensPerSec).toLocaleString('en-US')} tokens/s with ${res.workers} worker(s)${res.mfu !== null ? `, MFU ${(100 * res.mfu).toFixed(1)}%` : ''}; ${res.params.toLocaleString('en-US')} parameters`);
+    say(
+      `validation loss ${res.valLoss?.toFixed(4)} (perplexity ${res.valPerplexity?.toFixed(2)}) after ${res.step} steps, ${res.seconds.toFixed(0)}s`,
+    );
+    say(
+      `throughput ${Math.round(res.tokensPerSec).toLocaleString('en-US')} tokens/s with ${res.workers} worker(s)${res.mfu !== null ? `, MFU ${(100 * res.mfu).toFixed(1)}%` : ''}; ${res.params.toLocaleString('en-US')} parameters`,
+    );
     const samples: DemoResult['samples'] = [];
     for (const prompt of o.prompts) {
       const greedy = await sampleText(model, tokenizer, prompt, { maxNewTokens: o.sampleTokens });
@@ -136,7 +163,9 @@ export const demoCommand: TrainerCommand = {
     // Ctrl-C ends training early (with a checkpoint); the samples still follow.
     const interrupt = interruptOnSigint(io);
     try {
-      await demo({ ...(settings as unknown as Omit<DemoOptions, 'prompts'>), prompts: prompt as string[], sampling }, io, { shouldStop: interrupt.requested });
+      await demo({ ...(settings as unknown as Omit<DemoOptions, 'prompts'>), prompts: prompt as string[], sampling }, io, {
+        shouldStop: interrupt.requested,
+      });
     } finally {
       interrupt.dispose();
     }

@@ -61,7 +61,8 @@ export async function runEval(given: ParsedFlags, io: { stderr(t: string): void 
   });
   const names = (f.tasks as string[]).filter((n) => n !== 'none');
   for (const name of names) {
-    if (!(TASK_KINDS as readonly string[]).includes(name)) throw new UsageError(`--tasks: unknown task "${name}"; valid: ${TASK_KINDS.join(', ')}`);
+    if (!(TASK_KINDS as readonly string[]).includes(name))
+      throw new UsageError(`--tasks: unknown task "${name}"; valid: ${TASK_KINDS.join(', ')}`);
   }
   io.stderr(describeBackend(await initBackendInfo()) + '\n');
   const model = await loadGPT(dir);
@@ -74,7 +75,9 @@ export async function runEval(given: ParsedFlags, io: { stderr(t: string): void 
       const val = reader.readAll('val');
       reader.close();
       report.perplexity = perplexity(model, val, { maxTokens: f['ppl-tokens'] as number });
-      io.stderr(`validation: loss ${report.perplexity.loss.toFixed(4)}, perplexity ${report.perplexity.perplexity.toFixed(2)} over ${report.perplexity.tokens} tokens\n`);
+      io.stderr(
+        `validation: loss ${report.perplexity.loss.toFixed(4)}, perplexity ${report.perplexity.perplexity.toFixed(2)} over ${report.perplexity.tokens} tokens\n`,
+      );
     }
     const limit = f.limit as number;
     const seed = f.seed as number;
@@ -82,11 +85,19 @@ export async function runEval(given: ParsedFlags, io: { stderr(t: string): void 
     for (const name of names) {
       const ds = buildWordNetTask(name as TaskKind, { seed: 99, limits: { train: 200, dev: limit, test: limit } });
       const c = toChoiceItems(ds);
-      tasks.push({ task: { name: `wordnet-${name}`, description: c.description, separator: c.separator, items: c.items('test') }, pool: c.items('train') });
+      tasks.push({
+        task: { name: `wordnet-${name}`, description: c.description, separator: c.separator, items: c.items('test') },
+        pool: c.items('train'),
+      });
     }
     for (const file of (f['task-file'] as string[] | undefined) ?? []) {
       const items = readChoiceFile(file);
-      const task: FewShotTask = { name: file, description: f.description as string, separator: f.separator as string, items: items.slice(0, limit) };
+      const task: FewShotTask = {
+        name: file,
+        description: f.description as string,
+        separator: f.separator as string,
+        items: items.slice(0, limit),
+      };
       tasks.push({ task, pool: items });
     }
     for (const { task, pool } of tasks) {
@@ -111,10 +122,15 @@ export const evalCommand: TrainerCommand = {
   async run({ flags: given }, io) {
     const report = await runEval(given, io);
     printResult(io, given.json === true, report, () => [
-      ...(report.perplexity ? [`perplexity ${report.perplexity.perplexity.toFixed(2)} (loss ${report.perplexity.loss.toFixed(4)}, ${report.perplexity.tokens} tokens)`] : []),
+      ...(report.perplexity
+        ? [
+            `perplexity ${report.perplexity.perplexity.toFixed(2)} (loss ${report.perplexity.loss.toFixed(4)}, ${report.perplexity.tokens} tokens)`,
+          ]
+        : []),
       'task                         k    accuracy   chance      n',
       ...report.fewShot.map(
-        (r) => `${r.task.padEnd(28)} ${String(r.k).padStart(2)}    ${(100 * r.accuracy).toFixed(1).padStart(6)}%   ${(100 * r.chance).toFixed(1).padStart(5)}%  ${String(r.n).padStart(5)}`,
+        (r) =>
+          `${r.task.padEnd(28)} ${String(r.k).padStart(2)}    ${(100 * r.accuracy).toFixed(1).padStart(6)}%   ${(100 * r.chance).toFixed(1).padStart(5)}%  ${String(r.n).padStart(5)}`,
       ),
     ]);
     return 0;

@@ -57,7 +57,13 @@ const FLAGS: FlagSpecs = {
   'batch-size': { type: 'int', min: 1, help: 'examples per step', default: d.batchSize },
   'max-steps': { type: 'int', min: 1, help: 'stop after this many steps' },
   ...optimizerFlags({ lr: d.lr, weightDecay: d.weightDecay, beta1: d.beta1, beta2: d.beta2, clip: d.clip }),
-  'warmup-fraction': { type: 'float', min: 0, max: 1, help: 'share of the steps spent warming up (then linear decay to 0)', default: d.warmupFraction },
+  'warmup-fraction': {
+    type: 'float',
+    min: 0,
+    max: 1,
+    help: 'share of the steps spent warming up (then linear decay to 0)',
+    default: d.warmupFraction,
+  },
   'aux-lm-weight': { type: 'float', min: 0, help: 'λ of the auxiliary LM loss (0 turns it off)', default: d.auxLmWeight },
   'clf-dropout': { type: 'float', min: 0, max: 0.99, help: 'dropout on the extracted hidden state', default: d.clfDropout },
   'train-limit': { type: 'int', min: 1, help: 'WordNet task: training examples', default: 2000 },
@@ -119,7 +125,8 @@ export const finetuneCommand: TrainerCommand = {
       if (given.out === undefined) s.out = runDirOf(resumeDir);
     } else {
       if (!given.task) throw new UsageError('missing required flag --task (cls, entail, sim or mc)');
-      if (!given.model) throw new UsageError('missing required flag --model DIR (a pretrained checkpoint, e.g. from `gptlab-train pretrain`)');
+      if (!given.model)
+        throw new UsageError('missing required flag --model DIR (a pretrained checkpoint, e.g. from `gptlab-train pretrain`)');
       s = { ...(defaultsOf(FLAGS) as unknown as FinetuneSettings), ...given };
     }
     io.stderr(describeBackend(await initBackendInfo()) + '\n');
@@ -135,8 +142,13 @@ export const finetuneCommand: TrainerCommand = {
     try {
       const ds = taskDataset(s);
       prepareForTasks(model, tok);
-      const resume = resumeDir && state ? { dir: resumeDir, state, head: TaskHead.fromTensors(model.extraTensors, 'task_head', { dropout: s.clfDropout }) } : undefined;
-      const r = await finetune(model, ds, tok, { ...s, config: s as unknown as Record<string, unknown>, resume }, io, { shouldStop: interrupt.requested });
+      const resume =
+        resumeDir && state
+          ? { dir: resumeDir, state, head: TaskHead.fromTensors(model.extraTensors, 'task_head', { dropout: s.clfDropout }) }
+          : undefined;
+      const r = await finetune(model, ds, tok, { ...s, config: s as unknown as Record<string, unknown>, resume }, io, {
+        shouldStop: interrupt.requested,
+      });
       r.head.dispose();
       const run: FinetuneRun = {
         task: s.task,

@@ -55,7 +55,13 @@ export const PRETRAIN_FLAGS: FlagSpecs = {
   corpus: corpusFlag('wordnet, text files or JSONL: tokenizer training and the data pipeline run first (cached)'),
   tokenizer: { type: 'string', help: 'tokenizer.json (default: the one next to --data, or trained on --corpus)', metavar: 'FILE' },
   'vocab-size': vocabSizeFlag(4096),
-  'val-fraction': { type: 'float', min: 0, max: 0.5, help: 'validation share: of documents, or of tokens when the corpus has too few documents', default: 0.05 },
+  'val-fraction': {
+    type: 'float',
+    min: 0,
+    max: 0.5,
+    help: 'validation share: of documents, or of tokens when the corpus has too few documents',
+    default: 0.05,
+  },
   'cache-dir': { type: 'string', help: 'cache of tokenizers and shards made from --corpus (default <out>/cache)', metavar: 'DIR' },
   preset: { type: 'string', help: `model preset of @gptlab/model (${Object.keys(PRESETS).join(', ')})`, default: 'gpt2-small' },
   ...shapeFlags({ nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 128, batchSize: 8 }),
@@ -79,7 +85,19 @@ export const PRETRAIN_FLAGS: FlagSpecs = {
 const NOT_SETTINGS = ['config', 'resume'];
 export const PRETRAIN_DEFAULTS = defaultsOf(PRETRAIN_FLAGS) as unknown as PretrainConfig;
 /** Settings that may change when resuming (the rest comes from the checkpoint). */
-const RESUME_CHANGEABLE = ['steps', 'minutes', 'evalEvery', 'evalBatches', 'checkpointEvery', 'keepCheckpoints', 'workers', 'logEvery', 'sampleTokens', 'samplePrompt', 'out'];
+const RESUME_CHANGEABLE = [
+  'steps',
+  'minutes',
+  'evalEvery',
+  'evalBatches',
+  'checkpointEvery',
+  'keepCheckpoints',
+  'workers',
+  'logEvery',
+  'sampleTokens',
+  'samplePrompt',
+  'out',
+];
 
 /** The model configuration of a run; errors name the flag. */
 export function modelConfigOf(c: PretrainConfig, vocabSize: number): GPTConfig {
@@ -94,8 +112,10 @@ export function modelConfigOf(c: PretrainConfig, vocabSize: number): GPTConfig {
   if (c.nEmbd !== undefined) overrides.nEmbd = c.nEmbd;
   const nEmbd = overrides.nEmbd ?? base.nEmbd;
   const nHead = overrides.nHead ?? base.nHead;
-  if (nHead > 0 && nEmbd % nHead !== 0) throw new UsageError(`--n-head ${nHead} does not divide --n-embd ${nEmbd}: the width is split evenly across heads`);
-  if (c.blockSize > nPositions) throw new UsageError(`--block-size ${c.blockSize} is longer than the model's context (--n-positions ${nPositions})`);
+  if (nHead > 0 && nEmbd % nHead !== 0)
+    throw new UsageError(`--n-head ${nHead} does not divide --n-embd ${nEmbd}: the width is split evenly across heads`);
+  if (c.blockSize > nPositions)
+    throw new UsageError(`--block-size ${c.blockSize} is longer than the model's context (--n-positions ${nPositions})`);
   try {
     return getPreset(c.preset, overrides);
   } catch (e) {
@@ -136,7 +156,9 @@ export async function pretrain(
   const resumeDir = resume ? resolveCheckpoint(resume) : undefined;
   const state = resumeDir ? readTrainerState(resumeDir) : undefined;
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<PretrainConfig>;
-  const cfg: PretrainConfig = state ? resumedSettings(state.config as unknown as PretrainConfig, defined, RESUME_CHANGEABLE) : { ...PRETRAIN_DEFAULTS, ...defined };
+  const cfg: PretrainConfig = state
+    ? resumedSettings(state.config as unknown as PretrainConfig, defined, RESUME_CHANGEABLE)
+    : { ...PRETRAIN_DEFAULTS, ...defined };
   if (resumeDir && given.out === undefined) cfg.out = runDirOf(resumeDir);
   checkConfig(cfg);
   const info = await initBackendInfo();
@@ -147,13 +169,17 @@ export async function pretrain(
 
   const model = resumeDir ? await loadGPT(resumeDir) : GPT.create(modelConfigOf(cfg, vocab), { seed: cfg.seed });
   try {
-    if (model.config.vocabSize !== vocab) throw new Error(`${resumeDir}: the model has ${model.config.vocabSize} tokens, the tokenizer ${vocab}`);
+    if (model.config.vocabSize !== vocab)
+      throw new Error(`${resumeDir}: the model has ${model.config.vocabSize} tokens, the tokenizer ${vocab}`);
     const workers = cfg.workers ?? defaultWorkers(info);
-    if (cfg.batchSize % workers !== 0) throw new UsageError(`--batch-size ${cfg.batchSize} must be a multiple of --workers ${workers} (each worker takes an equal share)`);
+    if (cfg.batchSize % workers !== 0)
+      throw new UsageError(`--batch-size ${cfg.batchSize} must be a multiple of --workers ${workers} (each worker takes an equal share)`);
     const T = cfg.blockSize;
     const nParams = countParameters(model.config);
     const c = model.config;
-    log(`model: ${cfg.preset} n_layer=${c.nLayer} n_head=${c.nHead} n_embd=${c.nEmbd} n_positions=${c.nPositions} vocab=${vocab} · ${nParams.toLocaleString('en-US')} parameters · context ${T}`);
+    log(
+      `model: ${cfg.preset} n_layer=${c.nLayer} n_head=${c.nHead} n_embd=${c.nEmbd} n_positions=${c.nPositions} vocab=${vocab} · ${nParams.toLocaleString('en-US')} parameters · context ${T}`,
+    );
     log(
       `data: ${data.train.length.toLocaleString('en-US')} train / ${data.val.length.toLocaleString('en-US')} val tokens (${data.dataDir}) · ` +
         `batch ${cfg.batchSize}×${cfg.gradAccum} × ${T} = ${(cfg.batchSize * cfg.gradAccum * T).toLocaleString('en-US')} tokens/step · workers ${workers}`,
@@ -161,7 +187,15 @@ export async function pretrain(
     log(`data: ${data.how}`);
     const params = namedWeights(model);
     const { gradients, peakGflops } = await gptGradients(model, params, info, workers, log);
-    const method = causalLmMethod(cfg, { ...data, model, params, gradients, workers, flopsPerToken: trainingFlopsPerToken(model.config, T), peakGflops });
+    const method = causalLmMethod(cfg, {
+      ...data,
+      model,
+      params,
+      gradients,
+      workers,
+      flopsPerToken: trainingFlopsPerToken(model.config, T),
+      peakGflops,
+    });
     const trainer = new Trainer(
       method,
       {
@@ -169,7 +203,8 @@ export async function pretrain(
         config: cfg as unknown as Record<string, unknown>,
         describe: { model: model.config },
         optimizer: { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay },
-        schedule: (step, total) => cosineSchedule({ lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps: total, minLrRatio: cfg.minLrRatio })(step),
+        schedule: (step, total) =>
+          cosineSchedule({ lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps: total, minLrRatio: cfg.minLrRatio })(step),
         // Resuming keeps the run's planned length (also one planned from --minutes) unless --steps is given.
         totalSteps: state ? (given.steps ?? state.totalSteps) : cfg.steps,
         clip: cfg.clip,
@@ -186,7 +221,15 @@ export async function pretrain(
     const res = await trainer.train();
     const valLoss = res.lastEval?.loss ?? null;
     if (hooks.keepModel === false) model.dispose();
-    return { ...res, valLoss, valPerplexity: valLoss === null ? null : Math.exp(valLoss), workers, params: nParams, model, tokenizer: data.tokenizer };
+    return {
+      ...res,
+      valLoss,
+      valPerplexity: valLoss === null ? null : Math.exp(valLoss),
+      workers,
+      params: nParams,
+      model,
+      tokenizer: data.tokenizer,
+    };
   } catch (e) {
     model.dispose();
     throw e;
@@ -197,14 +240,18 @@ export const pretrainCommand: TrainerCommand = {
   name: 'pretrain',
   summary: 'pretrain a GPT (AdamW, cosine schedule, checkpoints, resume, data-parallel workers)',
   usage: 'pretrain (--corpus wordnet|FILE,... | --data DIR) [flags]',
-  details: 'One plain-text file trains like nanoGPT\'s input.txt: with too few documents, validation is the last --val-fraction of the tokens.',
+  details:
+    "One plain-text file trains like nanoGPT's input.txt: with too few documents, validation is the last --val-fraction of the tokens.",
   flags: PRETRAIN_FLAGS,
   async run({ flags }, io) {
     const fromFile = typeof flags.config === 'string' ? readConfigFile(flags.config, PRETRAIN_FLAGS, NOT_SETTINGS) : {};
     const settings = { ...fromFile, ...settingsOf(flags, NOT_SETTINGS) } as Partial<PretrainConfig>;
     const interrupt = interruptOnSigint(io);
     try {
-      const res = await pretrain({ ...settings, resume: flags.resume as string | undefined }, io, { keepModel: false, shouldStop: interrupt.requested });
+      const res = await pretrain({ ...settings, resume: flags.resume as string | undefined }, io, {
+        keepModel: false,
+        shouldStop: interrupt.requested,
+      });
       return res.reason === 'interrupted' ? EXIT_INTERRUPTED : 0;
     } finally {
       interrupt.dispose();

@@ -3,7 +3,7 @@
 // loss before training it, then train it and report the prediction error, with an SVG of the fit.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { withDefaults, UsageError, type FlagSpecs, type ParsedFlags } from '@gptlab/common/node';
+import { withDefaults, UsageError, type FlagSpecs, type ParsedFlags, writeFileAtomic } from '@gptlab/common/node';
 import { trainingFlopsPerToken, type GPTConfig } from '@gptlab/model';
 import { printResult, type CommandIO, type TrainerCommand } from '../cli/command';
 import { corpusFlag, JSON_FLAG, seedFlag, vocabSizeFlag } from '../cli/flag-groups';
@@ -14,7 +14,11 @@ import { pretrain, type PretrainConfig } from './pretrain';
 const flags: FlagSpecs = {
   corpus: corpusFlag('training corpus (wordnet or paths); shared by every run', 'wordnet'),
   data: { type: 'string', help: 'token shards instead of --corpus', metavar: 'DIR' },
-  widths: { type: 'list', help: 'model widths of the sweep (at least 4; the largest is predicted)', default: ['32', '48', '64', '96', '128'] },
+  widths: {
+    type: 'list',
+    help: 'model widths of the sweep (at least 4; the largest is predicted)',
+    default: ['32', '48', '64', '96', '128'],
+  },
   'n-layer': { type: 'int', min: 1, help: 'blocks of every model', default: 2 },
   'head-dim': { type: 'int', min: 1, help: 'width per attention head', default: 16 },
   tokens: { type: 'int', min: 1, help: 'training tokens per run (the same budget for every size)', default: 400000 },
@@ -54,7 +58,8 @@ export async function runScaling(given: ParsedFlags, io: Pick<CommandIO, 'stderr
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`--widths: "${w}" is not a positive integer`);
     return n;
   });
-  if (widths.length < 4) throw new UsageError(`--widths: a sweep needs at least 4 sizes (3 to fit a, b, c and 1 to predict), got ${widths.length}`);
+  if (widths.length < 4)
+    throw new UsageError(`--widths: a sweep needs at least 4 sizes (3 to fit a, b, c and 1 to predict), got ${widths.length}`);
   if (new Set(widths).size !== widths.length) throw new UsageError('--widths: sizes must differ');
   widths.sort((a, b) => a - b);
   const headDim = f['head-dim'] as number;
@@ -100,7 +105,9 @@ export async function runScaling(given: ParsedFlags, io: Pick<CommandIO, 'stderr
       valLoss: r.valLoss,
       seconds: (performance.now() - t0) / 1000,
     };
-    io.stderr(`width ${width}: ${run.params} parameters, ${run.compute.toExponential(3)} FLOPs, validation loss ${run.valLoss.toFixed(4)}\n`);
+    io.stderr(
+      `width ${width}: ${run.params} parameters, ${run.compute.toExponential(3)} FLOPs, validation loss ${run.valLoss.toFixed(4)}\n`,
+    );
     return run;
   };
   for (const w of widths.slice(0, -1)) runs.push(await train(w));
@@ -109,7 +116,9 @@ export async function runScaling(given: ParsedFlags, io: Pick<CommandIO, 'stderr
   const largest = widths[widths.length - 1]!;
   const cLargest = trainingFlopsPerToken({ ...template!, nEmbd: largest, nHead: largest / headDim }, T) * steps * B * T;
   const predicted = fit.predict(cLargest);
-  io.stderr(`\nfit on ${runs.length} runs: L(C) = ${fit.a.toPrecision(4)}·C^(−${fit.b.toPrecision(4)}) + ${fit.c.toFixed(4)} (rmse ${fit.rmse.toFixed(4)})\n`);
+  io.stderr(
+    `\nfit on ${runs.length} runs: L(C) = ${fit.a.toPrecision(4)}·C^(−${fit.b.toPrecision(4)}) + ${fit.c.toFixed(4)} (rmse ${fit.rmse.toFixed(4)})\n`,
+  );
   io.stderr(`prediction for width ${largest} (${cLargest.toExponential(3)} FLOPs): ${predicted.toFixed(4)}\n`);
   const last = await train(largest);
   runs.push(last);
@@ -129,8 +138,8 @@ export async function runScaling(given: ParsedFlags, io: Pick<CommandIO, 'stderr
     svg: path.join(out, 'scaling.svg'),
   };
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(report.svg, svg);
-  fs.writeFileSync(path.join(out, 'scaling.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileAtomic(report.svg, svg);
+  writeFileAtomic(path.join(out, 'scaling.json'), JSON.stringify(report, null, 2) + '\n');
   return report;
 }
 
@@ -143,7 +152,10 @@ export const scalingCommand: TrainerCommand = {
     const r = await runScaling(given, io);
     printResult(io, given.json === true, r, () => [
       'width   params      compute (FLOPs)   val loss',
-      ...r.runs.map((x) => `${String(x.width).padStart(5)}  ${String(x.params).padStart(8)}  ${x.compute.toExponential(3).padStart(16)}   ${x.valLoss.toFixed(4)}`),
+      ...r.runs.map(
+        (x) =>
+          `${String(x.width).padStart(5)}  ${String(x.params).padStart(8)}  ${x.compute.toExponential(3).padStart(16)}   ${x.valLoss.toFixed(4)}`,
+      ),
       `predicted ${r.predicted.toFixed(4)}, actual ${r.actual.toFixed(4)}, error ${r.error >= 0 ? '+' : ''}${r.error.toFixed(4)} (${(100 * r.relativeError).toFixed(2)}%)`,
       `plot: ${r.svg}`,
     ]);

@@ -49,7 +49,20 @@ export interface FinetuneOptions {
   resume?: { dir: string; state: TrainerState; head: TaskHead };
 }
 
-export const FINETUNE_DEFAULTS = { epochs: 3, batchSize: 8, lr: 6.25e-5, warmupFraction: 0.002, auxLmWeight: 0.5, clfDropout: 0.1, weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, clip: 1.0, seed: 0 };
+export const FINETUNE_DEFAULTS = {
+  epochs: 3,
+  batchSize: 8,
+  lr: 6.25e-5,
+  warmupFraction: 0.002,
+  auxLmWeight: 0.5,
+  clfDropout: 0.1,
+  weightDecay: 0.01,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  clip: 1.0,
+  seed: 0,
+};
 
 export interface FinetuneResult {
   head: TaskHead;
@@ -60,12 +73,21 @@ export interface FinetuneResult {
 }
 
 /** Adds <s> <$> <e> to the tokenizer if missing and grows the model's embedding to the new vocabulary. */
-export function prepareForTasks(model: GPT, tok: FormatTokenizer & { addSpecialTokens(t: readonly string[]): number[]; vocabSize: number }): void {
+export function prepareForTasks(
+  model: GPT,
+  tok: FormatTokenizer & { addSpecialTokens(t: readonly string[]): number[]; vocabSize: number },
+): void {
   tok.addSpecialTokens(GPT1_SPECIAL_TOKENS);
   if (tok.vocabSize > model.config.vocabSize) model.resizeTokenEmbeddings(tok.vocabSize);
 }
 
-export function formatAll(ds: TaskDataset, split: 'train' | 'dev' | 'test', tok: FormatTokenizer, maxLength: number, truncate = false): FormattedExample[] {
+export function formatAll(
+  ds: TaskDataset,
+  split: 'train' | 'dev' | 'test',
+  tok: FormatTokenizer,
+  maxLength: number,
+  truncate = false,
+): FormattedExample[] {
   return ds[split].map((ex, i) => formatExample(ex, tok, { maxLength, truncate, where: `${split} example ${i + 1}` }));
 }
 
@@ -73,7 +95,11 @@ export function formatAll(ds: TaskDataset, split: 'train' | 'dev' | 'test', tok:
  * Epochs of shuffled batches. Each epoch's order and each step's dropout seed are pure functions of (seed,
  * epoch, step), so the source has no state to save and a resumed run draws exactly the same batches.
  */
-export function epochBatches(train: FormattedExample[], batchSize: number, seed: number): BatchSource<TaskBatch> & { stepsPerEpoch: number } {
+export function epochBatches(
+  train: FormattedExample[],
+  batchSize: number,
+  seed: number,
+): BatchSource<TaskBatch> & { stepsPerEpoch: number } {
   const stepsPerEpoch = Math.ceil(train.length / batchSize);
   let epoch = -1;
   let order: number[] = [];
@@ -108,7 +134,8 @@ export async function finetune(
   const maxLength = model.config.nPositions;
   const [train, dev, test] = (['train', 'dev', 'test'] as const).map((split) => formatAll(ds, split, tok, maxLength, o.truncate));
   if (train!.length === 0) throw new Error('fine-tuning needs at least one training example');
-  const head = o.resume?.head ?? new TaskHead(model.config.nEmbd, headOutputs(ds.kind, ds.labels), { seed: o.seed + 17, dropout: o.clfDropout });
+  const head =
+    o.resume?.head ?? new TaskHead(model.config.nEmbd, headOutputs(ds.kind, ds.labels), { seed: o.seed + 17, dropout: o.clfDropout });
   const params = { ...namedWeights(model), ...Object.fromEntries(Object.entries(head.tensors()) as [string, tf.Variable][]) };
   const batches = epochBatches(train!, o.batchSize, o.seed);
   const totalSteps = Math.min(o.maxSteps ?? Infinity, batches.stepsPerEpoch * o.epochs);
@@ -116,7 +143,11 @@ export async function finetune(
   const evaluate = async (step: number): Promise<EvalResult> => {
     const m = await taskMetrics(ds.kind, model, head, dev!);
     evaluated = { step, accuracy: m.accuracy };
-    return { loss: m.loss, metrics: { dev_accuracy: m.accuracy }, line: `dev loss ${m.loss.toFixed(4)} · dev accuracy ${(100 * m.accuracy).toFixed(1)}%` };
+    return {
+      loss: m.loss,
+      metrics: { dev_accuracy: m.accuracy },
+      line: `dev loss ${m.loss.toFixed(4)} · dev accuracy ${(100 * m.accuracy).toFixed(1)}%`,
+    };
   };
   const trainer = new Trainer<TaskBatch>(
     {
@@ -125,7 +156,11 @@ export async function finetune(
       batches,
       evaluate: dev!.length ? evaluate : undefined,
       saveModel: (dir, step) =>
-        saveGPT(model, dir, { extraTensors: head.tensors(), tokenizer: tok, metadata: { task: ds.kind, labels: JSON.stringify(ds.labels), step: String(step) } }),
+        saveGPT(model, dir, {
+          extraTensors: head.tensors(),
+          tokenizer: tok,
+          metadata: { task: ds.kind, labels: JSON.stringify(ds.labels), step: String(step) },
+        }),
     },
     {
       outDir: o.out,

@@ -30,7 +30,8 @@ export function readTaskFile(file: string, kind: TaskKind, fixed?: { labels?: st
   if (rows.length === 0) throw new Error(`${file}: no examples`);
   for (const { line, obj } of rows) {
     for (const f of [...FIELDS[kind], 'label']) {
-      if (!(f in obj)) throw new Error(`${file}:${line}: missing field "${f}" (a ${kind} example needs ${[...FIELDS[kind], 'label'].join(', ')})`);
+      if (!(f in obj))
+        throw new Error(`${file}:${line}: missing field "${f}" (a ${kind} example needs ${[...FIELDS[kind], 'label'].join(', ')})`);
     }
     for (const f of FIELDS[kind]) {
       if (f === 'options') {

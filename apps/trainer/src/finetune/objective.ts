@@ -33,7 +33,8 @@ export function headOutputs(kind: TaskKind, labels: string[]): number {
 export function makeBatch(exs: FormattedExample[]): TaskBatch {
   const rows = exs.flatMap((e) => e.sequences);
   const perExample = exs[0]!.sequences.length;
-  if (exs.some((e) => e.sequences.length !== perExample)) throw new Error('all examples of a batch need the same number of sequences (options)');
+  if (exs.some((e) => e.sequences.length !== perExample))
+    throw new Error('all examples of a batch need the same number of sequences (options)');
   const T = Math.max(...rows.map((r) => r.length));
   const ids = new Int32Array(rows.length * T);
   const targets = new Int32Array(rows.length * T).fill(IGNORE_INDEX);
@@ -65,7 +66,10 @@ export function taskScores(
     let h = tf.gather(tf.reshape(hidden!, [-1, C]), tf.tensor1d(b.extract, 'int32')); // [rows, C]
     if (kind === 'sim') h = tf.sum(tf.reshape(h, [b.examples, b.perExample, C]), 1); // both orderings added
     const n = h.shape[0]!;
-    const out = head.forward(tf.reshape(h, [n, 1, C]) as tf.Tensor3D, new Array<number>(n).fill(0), { training: opts.training, seed: opts.seed + 1 });
+    const out = head.forward(tf.reshape(h, [n, 1, C]) as tf.Tensor3D, new Array<number>(n).fill(0), {
+      training: opts.training,
+      seed: opts.seed + 1,
+    });
     const scores = kind === 'mc' ? (tf.reshape(out, [b.examples, b.perExample]) as tf.Tensor2D) : out;
     return { scores, logits };
   });

@@ -65,7 +65,10 @@ function finish(kind: TaskKind, labels: string[], raw: Record<Split, TaskExample
 export function largestNounCategories(wn: WordNet, n: number): string[] {
   const counts = new Map<string, number>();
   for (const s of wn.synsets) if (s.pos === 'n') counts.set(s.lexname, (counts.get(s.lexname) ?? 0) + 1);
-  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, n).map(([k]) => k);
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, n)
+    .map(([k]) => k);
 }
 
 export function buildWordNetTask(kind: TaskKind, opts: WordNetTaskOptions = {}): TaskDataset {
@@ -202,7 +205,12 @@ export function toChoiceItems(ds: TaskDataset): { description: string; separator
       return {
         description: 'Give the definition of each word.',
         separator: '=>',
-        items: (split) => ds[split].map((e) => ({ input: (e as { context: string }).context, options: (e as { options: string[] }).options, answer: e.label })),
+        items: (split) =>
+          ds[split].map((e) => ({
+            input: (e as { context: string }).context,
+            options: (e as { options: string[] }).options,
+            answer: e.label,
+          })),
       };
   }
 }

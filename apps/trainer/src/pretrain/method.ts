@@ -4,7 +4,15 @@
 import { tf } from '@gptlab/tensor';
 import { saveGPT, type GPT } from '@gptlab/model';
 import type { BPETokenizer } from '@gptlab/tokenizer';
-import { chunkSeeds, WindowSampler, validationBatches, splitBatch, inputsAndTargets, type TokenArray, type TokenBatch } from '../train/batches';
+import {
+  chunkSeeds,
+  WindowSampler,
+  validationBatches,
+  splitBatch,
+  inputsAndTargets,
+  type TokenArray,
+  type TokenBatch,
+} from '../train/batches';
 import type { GradientSource } from '../train/gradients';
 import type { EvalResult, TrainingMethod } from '../train/trainer';
 import { sampleText } from '../sample';
@@ -43,7 +51,9 @@ export function causalLmMethod(s: CausalLmSettings, p: CausalLmParts): TrainingM
     let rows = 0;
     for (const b of valBatches) {
       const { inputs, targets } = inputsAndTargets(b);
-      const l = tf.tidy(() => p.model.loss(tf.tensor2d(inputs, [b.rows, T], 'int32'), tf.tensor2d(targets, [b.rows, T], 'int32'), { training: false }));
+      const l = tf.tidy(() =>
+        p.model.loss(tf.tensor2d(inputs, [b.rows, T], 'int32'), tf.tensor2d(targets, [b.rows, T], 'int32'), { training: false }),
+      );
       const v = (await l.data())[0]!;
       l.dispose();
       sum += v * b.rows;

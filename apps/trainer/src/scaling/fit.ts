@@ -101,7 +101,10 @@ function levenbergMarquardt(points: ScalingPoint[], a0: number, b0: number, c0: 
       }
     }
     const A = JtJ.map((row, u) => row.map((v, w) => (u === w ? v * (1 + lambda) + 1e-12 : v)));
-    const step = solve3(A, Jtr.map((v) => -v));
+    const step = solve3(
+      A,
+      Jtr.map((v) => -v),
+    );
     if (!step) break;
     const nla = la + step[0]!;
     const nb = Math.max(1e-6, b + step[1]!);

@@ -32,14 +32,21 @@ export function scalingPlotSVG({ fitted, heldOut, fit, title = 'Predicted vs act
   const ticks: string[] = [];
   for (let e = Math.ceil(Math.log10(cMin)); e <= Math.floor(Math.log10(cMax)); e++) {
     const px = x(10 ** e);
-    ticks.push(`<line x1="${px}" y1="${H - m.b}" x2="${px}" y2="${H - m.b + 5}" stroke="#333"/><text x="${px}" y="${H - m.b + 18}" font-size="11" text-anchor="middle">1e${e}</text>`);
+    ticks.push(
+      `<line x1="${px}" y1="${H - m.b}" x2="${px}" y2="${H - m.b + 5}" stroke="#333"/><text x="${px}" y="${H - m.b + 18}" font-size="11" text-anchor="middle">1e${e}</text>`,
+    );
   }
   for (let i = 0; i <= 4; i++) {
     const l = lMin + ((lMax - lMin) * i) / 4;
-    ticks.push(`<text x="${m.l - 6}" y="${y(l) + 4}" font-size="11" text-anchor="end">${l.toFixed(2)}</text><line x1="${m.l}" y1="${y(l)}" x2="${W - m.r}" y2="${y(l)}" stroke="#eee"/>`);
+    ticks.push(
+      `<text x="${m.l - 6}" y="${y(l) + 4}" font-size="11" text-anchor="end">${l.toFixed(2)}</text><line x1="${m.l}" y1="${y(l)}" x2="${W - m.r}" y2="${y(l)}" stroke="#eee"/>`,
+    );
   }
   const dots = fitted
-    .map((p) => `<circle cx="${x(p.compute).toFixed(1)}" cy="${y(p.loss).toFixed(1)}" r="5" fill="#1f77b4"><title>${esc(p.label ?? '')} ${p.loss.toFixed(4)}</title></circle>`)
+    .map(
+      (p) =>
+        `<circle cx="${x(p.compute).toFixed(1)}" cy="${y(p.loss).toFixed(1)}" r="5" fill="#1f77b4"><title>${esc(p.label ?? '')} ${p.loss.toFixed(4)}</title></circle>`,
+    )
     .join('');
   let held = '';
   if (heldOut) {

@@ -56,7 +56,10 @@ export class AdamW {
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.1;
     this.decays = (options.decays ?? defaultDecays) as (name: string, v: tf.Tensor) => boolean;
-    for (const [k, b] of [['beta1', this.beta1], ['beta2', this.beta2]] as const) {
+    for (const [k, b] of [
+      ['beta1', this.beta1],
+      ['beta2', this.beta2],
+    ] as const) {
       if (!(b >= 0 && b < 1)) throw new Error(`AdamW: ${k} must be in [0, 1), got ${b}`);
     }
     if (!(this.eps > 0)) throw new Error(`AdamW: eps must be > 0, got ${this.eps}`);
@@ -94,7 +97,16 @@ export class AdamW {
   }
 
   /** The fused update of one parameter: `out` = `p` updated with gradient `g`·gradScale (`out` may be `p`). */
-  private update(s: Slot, p: Float32Array, out: Float32Array, g: Float32Array, decay: number, stepSize: number, bc2: number, gradScale: number): void {
+  private update(
+    s: Slot,
+    p: Float32Array,
+    out: Float32Array,
+    g: Float32Array,
+    decay: number,
+    stepSize: number,
+    bc2: number,
+    gradScale: number,
+  ): void {
     const { m, v } = s;
     const b1 = this.beta1;
     const b2 = this.beta2;

@@ -20,7 +20,9 @@ export class WindowSampler {
     seed: number,
   ) {
     if (data.length < T + 2) {
-      throw new Error(`the training split has ${data.length} tokens, fewer than one window of ${T + 1} (+1): lower --block-size or add data`);
+      throw new Error(
+        `the training split has ${data.length} tokens, fewer than one window of ${T + 1} (+1): lower --block-size or add data`,
+      );
     }
     this.rng = new Rng(seed);
   }

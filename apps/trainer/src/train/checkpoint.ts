@@ -141,7 +141,8 @@ export async function loadOptimizer(dir: string, optimizer: AdamW, params: Recor
     arrays[k] = t.data;
   }
   const missing = Object.keys(params).filter((n) => !arrays[`m.${n}`]);
-  if (step > 0 && missing.length) throw new Error(`${dir}/${OPTIMIZER_FILE}: no moments for ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`);
+  if (step > 0 && missing.length)
+    throw new Error(`${dir}/${OPTIMIZER_FILE}: no moments for ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}`);
   optimizer.loadState(step, arrays, params);
 }
 

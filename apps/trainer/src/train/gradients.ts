@@ -52,7 +52,11 @@ export interface GradientSource<B> {
  * sum + grads by parameter name (`grads` keyed by tfjs variable names, renamed through `nameOf`); disposes
  * the previous sums and the added gradients, returns the new sums.
  */
-export function addGradients(sum: Record<string, tf.Tensor>, grads: tf.NamedTensorMap, nameOf: Map<string, string>): Record<string, tf.Tensor> {
+export function addGradients(
+  sum: Record<string, tf.Tensor>,
+  grads: tf.NamedTensorMap,
+  nameOf: Map<string, string>,
+): Record<string, tf.Tensor> {
   const next: Record<string, tf.Tensor> = {};
   for (const [vname, g] of Object.entries(grads)) {
     const name = nameOf.get(vname) ?? vname;

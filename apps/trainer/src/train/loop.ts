@@ -163,8 +163,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
         o.onPlan?.(totalSteps);
       }
     }
-    const mfu =
-      o.flopsPerToken && o.peakGflops ? (tokensPerSec * o.flopsPerToken) / (o.peakGflops * 1e9) : null;
+    const mfu = o.flopsPerToken && o.peakGflops ? (tokensPerSec * o.flopsPerToken) / (o.peakGflops * 1e9) : null;
     o.onStep?.({
       step,
       totalSteps,

@@ -69,8 +69,13 @@ export function lossCurveSvg(metrics: Metric[], title = 'loss'): string {
   const Tm = 40;
   const B = 50;
   const pts = [...train.map((m) => [m.step, m.loss] as const), ...val.map((m) => [m.step, m.val_loss] as const)];
-  const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`];
-  out.push(`<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(title)}</text>`);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  ];
+  out.push(
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${esc(title)}</text>`,
+  );
   if (pts.length === 0) {
     out.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">no data yet</text></svg>`);
     return out.join('\n');
@@ -88,7 +93,10 @@ export function lossCurveSvg(metrics: Metric[], title = 'loss'): string {
   y1 += pad;
   const sx = (x: number) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
   const sy = (y: number) => Tm + (1 - (y - y0) / (y1 - y0)) * (H - Tm - B);
-  out.push(`<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#333"/>`, `<line x1="${L}" y1="${Tm}" x2="${L}" y2="${H - B}" stroke="#333"/>`);
+  out.push(
+    `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#333"/>`,
+    `<line x1="${L}" y1="${Tm}" x2="${L}" y2="${H - B}" stroke="#333"/>`,
+  );
   for (let i = 0; i <= 5; i++) {
     const yv = y0 + ((y1 - y0) * i) / 5;
     const xv = x0 + ((x1 - x0) * i) / 5;
@@ -98,7 +106,9 @@ export function lossCurveSvg(metrics: Metric[], title = 'loss'): string {
   }
   out.push(`<text x="${(L + W - R) / 2}" y="${H - 10}" text-anchor="middle">step</text>`);
   const poly = (p: (readonly [number, number])[], color: string, width: number) =>
-    p.length ? `<polyline fill="none" stroke="${color}" stroke-width="${width}" points="${p.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>` : '';
+    p.length
+      ? `<polyline fill="none" stroke="${color}" stroke-width="${width}" points="${p.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`
+      : '';
   const tp = train.map((m) => [m.step, m.loss] as const);
   out.push(poly(tp, '#9ecae1', 1));
   const k = Math.max(1, Math.round(tp.length / 50));

@@ -113,8 +113,23 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
     const list: Worker[] = [];
     const ready: Promise<number | null>[] = [];
     for (let i = 0; i < n; i++) {
-      const init: WorkerInit = { spec, backend, layout, params: paramsSab, grads: gradsSab, index: i, total: n, measurePeak: opts.measurePeak ?? false };
-      const w = new Worker(file, { workerData: init, execArgv, eval: isEval ?? false, stderr: false, env: { ...process.env, GPTLAB_NATIVE: '0' } });
+      const init: WorkerInit = {
+        spec,
+        backend,
+        layout,
+        params: paramsSab,
+        grads: gradsSab,
+        index: i,
+        total: n,
+        measurePeak: opts.measurePeak ?? false,
+      };
+      const w = new Worker(file, {
+        workerData: init,
+        execArgv,
+        eval: isEval ?? false,
+        stderr: false,
+        env: { ...process.env, GPTLAB_NATIVE: '0' },
+      });
       list.push(w);
       ready.push(
         new Promise<number | null>((resolve, reject) => {
@@ -216,9 +231,17 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
     const n = this.workersList.length;
     const per: WorkerRequest[] = Array.from({ length: n }, () => ({ type: 'step' as const, step, chunks: [] }));
     chunks.forEach((c, i) => {
-      (per[i % n] as Extract<WorkerRequest, { type: 'step' }>).chunks.push({ tokens: c.tokens, rows: c.rows, T: c.T, seed: seeds[i] ?? 0, index: i });
+      (per[i % n] as Extract<WorkerRequest, { type: 'step' }>).chunks.push({
+        tokens: c.tokens,
+        rows: c.rows,
+        T: c.T,
+        seed: seeds[i] ?? 0,
+        index: i,
+      });
     });
-    const active = this.workersList.map((w, i) => ({ w, i })).filter(({ i }) => (per[i] as Extract<WorkerRequest, { type: 'step' }>).chunks.length > 0);
+    const active = this.workersList
+      .map((w, i) => ({ w, i }))
+      .filter(({ i }) => (per[i] as Extract<WorkerRequest, { type: 'step' }>).chunks.length > 0);
     const replies = await Promise.all(active.map(({ w, i }) => this.ask(w, per[i]!)));
     const chunkLosses = new Array<number>(chunks.length).fill(NaN);
     for (const r of replies) {

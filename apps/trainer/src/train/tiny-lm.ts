@@ -24,12 +24,17 @@ export class TinyLM {
     const rng = new Rng(seed);
     const { vocabSize: V, nEmbd: C } = config;
     const normal = (n: number, std: number) => Float32Array.from({ length: n }, () => rng.normal() * std);
-    const v = (name: string, data: Float32Array, shape: number[]) => tf.tidy(() => tf.variable(tf.tensor(data, shape), true, `tinylm_${seed}_${name}_${Math.random().toString(36).slice(2)}`));
+    const v = (name: string, data: Float32Array, shape: number[]) =>
+      tf.tidy(() => tf.variable(tf.tensor(data, shape), true, `tinylm_${seed}_${name}_${Math.random().toString(36).slice(2)}`));
     this.weights = {
       'wte.weight': v('wte', normal(V * C, 0.5), [V, C]),
       'h.0.mlp.c_fc.weight': v('fc_w', normal(C * C, 0.3), [C, C]),
       'h.0.mlp.c_fc.bias': v('fc_b', normal(C, 0.1), [C]),
-      'ln_f.weight': v('ln_w', Float32Array.from({ length: C }, () => 1 + rng.normal() * 0.1), [C]),
+      'ln_f.weight': v(
+        'ln_w',
+        Float32Array.from({ length: C }, () => 1 + rng.normal() * 0.1),
+        [C],
+      ),
       'lm_head.weight': v('head_w', normal(C * V, 0.3), [C, V]),
     };
   }

@@ -24,7 +24,9 @@ export function tokenSplits(dataDir: string, valFraction: number, blockSize: num
   }
   if (val.length > 0) {
     if (val.length < blockSize + 1) {
-      throw new Error(`the validation split of ${dataDir} has ${val.length} tokens, fewer than one window of --block-size ${blockSize} + 1`);
+      throw new Error(
+        `the validation split of ${dataDir} has ${val.length} tokens, fewer than one window of --block-size ${blockSize} + 1`,
+      );
     }
     return { train, val, how: `validation split by documents (${val.length.toLocaleString('en-US')} tokens)` };
   }
@@ -37,7 +39,9 @@ export function splitByTokens(tokens: TokenArray, valFraction: number, blockSize
   const nVal = Math.max(Math.round(n * valFraction), blockSize + 1);
   // Training needs one window of T + 1 tokens plus one start to choose from (WindowSampler).
   if (n - nVal < blockSize + 2) {
-    throw new Error(`the corpus has ${n} tokens: too few for a validation window and a training window of --block-size ${blockSize} (lower --block-size or add text)`);
+    throw new Error(
+      `the corpus has ${n} tokens: too few for a validation window and a training window of --block-size ${blockSize} (lower --block-size or add text)`,
+    );
   }
   const share = (100 * nVal) / n;
   return {

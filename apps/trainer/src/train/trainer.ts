@@ -13,6 +13,7 @@ import type { GradientSource } from './gradients';
 import { trainLoop, NonFiniteLossError, type StepBatches, type StepRecord, type StopReason } from './loop';
 import { MetricsLog, lossCurveSvg } from './metrics';
 import { Progress } from './progress';
+import { writeFileAtomic } from '@gptlab/common/node';
 
 /** Where a method's batches come from; its state is the data position a checkpoint saves. */
 export interface BatchSource<B> {
@@ -135,7 +136,7 @@ export class Trainer<B> {
   }
 
   private writePlot(): void {
-    fs.writeFileSync(path.join(this.runDir, 'loss.svg'), lossCurveSvg(this.metrics.read(), `loss · ${path.basename(this.runDir)}`));
+    writeFileAtomic(path.join(this.runDir, 'loss.svg'), lossCurveSvg(this.metrics.read(), `loss · ${path.basename(this.runDir)}`));
   }
 
   private async evaluate(step: number): Promise<void> {
@@ -182,7 +183,7 @@ export class Trainer<B> {
       method.batches.setState(resume.state.samplerState);
       this.metrics.truncateAfter(resume.state.step);
     } else fs.rmSync(this.metrics.file, { force: true });
-    fs.writeFileSync(path.join(this.runDir, 'config.json'), JSON.stringify({ ...o.config, ...o.describe }, null, 2) + '\n');
+    writeFileAtomic(path.join(this.runDir, 'config.json'), JSON.stringify({ ...o.config, ...o.describe }, null, 2) + '\n');
     this.log(`run: ${this.runDir}${resume ? ` · resuming from ${resume.dir} at step ${resume.state.step}` : ''}`);
     const t0 = performance.now();
     try {
@@ -229,7 +230,9 @@ export class Trainer<B> {
         seconds,
       };
       this.log(doneLine(result));
-      this.log(`files: ${this.metrics.file} · ${path.join(this.runDir, 'loss.svg')}${this.lastCheckpoint ? ` · ${this.lastCheckpoint}` : ''}`);
+      this.log(
+        `files: ${this.metrics.file} · ${path.join(this.runDir, 'loss.svg')}${this.lastCheckpoint ? ` · ${this.lastCheckpoint}` : ''}`,
+      );
       return result;
     } catch (e) {
       this.progress.end();

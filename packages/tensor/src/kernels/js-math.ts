@@ -8,8 +8,15 @@ const COEFF = 0.044715;
 
 /** Row-wise LayerNorm: y = x̂·γ + β with x̂ = (x − mean)·rstd, rstd = 1/√(var + eps); keeps x̂ and rstd. */
 export function layerNormForward(
-  x: Float32Array, gamma: Float32Array, beta: Float32Array,
-  y: Float32Array, xhat: Float32Array, rstd: Float32Array, rows: number, cols: number, eps: number,
+  x: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  y: Float32Array,
+  xhat: Float32Array,
+  rstd: Float32Array,
+  rows: number,
+  cols: number,
+  eps: number,
 ): void {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
@@ -33,8 +40,15 @@ export function layerNormForward(
 
 /** dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = dy·γ; dγ = Σ dy·x̂, dβ = Σ dy over rows. */
 export function layerNormBackward(
-  dy: Float32Array, xhat: Float32Array, rstd: Float32Array, gamma: Float32Array,
-  dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number,
+  dy: Float32Array,
+  xhat: Float32Array,
+  rstd: Float32Array,
+  gamma: Float32Array,
+  dx: Float32Array,
+  dgamma: Float32Array,
+  dbeta: Float32Array,
+  rows: number,
+  cols: number,
 ): void {
   const dg = new Float64Array(cols);
   const db = new Float64Array(cols);
@@ -94,7 +108,12 @@ export function geluGradFromSigmoid(x: Float32Array, dy: Float32Array, s: Float3
  * probabilities lose it) it is computed exactly as log-sum-exp − logit from the logits.
  */
 export function crossEntropyFromSoftmax(
-  logits: Float32Array, targets: Int32Array, rows: number, cols: number, ignoreIndex: number, grad: Float32Array,
+  logits: Float32Array,
+  targets: Int32Array,
+  rows: number,
+  cols: number,
+  ignoreIndex: number,
+  grad: Float32Array,
 ): number {
   let count = 0;
   for (let r = 0; r < rows; r++) {

@@ -7,11 +7,7 @@ interface WasmBackendLike {
   typedArrayFromHeap(info: tf.TensorInfo): tf.TypedArray;
 }
 
-function unsortedSegmentSum(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
   const numSegments = (args.attrs as { numSegments: number }).numSegments;
   const backend = args.backend as WasmBackendLike;

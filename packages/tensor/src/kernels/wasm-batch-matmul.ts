@@ -57,12 +57,14 @@ export function makeWasmBatchMatMul(original: Fallback): tf.KernelFunc {
       const outOff = offsetOf(backend, out);
       // a is stored [m, k] (or [k, m] when tA); b is stored [k, n] (or [n, k] when tB).
       if (needA) {
-        if (tA) transposeInto(heap, aOff >>> 2, sa! >>> 2, nA, k, m); // → [m, k]
+        if (tA)
+          transposeInto(heap, aOff >>> 2, sa! >>> 2, nA, k, m); // → [m, k]
         else transposeInto(heap, aOff >>> 2, sa! >>> 2, nA, m, k); // → [k, m]
         aOff = sa!;
       }
       if (needB) {
-        if (tB) transposeInto(heap, bOff >>> 2, sb! >>> 2, nB, n, k); // → [k, n]
+        if (tB)
+          transposeInto(heap, bOff >>> 2, sb! >>> 2, nB, n, k); // → [k, n]
         else transposeInto(heap, bOff >>> 2, sb! >>> 2, nB, k, n); // → [n, k]
         bOff = sb!;
       }

@@ -4,7 +4,14 @@
 import { rowsAndCols, sizeOf } from '@gptlab/common';
 import { tf } from '../tf';
 import { heapF32, offsetOf, withScratch, xnnSigmoid, xnnSoftmax, type WasmBackendLike } from './wasm-heap';
-import { crossEntropyFromSoftmax, geluFromSigmoid, geluGradFromSigmoid, geluSigmoidArg, layerNormBackward, layerNormForward } from './js-math';
+import {
+  crossEntropyFromSoftmax,
+  geluFromSigmoid,
+  geluGradFromSigmoid,
+  geluSigmoidArg,
+  layerNormBackward,
+  layerNormForward,
+} from './js-math';
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
@@ -18,7 +25,12 @@ function f32(backend: WasmBackendLike, t: tf.TensorInfo, what: string): Float32A
  * GELU as x·σ(z), z = 2·√(2/π)·(x + 0.044715·x³): z by JS into scratch, σ(z) by the backend's SIMD sigmoid into
  * `out`, then `finish` turns σ(z) into the result in place (views of the heap are taken after the sigmoid).
  */
-function viaSigmoid(backend: WasmBackendLike, x: tf.TensorInfo, out: tf.TensorInfo, finish: (heap: Float32Array, xo: number, oo: number, n: number) => void): void {
+function viaSigmoid(
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
+  out: tf.TensorInfo,
+  finish: (heap: Float32Array, xo: number, oo: number, n: number) => void,
+): void {
   const n = sizeOf(x.shape);
   if (n === 0) return;
   withScratch(backend, [n], ([z]) => {
@@ -46,7 +58,9 @@ function geluGrad(args: Args): tf.TensorInfo {
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('GptlabGeluGrad: x and dy must be float32 tensors');
   const out = backend.makeOutput([...x.shape], 'float32');
   const dyo = offsetOf(backend, dy) >>> 2;
-  viaSigmoid(backend, x, out, (heap, xo, oo, n) => geluGradFromSigmoid(heap.subarray(xo, xo + n), heap.subarray(dyo, dyo + n), heap.subarray(oo, oo + n), n));
+  viaSigmoid(backend, x, out, (heap, xo, oo, n) =>
+    geluGradFromSigmoid(heap.subarray(xo, xo + n), heap.subarray(dyo, dyo + n), heap.subarray(oo, oo + n), n),
+  );
   return out;
 }
 
@@ -63,8 +77,15 @@ function layerNorm(args: Args): tf.TensorInfo[] {
   const rstd = backend.makeOutput([...x.shape.slice(0, -1), 1], 'float32');
   if (rows * cols > 0) {
     layerNormForward(
-      f32(backend, x, 'GptlabLayerNorm: x'), f32(backend, gamma, 'gamma'), f32(backend, beta, 'beta'),
-      f32(backend, y, 'y'), f32(backend, xhat, 'xhat'), f32(backend, rstd, 'rstd'), rows, cols, eps,
+      f32(backend, x, 'GptlabLayerNorm: x'),
+      f32(backend, gamma, 'gamma'),
+      f32(backend, beta, 'beta'),
+      f32(backend, y, 'y'),
+      f32(backend, xhat, 'xhat'),
+      f32(backend, rstd, 'rstd'),
+      rows,
+      cols,
+      eps,
     );
   }
   return [y, xhat, rstd];
@@ -78,8 +99,15 @@ function layerNormGrad(args: Args): tf.TensorInfo[] {
   const dg = backend.makeOutput([cols], 'float32');
   const db = backend.makeOutput([cols], 'float32');
   layerNormBackward(
-    f32(backend, dy!, 'GptlabLayerNormGrad: dy'), f32(backend, xhat!, 'xhat'), f32(backend, rstd!, 'rstd'), f32(backend, gamma!, 'gamma'),
-    f32(backend, dx, 'dx'), f32(backend, dg, 'dgamma'), f32(backend, db, 'dbeta'), rows, cols,
+    f32(backend, dy!, 'GptlabLayerNormGrad: dy'),
+    f32(backend, xhat!, 'xhat'),
+    f32(backend, rstd!, 'rstd'),
+    f32(backend, gamma!, 'gamma'),
+    f32(backend, dx, 'dx'),
+    f32(backend, dg, 'dgamma'),
+    f32(backend, db, 'dbeta'),
+    rows,
+    cols,
   );
   return [dx, dg, db];
 }
@@ -89,7 +117,8 @@ function crossEntropy(args: Args): tf.TensorInfo[] {
   const { logits, targets } = args.inputs as { logits: tf.TensorInfo; targets: tf.TensorInfo };
   const ignoreIndex = ((args.attrs ?? {}) as { ignoreIndex?: number }).ignoreIndex ?? -100;
   const { rows, cols } = rowsAndCols(logits.shape);
-  if (sizeOf(targets.shape) !== rows) throw new Error(`GptlabCrossEntropy: ${sizeOf(targets.shape)} targets for ${rows} rows of logits [${logits.shape}]`);
+  if (sizeOf(targets.shape) !== rows)
+    throw new Error(`GptlabCrossEntropy: ${sizeOf(targets.shape)} targets for ${rows} rows of logits [${logits.shape}]`);
   const loss = backend.makeOutput([], 'float32');
   const grad = backend.makeOutput([...logits.shape], 'float32');
   if (targets.dtype !== 'int32') throw new Error('GptlabCrossEntropy: targets must be an int32 tensor');

@@ -46,7 +46,17 @@ export function heapF32(backend: WasmBackendLike): Float32Array {
   return new Float32Array(u8.buffer, 0, u8.byteLength >>> 2);
 }
 
-type XnnMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number, tA: number, tB: number, outId: number) => void;
+type XnnMatMul = (
+  aId: number,
+  aShape: Uint8Array,
+  aRank: number,
+  bId: number,
+  bShape: Uint8Array,
+  bRank: number,
+  tA: number,
+  tB: number,
+  outId: number,
+) => void;
 
 const xnnByModule = new WeakMap<object, XnnMatMul>();
 
@@ -68,7 +78,17 @@ export function xnnMatMul(backend: WasmBackendLike, aOff: number, bOff: number, 
   const w = backend.wasm;
   let fn = xnnByModule.get(w);
   if (!fn) {
-    fn = w.cwrap('BatchMatMul', null, ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number']) as unknown as XnnMatMul;
+    fn = w.cwrap('BatchMatMul', null, [
+      'number',
+      'array',
+      'number',
+      'number',
+      'array',
+      'number',
+      'number',
+      'number',
+      'number',
+    ]) as unknown as XnnMatMul;
     xnnByModule.set(w, fn);
   }
   w.tfjs.registerTensor(ALIAS_A, m * k, aOff);
@@ -111,7 +131,8 @@ export function transposeInto(heap: Float32Array, src: number, dst: number, batc
 export function withScratch<T>(backend: WasmBackendLike, floats: number[], fn: (offsets: number[]) => T): T {
   const ptrs = floats.map((n) => (n > 0 ? backend.wasm._malloc(n * 4) >>> 0 : 0));
   try {
-    if (ptrs.some((p, i) => floats[i]! > 0 && p === 0)) throw new Error(`wasm kernel: out of memory allocating ${floats.map((n) => n * 4)} bytes`);
+    if (ptrs.some((p, i) => floats[i]! > 0 && p === 0))
+      throw new Error(`wasm kernel: out of memory allocating ${floats.map((n) => n * 4)} bytes`);
     return fn(ptrs);
   } finally {
     for (const p of ptrs) if (p) backend.wasm._free(p);

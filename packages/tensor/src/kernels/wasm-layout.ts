@@ -12,7 +12,8 @@ export function makeWasmTranspose(original: tf.KernelFunc): tf.KernelFunc {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const perm = ((args.attrs ?? {}) as { perm?: number[] }).perm ?? [];
     const r = x.shape.length;
-    const swapsLast2 = r >= 2 && perm.length === r && perm[r - 1] === r - 2 && perm[r - 2] === r - 1 && perm.slice(0, -2).every((p, i) => p === i);
+    const swapsLast2 =
+      r >= 2 && perm.length === r && perm[r - 1] === r - 2 && perm[r - 2] === r - 1 && perm.slice(0, -2).every((p, i) => p === i);
     const rows = x.shape[r - 2] ?? 0;
     const cols = x.shape[r - 1] ?? 0;
     // Small matrices: the backend's kernel is as fast (its cost is per call, not per element).
@@ -20,7 +21,8 @@ export function makeWasmTranspose(original: tf.KernelFunc): tf.KernelFunc {
     const backend = args.backend as WasmBackendLike;
     const outShape = perm.map((p) => x.shape[p]!);
     const out = backend.makeOutput(outShape, 'float32');
-    if (sizeOf(outShape) > 0) transposeInto(heapF32(backend), offsetOf(backend, x) >>> 2, offsetOf(backend, out) >>> 2, sizeOf(x.shape.slice(0, -2)), rows, cols);
+    if (sizeOf(outShape) > 0)
+      transposeInto(heapF32(backend), offsetOf(backend, x) >>> 2, offsetOf(backend, out) >>> 2, sizeOf(x.shape.slice(0, -2)), rows, cols);
     return out;
   };
 }
@@ -42,7 +44,8 @@ export function sliceParams(shape: number[], begin: unknown, size: unknown): { b
   for (let i = 0; i < rank; i++) {
     if (b[i]! < 0 || z[i]! < 0) return null;
     // tfjs-backend-wasm's own kernel does not check this and reads past the tensor.
-    if (b[i]! + z[i]! > shape[i]!) throw new Error(`slice: begin[${i}] + size[${i}] (${b[i]! + z[i]!}) would overflow input.shape[${i}] (${shape[i]})`);
+    if (b[i]! + z[i]! > shape[i]!)
+      throw new Error(`slice: begin[${i}] + size[${i}] (${b[i]! + z[i]!}) would overflow input.shape[${i}] (${shape[i]})`);
   }
   return { begin: b, size: z };
 }
@@ -157,7 +160,13 @@ export function makeWasmGather(original: tf.KernelFunc): tf.KernelFunc {
     const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
     const attrs = (args.attrs ?? {}) as { axis?: number; batchDims?: number };
     const axis = attrs.axis ?? 0;
-    if ((axis !== 0 && axis !== -x.shape.length) || (attrs.batchDims ?? 0) !== 0 || x.shape.length === 0 || indices.dtype !== 'int32' || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
+    if (
+      (axis !== 0 && axis !== -x.shape.length) ||
+      (attrs.batchDims ?? 0) !== 0 ||
+      x.shape.length === 0 ||
+      indices.dtype !== 'int32' ||
+      (x.dtype !== 'float32' && x.dtype !== 'int32')
+    ) {
       return original(args);
     }
     const backend = args.backend as WasmBackendLike;

@@ -15,10 +15,12 @@ export function additiveMask(tq: number, tk: number, keep?: ArrayLike<number> | 
   }
   const bias = new Float32Array(tq * tk);
   if (keep != null) {
-    if (keep.length !== tq * tk) throw new Error(`additiveMask: keep has ${keep.length} entries, expected Tq·Tk = ${tq}·${tk} = ${tq * tk}`);
+    if (keep.length !== tq * tk)
+      throw new Error(`additiveMask: keep has ${keep.length} entries, expected Tq·Tk = ${tq}·${tk} = ${tq * tk}`);
     for (let i = 0; i < bias.length; i++) if (!keep[i]) bias[i] = MASK_VALUE;
   } else {
-    if (tk < tq) throw new Error(`additiveMask: a causal mask needs Tk ≥ Tq (queries are the last Tq positions), got Tq = ${tq}, Tk = ${tk}`);
+    if (tk < tq)
+      throw new Error(`additiveMask: a causal mask needs Tk ≥ Tq (queries are the last Tq positions), got Tq = ${tq}, Tk = ${tk}`);
     const past = tk - tq;
     for (let r = 0; r < tq; r++) bias.fill(MASK_VALUE, r * tk + past + r + 1, (r + 1) * tk);
   }

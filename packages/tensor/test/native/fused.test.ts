@@ -15,7 +15,15 @@ describeNative('native fused kernels', ({ backend, native, withOriginal }) => {
   function compare(f: (...xs: Tensor[]) => Tensor, xs: Tensor[], tol: number): void {
     const seed = tf.tensor(randomArray(f(...xs).size, 99));
     const g = (...a: Tensor[]) => tf.sum(tf.mul(f(...a), seed.reshape(f(...a).shape)));
-    const run = () => tf.tidy(() => [f(...xs).dataSync().slice(), ...tf.grads(g)(xs).map((t) => t.dataSync().slice())]);
+    const run = () =>
+      tf.tidy(() => [
+        f(...xs)
+          .dataSync()
+          .slice(),
+        ...tf
+          .grads(g)(xs)
+          .map((t) => t.dataSync().slice()),
+      ]);
     expect(tf.getKernel(FUSED_KERNELS.gelu, backend)).toBeDefined();
     const fast = run();
     const plain = withOriginal(run);
@@ -44,11 +52,16 @@ describeNative('native fused kernels', ({ backend, native, withOriginal }) => {
     const logits = tf.tensor(randomArray(6 * 37, 5, 8), [2, 3, 37]);
     const targets = tf.tensor([1, 36, IGNORE_INDEX, 0, 17, 5], [2, 3], 'int32');
     compare((l) => crossEntropy(l, targets), [logits], 1e-5);
-    const big = tf.tensor(Float32Array.from({ length: 2 * 9 }, (_, i) => (i % 2 ? 1e4 : -1e4)), [2, 9]);
+    const big = tf.tensor(
+      Float32Array.from({ length: 2 * 9 }, (_, i) => (i % 2 ? 1e4 : -1e4)),
+      [2, 9],
+    );
     const bt = tf.tensor([1, 2], [2], 'int32');
     // Exact reference: the logits of +1e4 share the probability, 4 in row 0 (odd i), 5 in row 1 (i = 9, 11, …);
     // plain float32 is off by ~5e-5 here: it rounds logit − log-sum-exp at magnitude 1e4.
-    const gBig = tf.grad((l: Tensor) => crossEntropy(l, bt))(big).dataSync();
+    const gBig = tf
+      .grad((l: Tensor) => crossEntropy(l, bt))(big)
+      .dataSync();
     const want = Array.from({ length: 18 }, (_, i) => ((i % 2 ? (i < 9 ? 1 / 4 : 1 / 5) : 0) - (i === 1 || i === 9 + 2 ? 1 : 0)) / 2);
     expect(maxRelDiff(gBig, want)).toBeLessThan(1e-7);
     // Both targets are among the top logits: loss = mean(log 4, log 5).

@@ -41,8 +41,14 @@ describeNative('native matMul kernels', ({ backend, native, withOriginal }) => {
     for (const [ba, bb, m, n, k] of cases) {
       const aShape = [...ba, ...(ta ? [k, m] : [m, k])];
       const bShape = [...bb, ...(tb ? [n, k] : [k, n])];
-      const av = randomArray(aShape.reduce((x, y) => x * y, 1), 3 + m);
-      const bv = randomArray(bShape.reduce((x, y) => x * y, 1), 5 + n);
+      const av = randomArray(
+        aShape.reduce((x, y) => x * y, 1),
+        3 + m,
+      );
+      const bv = randomArray(
+        bShape.reduce((x, y) => x * y, 1),
+        5 + n,
+      );
       const a = tf.tensor(av, aShape);
       const b = tf.tensor(bv, bShape);
       const got = tf.matMul(a as never, b as never, ta, tb) as Tensor;

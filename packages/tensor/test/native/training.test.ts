@@ -38,8 +38,16 @@ describeNative('training with native kernels', ({ backend, native }) => {
       fcb: variable(tf.zeros([4 * C])),
       out: variable(tf.tensor(randomArray(4 * C * C, 6, 0.2), [4 * C, C])),
     };
-    const ids = tf.tensor(Int32Array.from({ length: B * Tt }, (_, i) => (i * 7 + 3) % V), [B, Tt], 'int32');
-    const targets = tf.tensor(Int32Array.from({ length: B * Tt }, (_, i) => (i * 5 + 1) % V), [B, Tt], 'int32');
+    const ids = tf.tensor(
+      Int32Array.from({ length: B * Tt }, (_, i) => (i * 7 + 3) % V),
+      [B, Tt],
+      'int32',
+    );
+    const targets = tf.tensor(
+      Int32Array.from({ length: B * Tt }, (_, i) => (i * 5 + 1) % V),
+      [B, Tt],
+      'int32',
+    );
     const opt = tf.train.adam(1e-2);
     const loss = () =>
       tf.tidy(() => {
@@ -53,7 +61,10 @@ describeNative('training with native kernels', ({ backend, native }) => {
         const s = tf.add(T.batchMatMul(tf.mul(q, 1 / Math.sqrt(D)), k, false, true), T.causalMask(Tt));
         const y = T.batchMatMul(tf.softmax(s), v);
         x = tf.add(x, T.linear(tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B, Tt, C]), p.proj as unknown as Tensor2D));
-        x = tf.add(x, T.linear(T.gelu(T.linear(x, p.fc as unknown as Tensor2D, p.fcb as unknown as Tensor1D)), p.out as unknown as Tensor2D));
+        x = tf.add(
+          x,
+          T.linear(T.gelu(T.linear(x, p.fc as unknown as Tensor2D, p.fcb as unknown as Tensor1D)), p.out as unknown as Tensor2D),
+        );
         const logits = T.matMul2d(tf.reshape(x, [B * Tt, C]) as Tensor2D, p.wte as unknown as Tensor2D, false, true);
         return T.crossEntropy(logits, targets);
       }) as unknown as Tensor & { rank: 0 };
