@@ -13,6 +13,7 @@ import type { TaskExample } from '../src/finetune/formats';
 import type { LossContext } from '../src/train/gradients';
 import { listCheckpoints, readTrainerState } from '../src/train/checkpoint';
 import { readMetrics, tmpDir } from './helpers';
+import { decodeEvents } from './tfevents';
 
 let root: string;
 beforeAll(async () => {
@@ -184,7 +185,8 @@ describe('fine-tuning runs', () => {
     const counts: number[] = [];
     const parts: Record<string, number>[] = [];
     const out = path.join(root, 'cls');
-    const r = await finetune(m, ds, t, { out, epochs: 4, batchSize: 8, lr: 3e-3, seed: 1 }, undefined, {
+    const tensorboard = path.join(root, 'cls-tensorboard');
+    const r = await finetune(m, ds, t, { out, epochs: 4, batchSize: 8, lr: 3e-3, seed: 1, tensorboard }, undefined, {
       onStep: (rec) => {
         counts.push(tf.memory().numTensors);
         parts.push(rec.parts);
@@ -202,6 +204,10 @@ describe('fine-tuning runs', () => {
         .filter((x) => x.type === 'eval')
         .map((x) => x.step),
     ).toEqual([4, 8, 12, 16]);
+    // --tensorboard: the loss parts per step and the dev metrics per evaluation.
+    const events = decodeEvents(path.join(tensorboard, fs.readdirSync(tensorboard)[0]!));
+    expect(events.filter((e) => e.scalars['train/task_loss']! > 0 && e.scalars['train/lm_loss']! > 0)).toHaveLength(16);
+    expect(events.filter((e) => e.scalars['val/dev_accuracy'] !== undefined).map((e) => e.step)).toEqual([4, 8, 12, 16]);
     r.head.dispose();
     m.dispose();
   });

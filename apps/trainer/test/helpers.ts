@@ -5,6 +5,7 @@ import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
 import { BPETokenizer, ENDOFTEXT } from '@gptlab/tokenizer';
 import { prepare } from '@gptlab/data';
 import { Rng } from '@gptlab/common';
+import type { PretrainConfig } from '../src/commands/pretrain';
 
 export const CLI = path.resolve(__dirname, '..', 'dist', 'cli.js');
 
@@ -72,3 +73,22 @@ export function readMetrics(runDir: string): { type: string; step: number; loss?
 /** Flags of a tiny, fast model. */
 export const TINY =
   '--n-layer 1 --n-head 2 --n-embd 32 --block-size 16 --batch-size 4 --eval-batches 2 --sample-tokens 4 --workers 1'.split(' ');
+
+/** Settings of a tiny, fast pretraining run into `out` (8 steps, evaluations and checkpoints every 4). */
+export const tinyPretrain = (out: string): Partial<PretrainConfig> => ({
+  preset: 'gpt2-small',
+  nLayer: 1,
+  nHead: 2,
+  nEmbd: 32,
+  blockSize: 16,
+  batchSize: 4,
+  evalBatches: 2,
+  sampleTokens: 4,
+  workers: 1,
+  steps: 8,
+  warmupSteps: 2,
+  lr: 3e-3,
+  evalEvery: 4,
+  checkpointEvery: 4,
+  out,
+});

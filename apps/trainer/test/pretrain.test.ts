@@ -2,31 +2,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, tf } from '@gptlab/tensor';
 import { loadGPT } from '@gptlab/model';
-import { pretrain, type PretrainConfig } from '../src/commands/pretrain';
+import { pretrain } from '../src/commands/pretrain';
 import { listCheckpoints, readTrainerState } from '../src/train/checkpoint';
-import { makeShards, readMetrics, tmpDir } from './helpers';
+import { makeShards, readMetrics, tinyPretrain, tmpDir } from './helpers';
 
 const quiet = { stderr: () => {}, isTTY: false };
 let shards: { data: string; tokenizer: string };
 let root: string;
 
-const base = (out: string): Partial<PretrainConfig> => ({
-  preset: 'gpt2-small',
-  nLayer: 1,
-  nHead: 2,
-  nEmbd: 32,
-  blockSize: 16,
-  batchSize: 4,
-  evalBatches: 2,
-  sampleTokens: 4,
-  workers: 1,
-  steps: 8,
-  warmupSteps: 2,
-  lr: 3e-3,
-  evalEvery: 4,
-  checkpointEvery: 4,
-  out,
-});
+const base = tinyPretrain;
 
 beforeAll(async () => {
   await initBackend();

@@ -5,14 +5,9 @@
 //   - nothing below runCli calls process.exit: commands return an exit code or throw.
 import { parseArgs } from 'node:util';
 import { closestNames } from './edit-distance';
+import { UsageError } from './usage-error';
 
-export class UsageError extends Error {
-  readonly exitCode = 2;
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
 export type FlagType = 'int' | 'float' | 'string' | 'bool' | 'list';
 export type FlagValue = string | number | boolean | string[];

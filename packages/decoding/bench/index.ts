@@ -2,12 +2,15 @@
 // Greedy and beam-4 tokens/s with the KV cache on the GPT-2 small shape (random weights), 32-token prompt,
 // 64 new tokens, batch 1; the same greedy run without the cache (full re-encoding each step) and the ratio;
 // and the decoding logic's own cost per step (a fake model with GPT-2's vocabulary, no network).
+// Last, continuous batching: --rows (8) concurrent requests through one BatchedGenerator vs one alone
+// (bench/batched.ts).
 // Flags: --preset NAME (default gpt2-small) --prompt N (32) --new N (64) --no-cache-new N (64) --layers N
-//        --only overhead (just the search-overhead line).
+//        --rows N (8) --only overhead | batched (just that part).
 import { emit, machine, parseFlags } from '@gptlab/bench-utils';
 import { initBackendInfo, describeBackend } from '@gptlab/tensor';
 import { GPT, getPreset } from '@gptlab/model';
 import { generate, gptLanguageModel, type GenerateResult, type LanguageModel } from '../src';
+import { batchedBench } from './batched';
 
 const flags = parseFlags();
 const int = (name: string, def: number) => (typeof flags[name] === 'string' ? Number(flags[name]) : def);
@@ -56,6 +59,12 @@ async function main() {
   const cached = gptLanguageModel(model);
   const uncached = gptLanguageModel(model, { useCache: false });
   emit({ bench: 'setup', backend: info.backend, threads: info.threads, ...shape, machine: machine() });
+  const batched = () => batchedBench(model, { rows: int('rows', 8), prompt: P, newTokens: N, shape });
+  if (flags.only === 'batched') {
+    await batched();
+    model.dispose();
+    return;
+  }
 
   await generate(cached, prompt, { maxNewTokens: 4 }); // warm-up (kernels, allocations)
 
@@ -107,6 +116,7 @@ async function main() {
     same_tokens: outA.ids.every((t, i) => t === outB!.ids[i]),
     machine: machine(),
   });
+  await batched();
   model.dispose();
   await searchOverhead(config.vocabSize);
 }

@@ -3,7 +3,8 @@
 // turned into the same JSON values the HTTP API takes and validated by `strategyFromJSON`, so a CLI accepts
 // and refuses exactly what the JSON does; errors name the flag.
 
-import { UsageError, type FlagSpec, type FlagSpecs, type ParsedFlags } from '@gptlab/common/node';
+import { UsageError } from '@gptlab/common';
+import type { FlagSpec, FlagSpecs, ParsedFlags } from '@gptlab/common/node';
 import { STRATEGY_FIELDS, rangeText, strategyField, type Strategy, type StrategyField, type StrategyInput } from './schema';
 import { StrategyError, strategyFromJSON, type StrategyFromJSONOptions } from './strategy';
 

@@ -26,13 +26,26 @@ export interface GPTLanguageModelOptions {
 }
 
 /** Last-position logits of every row, as one Float32Array per row. Disposes `logits`. */
-function lastLogits(logits: tf.Tensor3D): Float32Array[] {
+export function lastLogits(logits: tf.Tensor3D): Float32Array[] {
   const [B, T, V] = logits.shape;
   const last = tf.tidy(() => tf.reshape(tf.slice(logits, [0, T - 1, 0], [B, 1, V]), [B, V]));
   logits.dispose();
   const data = last.dataSync() as Float32Array;
   last.dispose();
   return Array.from({ length: B }, (_, r) => data.slice(r * V, (r + 1) * V));
+}
+
+/** Runs equally long rows of ids through the model (appending to `cache` when given); next-token logits per row. */
+export function forwardLastLogits<C extends CacheLike>(model: GPTLike<C>, ids: number[][], cache: C | null): Float32Array[] {
+  const T = ids[0].length;
+  const flat = new Int32Array(ids.length * T);
+  ids.forEach((row, r) => flat.set(row, r * T));
+  const x = tf.tensor2d(flat, [ids.length, T], 'int32');
+  try {
+    return lastLogits(model.forward(x, cache ? { cache } : {}).logits);
+  } finally {
+    x.dispose();
+  }
 }
 
 /**
@@ -54,17 +67,7 @@ export function gptLanguageModel<C extends CacheLike>(model: GPTLike<C>, opts: G
       let rows: number[][] = Array.from({ length: batch }, () => []);
       let cache: C | null = useCache ? model.createCache(batch) : null;
       let disposed = false;
-      const run = (ids: number[][], c: C | null): Float32Array[] => {
-        const T = ids[0].length;
-        const flat = new Int32Array(ids.length * T);
-        ids.forEach((row, r) => flat.set(row, r * T));
-        const x = tf.tensor2d(flat, [ids.length, T], 'int32');
-        try {
-          return lastLogits(model.forward(x, c ? { cache: c } : {}).logits);
-        } finally {
-          x.dispose();
-        }
-      };
+      const run = (ids: number[][], c: C | null) => forwardLastLogits(model, ids, c);
       return {
         async feed(tokens: number[][]): Promise<Float32Array[]> {
           if (disposed) throw new Error('ModelSession.feed: the session was disposed');

@@ -39,3 +39,11 @@ export { generate, generateAll, stream, resultToJSON, prepare, type GenerateOpti
 export { logSoftmax, softmax, argmax } from './math';
 export { TextStream, findStop } from './text';
 export { gptLanguageModel, type GPTLike, type CacheLike, type GPTLanguageModelOptions } from './gpt';
+export {
+  BatchedGenerator,
+  type BatchedRequest,
+  type BatchedTokenEvent,
+  type BatchedGeneratorOptions,
+  type BatchedGPTLike,
+  type BatchedCacheLike,
+} from './batched';

@@ -79,7 +79,8 @@ export function makeRng(seed: number | null): Rng {
   return new Rng((mixSeed(hi) ^ lo) >>> 0);
 }
 
-interface RowState {
+/** One greedy / sampled sequence as it grows. */
+export interface RowState {
   ids: number[];
   logprobs: number[];
   tokens: number[]; // prompt + ids (processor context)
@@ -87,10 +88,60 @@ interface RowState {
   text: TextStream;
 }
 
-function rowResult(st: RowState): GenerateResult {
+export function newRowState(input: SearchInput): RowState {
+  return {
+    ids: [],
+    logprobs: [],
+    tokens: input.prompt.slice(),
+    finish: null,
+    text: new TextStream(input.tokenizer, input.strategy.stopStrings),
+  };
+}
+
+export function rowResult(st: RowState): GenerateResult {
   let score = 0;
   for (const lp of st.logprobs) score += lp;
   return { ids: st.ids, text: st.text.text, logprobs: st.logprobs, score, finishReason: st.finish ?? 'length' };
+}
+
+/** What choosing a row's next token needs besides the row: one per run (its rows share the sampling Rng). */
+export interface RowPicker {
+  input: SearchInput;
+  eos: Set<number>;
+  sample: boolean;
+  rng: Rng;
+}
+
+export function rowPicker(input: SearchInput): RowPicker {
+  const s = input.strategy;
+  return { input, eos: new Set(s.eosTokenId), sample: s.type === 'sample' && s.temperature > 0, rng: makeRng(s.seed) };
+}
+
+/**
+ * Row r's token of step `step` from its raw logits: processors, then argmax or a draw from the run's Rng; the
+ * raw log-prob; EOS / stop string / length bookkeeping. Shared by rowSearch and BatchedGenerator, so a row
+ * decoded in a batch takes exactly the decisions it takes alone.
+ */
+export function pickRowToken(p: RowPicker, st: RowState, raw: Float32Array, step: number, r: number): RowEvent {
+  const last = step === p.input.strategy.maxNewTokens - 1;
+  const scores = new Float64Array(raw);
+  applyProcessors(p.input.processors, scores, { tokens: st.tokens, promptLength: p.input.prompt.length });
+  const tok = p.sample ? sampleFromScores(scores, p.rng) : argmax(scores);
+  if (tok < 0) throw allBanned(step, r);
+  const lp = raw[tok] - logSumExp(raw);
+  st.ids.push(tok);
+  st.tokens.push(tok);
+  st.logprobs.push(lp);
+  let text: string;
+  if (p.eos.has(tok)) {
+    st.finish = 'eos';
+    text = st.text.finish();
+  } else {
+    text = st.text.push(tok, last);
+    if (st.text.stopped) st.finish = 'stop';
+    else if (last) st.finish = 'length';
+  }
+  return { row: r, token: tok, logprob: lp, text };
 }
 
 /**
@@ -98,18 +149,10 @@ function rowResult(st: RowState): GenerateResult {
  * Yields every generated token; returns the finished rows. Finished rows are dropped from the batch.
  */
 export async function* rowSearch(input: SearchInput): AsyncGenerator<RowEvent, GenerateResult[]> {
-  const { model, prompt, strategy: s, processors, tokenizer } = input;
+  const { model, prompt, strategy: s } = input;
   const n = s.numReturnSequences;
-  const eos = new Set(s.eosTokenId);
-  const sample = s.type === 'sample' && s.temperature > 0;
-  const rng = makeRng(s.seed);
-  const rows: RowState[] = Array.from({ length: n }, () => ({
-    ids: [],
-    logprobs: [],
-    tokens: prompt.slice(),
-    finish: null,
-    text: new TextStream(tokenizer, s.stopStrings),
-  }));
+  const picker = rowPicker(input);
+  const rows: RowState[] = Array.from({ length: n }, () => newRowState(input));
   if (s.maxNewTokens === 0) return rows.map(rowResult);
   const session = model.start(1);
   try {
@@ -120,31 +163,8 @@ export async function* rowSearch(input: SearchInput): AsyncGenerator<RowEvent, G
     }
     let active = rows.map((_, i) => i);
     for (let step = 0; step < s.maxNewTokens; step++) {
-      const last = step === s.maxNewTokens - 1;
-      for (let j = 0; j < active.length; j++) {
-        const r = active[j];
-        const st = rows[r];
-        const raw = logits[j];
-        const scores = new Float64Array(raw);
-        applyProcessors(processors, scores, { tokens: st.tokens, promptLength: prompt.length });
-        const tok = sample ? sampleFromScores(scores, rng) : argmax(scores);
-        if (tok < 0) throw allBanned(step, r);
-        const lp = raw[tok] - logSumExp(raw);
-        st.ids.push(tok);
-        st.tokens.push(tok);
-        st.logprobs.push(lp);
-        let text: string;
-        if (eos.has(tok)) {
-          st.finish = 'eos';
-          text = st.text.finish();
-        } else {
-          text = st.text.push(tok, last);
-          if (st.text.stopped) st.finish = 'stop';
-          else if (last) st.finish = 'length';
-        }
-        yield { row: r, token: tok, logprob: lp, text };
-      }
-      if (last) break;
+      for (let j = 0; j < active.length; j++) yield pickRowToken(picker, rows[active[j]], logits[j], step, active[j]);
+      if (step === s.maxNewTokens - 1) break;
       const keep: number[] = [];
       for (let j = 0; j < active.length; j++) if (rows[active[j]].finish === null) keep.push(j);
       if (keep.length === 0) break;

@@ -20,6 +20,11 @@ export interface AttentionOptions {
   dropoutActive: boolean;
   /** Return this head's probabilities [B, Tq, Tk]. */
   probsHead?: number;
+  /**
+   * An additive mask broadcast to [B, H, Tq, Tk] that replaces the causal / pattern one: batched decoding, where
+   * each row has its own length and padded key slots (BatchedKVCache.keyMask).
+   */
+  mask?: tf.Tensor;
 }
 
 export interface AttentionResult {
@@ -49,11 +54,11 @@ export function causalSelfAttention(x: tf.Tensor, w: AttentionWeights, o: Attent
   const scale = 1 / Math.sqrt(D);
   let y: tf.Tensor;
   let probs: tf.Tensor3D | undefined;
-  if (o.pattern && Tk === T && o.probsHead === undefined && !o.dropoutActive) {
+  if (o.pattern && Tk === T && o.probsHead === undefined && !o.dropoutActive && !o.mask) {
     y = blockSparseAttention(q, k, v, o.pattern, { scale });
   } else {
     let scores = batchMatMul(tf.mul(q, scale), k, false, true); // [B, H, T, Tk]
-    const mask = attentionMask(o.pattern, T, Tk);
+    const mask = o.mask ?? attentionMask(o.pattern, T, Tk);
     if (mask) scores = tf.add(scores, mask);
     const p = tf.softmax(scores);
     if (o.probsHead !== undefined) {

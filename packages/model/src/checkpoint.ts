@@ -6,10 +6,20 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomicAsync } from '@gptlab/common/node';
 import { tf } from '@gptlab/tensor';
-import { GPT } from './gpt';
-import { fromHFConfig, hfModelType, toHFConfig } from './hf-config';
-import { parameterTable, type Param } from './layers';
-import { readSafetensors, writeSafetensors, type SafetensorsInput, type SafetensorsTensor } from './safetensors';
+import type { GPT } from './gpt';
+import { hfModelType, toHFConfig } from './hf-config';
+import { parameterTable } from './layers';
+import { HF_BUFFER, gptFromTensors } from './from-tensors';
+import type { SafetensorsInput } from './safetensors';
+import type { GPTConfig } from './config';
+import {
+  eosFromGenerationConfig,
+  generationConfigJSON,
+  specialTokensMapJSON,
+  tokenizerConfigJSON,
+  type GenerationDefaults,
+} from './hf-files';
+import { readCheckpointTensors, writeCheckpointTensors } from './sharded-checkpoint';
 
 export interface SaveOptions {
   /** Extra `__metadata__` entries of model.safetensors (string values). */
@@ -22,11 +32,14 @@ export interface SaveOptions {
    * Writes the tokenizer files too (vocab.json + merges.txt), e.g. a BPETokenizer from @gptlab/tokenizer; its
    * `<|endoftext|>` id (`eosId`) becomes config.json's eos_token_id.
    */
-  tokenizer?: { saveGPT2Files(dir: string): unknown; readonly eosId?: number };
+  tokenizer?: { saveGPT2Files(dir: string): unknown; readonly eosId?: number; readonly specialTokens?: ReadonlyMap<string, number> };
+  /** Jinja chat template stored as tokenizer_config.json's `chat_template` (needs `tokenizer`). */
+  chatTemplate?: string;
+  /** Decoding defaults for generation_config.json beyond the bos/eos ids. */
+  generation?: GenerationDefaults;
+  /** Largest shard in bytes: bigger weights are written as model-0000i-of-0000n.safetensors + index. */
+  maxShardSize?: number;
 }
-
-/** Names of Hugging Face checkpoints' non-weight buffers (attention masks), skipped when loading. */
-const HF_BUFFER = /^(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)$/;
 
 /**
  * Loads config.json (Hugging Face GPT2Config or OpenAIGPTConfig keys) and model.safetensors (names with or
@@ -36,64 +49,13 @@ const HF_BUFFER = /^(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)$/;
 export async function loadGPT(dir: string): Promise<GPT> {
   const cfgFile = path.join(dir, 'config.json');
   const json = await readJson(cfgFile);
-  const config = fromHFConfig(json, cfgFile);
-  const fileName = (p: Param) => (json.model_type === 'openai-gpt' ? p.openaiName : p.name);
-  const file = path.join(dir, 'model.safetensors');
-  try {
-    await fsp.access(file);
-  } catch {
-    const hasBin = await fsp.access(path.join(dir, 'pytorch_model.bin')).then(
-      () => true,
-      () => false,
-    );
-    throw new Error(`${file}: not found${hasBin ? ' (pytorch_model.bin is not supported: convert it to safetensors)' : ''}`);
+  // transformers keeps decoding ids in generation_config.json; config.json may lack them (eos_token_id: null).
+  if (json.eos_token_id == null && typeof json.vocab_size === 'number') {
+    const eos = await generationEos(dir, json.vocab_size);
+    if (eos !== undefined) json.eos_token_id = eos;
   }
-  const st = await readSafetensors(file, { filter: (name) => !HF_BUFFER.test(name) });
-  const params = parameterTable(config);
-  const known = new Set(params.map(fileName));
-  const byName = new Map<string, SafetensorsTensor>();
-  for (const [name, t] of st.tensors) {
-    const canonical = !name.startsWith('transformer.') && known.has('transformer.' + name) ? 'transformer.' + name : name;
-    if (byName.has(canonical))
-      throw new Error(`${file}: tensor '${canonical}' is stored twice (with and without the 'transformer.' prefix)`);
-    byName.set(canonical, t);
-  }
-  const shapeDesc = `n_layer=${config.nLayer}, n_embd=${config.nEmbd}, vocab_size=${config.vocabSize}, n_positions=${config.nPositions}`;
-  const weights = new Map<string, tf.Tensor>();
-  const extras = new Map<string, tf.Tensor>();
-  try {
-    for (const p of params) {
-      const name = fileName(p);
-      const t = byName.get(name);
-      if (!t) throw new Error(`${file}: missing tensor '${name}' (expected by ${cfgFile}: ${shapeDesc})`);
-      if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16' && t.dtype !== 'F64') {
-        throw new Error(`${file}: tensor '${name}' has dtype ${t.dtype}; weights must be F32, F16, BF16 or F64`);
-      }
-      if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
-        throw new Error(`${file}: tensor '${name}' has shape [${t.shape}], expected [${p.shape}] (from ${cfgFile}: ${shapeDesc})`);
-      }
-      const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as Float64Array);
-      weights.set(p.name, tf.tensor(data, p.shape, 'float32'));
-    }
-    const lm = byName.get('lm_head.weight');
-    if (lm && (lm.shape.length !== 2 || lm.shape[0] !== config.vocabSize || lm.shape[1] !== config.nEmbd)) {
-      throw new Error(
-        `${file}: tensor 'lm_head.weight' has shape [${lm.shape}], expected [${config.vocabSize},${config.nEmbd}] (tied to the token embedding)`,
-      );
-    }
-    for (const [name, t] of byName) {
-      if (known.has(name) || name === 'lm_head.weight') continue;
-      extras.set(name, toTfTensor(t, name, file));
-    }
-    const model = GPT.fromWeights(config, weights);
-    for (const [n, t] of extras) model.extraTensors.set(n, t);
-    return model;
-  } catch (e) {
-    tf.dispose([...extras.values()]);
-    throw e;
-  } finally {
-    tf.dispose([...weights.values()]);
-  }
+  const st = await readCheckpointTensors(dir, (name) => !HF_BUFFER.test(name));
+  return gptFromTensors(json, st.tensors, { configFile: cfgFile, weightsFile: st.source });
 }
 
 /**
@@ -104,6 +66,8 @@ export async function saveGPT(model: GPT, dir: string, opts: SaveOptions = {}): 
   if (model.isDisposed) throw new Error('saveGPT: the model was disposed');
   const dtype = opts.dtype ?? 'F32';
   if (!['F32', 'F16', 'BF16'].includes(dtype)) throw new Error(`saveGPT: dtype must be F32, F16 or BF16, got ${dtype}`);
+  if (opts.chatTemplate !== undefined && !opts.tokenizer)
+    throw new Error('saveGPT: chatTemplate needs the tokenizer (tokenizer_config.json)');
   const eos = opts.tokenizer?.eosId ?? model.config.eosTokenId;
   const config = { ...model.config };
   if (eos !== undefined) config.eosTokenId = eos;
@@ -134,9 +98,39 @@ export async function saveGPT(model: GPT, dir: string, opts: SaveOptions = {}): 
   }
   await fsp.mkdir(dir, { recursive: true });
   const metadata = { format: 'pt', generator: '@gptlab/model', ...(opts.metadata ?? {}) };
-  await writeSafetensors(path.join(dir, 'model.safetensors'), tensors, metadata);
+  await writeCheckpointTensors(dir, tensors, metadata, opts.maxShardSize);
   await writeFileAtomicAsync(path.join(dir, 'config.json'), JSON.stringify(hf, null, 2) + '\n');
-  if (opts.tokenizer) await opts.tokenizer.saveGPT2Files(dir);
+  await writeHFFiles(dir, config, opts);
+}
+
+/** generation_config.json, the tokenizer's files and (for a tokenizer with special tokens) its HF configs. */
+async function writeHFFiles(dir: string, config: GPTConfig, opts: SaveOptions): Promise<void> {
+  const writeJson = (name: string, v: unknown) => writeFileAtomicAsync(path.join(dir, name), JSON.stringify(v, null, 2) + '\n');
+  const generation = generationConfigJSON(config, opts.generation);
+  if (generation) await writeJson('generation_config.json', generation);
+  if (!opts.tokenizer) return;
+  await opts.tokenizer.saveGPT2Files(dir);
+  if (opts.tokenizer.specialTokens === undefined && opts.chatTemplate === undefined) return;
+  await writeJson('tokenizer_config.json', tokenizerConfigJSON(opts.tokenizer, config, opts.chatTemplate));
+  await writeJson('special_tokens_map.json', specialTokensMapJSON(opts.tokenizer));
+}
+
+/** The end-of-text id in generation_config.json (undefined without the file or the field). */
+async function generationEos(dir: string, vocabSize: number): Promise<number | undefined> {
+  const file = path.join(dir, 'generation_config.json');
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: invalid JSON: ${(e as Error).message}`);
+  }
+  return eosFromGenerationConfig(json, vocabSize, file);
 }
 
 async function readJson(file: string): Promise<Record<string, unknown>> {
@@ -151,24 +145,4 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
   } catch (e) {
     throw new Error(`${file}: invalid JSON: ${(e as Error).message}`);
   }
-}
-
-/** A stored tensor that is not a weight as a tfjs tensor: floats as float32, integers and booleans as int32. */
-function toTfTensor({ data, shape }: SafetensorsTensor, name: string, file: string): tf.Tensor {
-  if (data instanceof Float32Array) return tf.tensor(data, shape, 'float32');
-  if (data instanceof Float64Array) return tf.tensor(Float32Array.from(data), shape, 'float32');
-  if (data instanceof Int32Array) return tf.tensor(data, shape, 'int32');
-  if (data instanceof Uint8Array || data instanceof Int8Array || data instanceof Int16Array || data instanceof Uint16Array) {
-    return tf.tensor(Int32Array.from(data), shape, 'int32');
-  }
-  if (data instanceof BigInt64Array) {
-    const out = new Int32Array(data.length);
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
-      if (v > 2147483647n || v < -2147483648n) throw new Error(`${file}: tensor '${name}' has I64 values outside the int32 range`);
-      out[i] = Number(v);
-    }
-    return tf.tensor(out, shape, 'int32');
-  }
-  throw new Error(`${file}: tensor '${name}' has a dtype that cannot become a tfjs tensor`);
 }

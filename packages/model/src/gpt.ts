@@ -9,11 +9,12 @@
 // by checkpoint.ts (loadGPT, saveGPT).
 import { tf, crossEntropy, dropout, layerNorm, matMul2d, matMulStrategy, Rng, mixSeed } from '@gptlab/tensor';
 import { causalSelfAttention } from './attention';
+import { BatchedKVCache } from './batched-kv-cache';
 import { block } from './block';
 import { validateConfig, type GPTConfig } from './config';
 import { KVCache } from './kv-cache';
 import { countParameters, initialValue, normalArray, parameterSeed, parameterTable, weightTree, type GPTWeights } from './layers';
-import type { AttentionPattern } from './sparse';
+import { patternToString, type AttentionPattern } from './sparse';
 
 /**
  * Token ids [batch, time]: an int32 tensor, used as is (checking it would copy it to the host on every call; the
@@ -115,6 +116,12 @@ export class GPT {
     return new KVCache(this.id, this.config.nLayer, batchSize);
   }
 
+  /** An empty cache for continuous batching (decodeStep): rows join with BatchedKVCache.add and leave with reorder. */
+  createBatchedCache(): BatchedKVCache {
+    this.check('createBatchedCache');
+    return new BatchedKVCache(this.id, this.config.nLayer);
+  }
+
   /**
    * Grows (or shrinks) the token embedding, e.g. for GPT-1's fine-tuning tokens <s>, <$>, <e>: existing rows
    * are kept, new rows drawn from N(0, 0.02). Create optimizers after this call.
@@ -214,23 +221,19 @@ export class GPT {
       result = tf.tidy(() => {
         let x = tf.add(tf.gather(this.w.wte, ids), tf.slice(this.w.wpe, [past, 0], [T, c.nEmbd]));
         x = drop(c.embdDropout)(x);
-        this.w.h.forEach((w, l) => {
-          const attend = (h: tf.Tensor): tf.Tensor => {
-            const a = causalSelfAttention(h, w.attn, {
-              nHead: c.nHead,
-              past: cache?.layer(l),
-              pattern: this.patterns[l] ?? null,
-              dropout: drop(c.attnDropout),
-              dropoutActive: rng !== null && c.attnDropout > 0,
-              probsHead: probsReq?.layer === l ? probsReq.head : undefined,
-            });
-            if (cache) newKV.push(tf.keep(a.k), tf.keep(a.v));
-            if (a.probs) attention = a.probs;
-            return a.y;
-          };
-          x = block(x, w, c, attend, drop(c.residDropout));
+        x = this.decoder(x, drop(c.residDropout), (h, l) => {
+          const a = causalSelfAttention(h, this.w.h[l]!.attn, {
+            nHead: c.nHead,
+            past: cache?.layer(l),
+            pattern: this.patterns[l] ?? null,
+            dropout: drop(c.attnDropout),
+            dropoutActive: rng !== null && c.attnDropout > 0,
+            probsHead: probsReq?.layer === l ? probsReq.head : undefined,
+          });
+          if (cache) newKV.push(tf.keep(a.k), tf.keep(a.v));
+          if (a.probs) attention = a.probs;
+          return a.y;
         });
-        if (this.w.ln_f) x = layerNorm(x, this.w.ln_f.weight, this.w.ln_f.bias, c.layerNormEpsilon);
         const out: ForwardResult = { logits: this.lmHead(x, B, T) };
         if (opts.outputHidden) out.hidden = x as tf.Tensor3D;
         if (attention) out.attention = attention;
@@ -242,6 +245,80 @@ export class GPT {
     }
     if (cache) cache.commit(newKV, past + T, B);
     return result;
+  }
+
+  /**
+   * One step of continuous batching: `tokens[r]` is appended to row r of `cache` at that row's own position (its
+   * length) and every row's next-token logits come back, [B, V]. Rows have their own lengths (padded key slots
+   * are masked, see BatchedKVCache); the logits are those forward() gives each row with its own KVCache, up to
+   * float rounding. No dropout (inference only).
+   */
+  decodeStep(tokens: ArrayLike<number>, cache: BatchedKVCache): tf.Tensor2D {
+    this.check('decodeStep');
+    const c = this.config;
+    if (cache.ownerId !== this.id) throw new Error('decodeStep: the batched cache was created by another model');
+    if (cache.isDisposed) throw new Error('decodeStep: the batched cache was disposed');
+    const B = cache.batchSize;
+    if (tokens?.length !== B || B === 0) {
+      throw new Error(`decodeStep: got ${tokens?.length} tokens for a batched cache of ${B} rows (one token per row, at least one row)`);
+    }
+    const lens = cache.lengths;
+    const full = lens.findIndex((n) => n >= c.nPositions);
+    if (full >= 0) throw new Error(`decodeStep: row ${full} already holds nPositions = ${c.nPositions} positions`);
+    const ids = idsTensor(
+      Array.from(tokens, (t) => [t]),
+      c.vocabSize,
+    );
+    const pos = tf.tensor1d(lens, 'int32');
+    const newKV: tf.Tensor4D[] = [];
+    let logits: tf.Tensor2D;
+    try {
+      logits = tf.tidy(() => {
+        const masks = new Map<string, tf.Tensor>(); // one per distinct attention pattern, shared by its layers
+        const x = tf.add(tf.gather(this.w.wte, ids), tf.expandDims(tf.gather(this.w.wpe, pos), 1));
+        const h = this.decoder(
+          x,
+          (r) => r,
+          (hl, l) => {
+            const pattern = this.patterns[l] ?? null;
+            const key = pattern ? patternToString(pattern) : 'dense';
+            if (!masks.has(key)) masks.set(key, cache.keyMask(pattern));
+            const a = causalSelfAttention(hl, this.w.h[l]!.attn, {
+              nHead: c.nHead,
+              past: cache.layer(l),
+              pattern,
+              dropout: (p) => p,
+              dropoutActive: false,
+              mask: masks.get(key),
+            });
+            newKV.push(tf.keep(a.k), tf.keep(a.v));
+            return a.y;
+          },
+        );
+        return tf.reshape(this.lmHead(h, B, 1), [B, c.vocabSize]) as tf.Tensor2D;
+      });
+    } catch (e) {
+      tf.dispose(newKV);
+      throw e;
+    } finally {
+      ids.dispose();
+      pos.dispose();
+    }
+    cache.commit(newKV);
+    return logits;
+  }
+
+  /** The blocks, then ln_f (pre-LN), over embedded x; `attend(h, l)` is layer l's self-attention. */
+  private decoder(
+    x: tf.Tensor,
+    residDropout: (branch: tf.Tensor) => tf.Tensor,
+    attend: (h: tf.Tensor, layer: number) => tf.Tensor,
+  ): tf.Tensor {
+    const c = this.config;
+    this.w.h.forEach((w, l) => {
+      x = block(x, w, c, (h) => attend(h, l), residDropout);
+    });
+    return this.w.ln_f ? layerNorm(x, this.w.ln_f.weight, this.w.ln_f.bias, c.layerNormEpsilon) : x;
   }
 
   /** logits = h · wteᵀ (the LM head tied to the token embedding). */

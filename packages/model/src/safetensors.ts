@@ -4,9 +4,8 @@
 //               possibly right-padded with spaces
 //   [8+N, ...)  the byte buffer: little-endian, row-major tensors; offsets are relative to its start and
 //               must cover it without holes or overlaps.
-// Reading goes tensor by tensor through a file handle, so checkpoints larger than one Node buffer load too.
-import { promises as fsp } from 'node:fs';
-import { writeFileAtomicAsync } from '@gptlab/common/node';
+// Reading goes tensor by tensor through a ByteReader (a file handle in Node: safetensors-file.ts; the fetched
+// bytes in a browser: parseSafetensors), so checkpoints larger than one Node buffer load too. Browser-safe.
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
 
@@ -181,21 +180,12 @@ export function encodeSafetensors(tensors: Record<string, SafetensorsInput>, met
     }
     header.__metadata__ = metadata;
   }
-  let h = Buffer.from(JSON.stringify(header), 'utf8');
-  const pad = (8 - (h.length % 8)) % 8;
-  if (pad) h = Buffer.concat([h, Buffer.alloc(pad, 0x20)]);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(h.length));
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const h = new Uint8Array(Math.ceil(json.length / 8) * 8).fill(0x20);
+  h.set(json);
+  const len = new Uint8Array(8);
+  new DataView(len.buffer).setBigUint64(0, BigInt(h.length), true);
   return [len, h, ...blobs];
-}
-
-/** Writes a safetensors file atomically (a temporary file in the same folder, fsync'ed, then renamed). */
-export async function writeSafetensors(
-  file: string,
-  tensors: Record<string, SafetensorsInput>,
-  metadata?: Record<string, string>,
-): Promise<void> {
-  await writeFileAtomicAsync(file, encodeSafetensors(tensors, metadata));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -219,51 +209,29 @@ export interface SafetensorsHeader {
 
 const MAX_HEADER = 100 * 1024 * 1024;
 
+/** Random access to a safetensors file's bytes: a Node file handle, or bytes already in memory. */
+export interface ByteReader {
+  size: number;
+  /** Fills `buf` from byte `position` on; returns how many bytes it read (fewer at the end). */
+  read(buf: Uint8Array, position: number): Promise<number>;
+}
+
 /** Reads and checks the header: every entry's dtype, shape and offsets, and that the file holds them all. */
-export async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
-  const fh = await openForRead(file);
-  try {
-    return await readHeader(fh, file);
-  } finally {
-    await fh.close();
-  }
-}
-
-async function openForRead(file: string): Promise<fsp.FileHandle> {
-  try {
-    return await fsp.open(file, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SafetensorsError(`${file}: no such file`);
-    throw e;
-  }
-}
-
-async function readExactly(fh: fsp.FileHandle, buf: Uint8Array, position: number): Promise<number> {
-  let done = 0;
-  while (done < buf.byteLength) {
-    const { bytesRead } = await fh.read(buf, done, buf.byteLength - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
-}
-
-async function readHeader(fh: fsp.FileHandle, file: string): Promise<SafetensorsHeader> {
-  const fileSize = (await fh.stat()).size;
+export async function readHeader(reader: ByteReader, file: string): Promise<SafetensorsHeader> {
+  const fileSize = reader.size;
   if (fileSize < 8) throw new SafetensorsError(`${file}: truncated file (${fileSize} bytes, shorter than the 8-byte header length)`);
-  const lenBuf = Buffer.alloc(8);
-  await readExactly(fh, lenBuf, 0);
-  const n = lenBuf.readBigUInt64LE(0);
+  const lenBuf = new Uint8Array(8);
+  await reader.read(lenBuf, 0);
+  const n = new DataView(lenBuf.buffer).getBigUint64(0, true);
   if (n > BigInt(fileSize - 8)) {
     throw new SafetensorsError(
       `${file}: truncated file or not safetensors (header length ${n} exceeds the ${fileSize - 8} bytes after it)`,
     );
   }
   if (n > BigInt(MAX_HEADER)) throw new SafetensorsError(`${file}: header length ${n} is implausibly large`);
-  const hbuf = Buffer.alloc(Number(n));
-  await readExactly(fh, hbuf, 8);
-  const text = hbuf.toString('utf8');
+  const hbuf = new Uint8Array(Number(n));
+  await reader.read(hbuf, 8);
+  const text = new TextDecoder().decode(hbuf);
   if (!text.startsWith('{')) throw new SafetensorsError(`${file}: not a safetensors file (header does not start with '{')`);
   let raw: unknown;
   try {
@@ -363,24 +331,41 @@ export interface ReadOptions {
   filter?: (name: string, entry: HeaderEntry) => boolean;
 }
 
-/** Reads a safetensors file; throws SafetensorsError naming the file (and the tensor) when it is malformed. */
-export async function readSafetensors(file: string, options: ReadOptions = {}): Promise<SafetensorsFile> {
-  const fh = await openForRead(file);
-  try {
-    const h = await readHeader(fh, file);
-    const tensors = new Map<string, SafetensorsTensor>();
-    for (const [name, e] of h.entries) {
-      if (options.filter && !options.filter(name, e)) continue;
-      const bytes = new Uint8Array(e.end - e.begin);
-      const got = await readExactly(fh, bytes, h.dataStart + e.begin);
-      if (got !== bytes.byteLength) {
-        throw new SafetensorsError(`${file}: truncated file while reading tensor '${name}' (${got} of ${bytes.byteLength} bytes)`);
-      }
-      const dtype = e.dtype as SafetensorsDtype;
-      tensors.set(name, { dtype, shape: e.shape, data: decode(dtype, bytes) });
+/** Reads the tensors through `reader`; throws SafetensorsError naming `file` (and the tensor) when malformed. */
+export async function readTensors(reader: ByteReader, file: string, options: ReadOptions = {}): Promise<SafetensorsFile> {
+  const h = await readHeader(reader, file);
+  const tensors = new Map<string, SafetensorsTensor>();
+  for (const [name, e] of h.entries) {
+    if (options.filter && !options.filter(name, e)) continue;
+    const bytes = new Uint8Array(e.end - e.begin);
+    const got = await reader.read(bytes, h.dataStart + e.begin);
+    if (got !== bytes.byteLength) {
+      throw new SafetensorsError(`${file}: truncated file while reading tensor '${name}' (${got} of ${bytes.byteLength} bytes)`);
     }
-    return { tensors, metadata: h.metadata };
-  } finally {
-    await fh.close();
+    const dtype = e.dtype as SafetensorsDtype;
+    tensors.set(name, { dtype, shape: e.shape, data: decode(dtype, bytes) });
   }
+  return { tensors, metadata: h.metadata };
+}
+
+/** Bytes in memory as a ByteReader. */
+export function bytesReader(bytes: ArrayBuffer | Uint8Array): ByteReader {
+  const all = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  return {
+    size: all.byteLength,
+    read: async (buf, position) => {
+      const part = all.subarray(position, position + buf.byteLength);
+      buf.set(part);
+      return part.byteLength;
+    },
+  };
+}
+
+/** Parses a safetensors file held in memory (e.g. fetched in a browser); `file` names it in errors. */
+export function parseSafetensors(
+  bytes: ArrayBuffer | Uint8Array,
+  file = 'model.safetensors',
+  options: ReadOptions = {},
+): Promise<SafetensorsFile> {
+  return readTensors(bytesReader(bytes), file, options);
 }

@@ -150,7 +150,7 @@ it('overwrites an existing checkpoint atomically, keeping extra tensors and writ
   const steps = tf.tensor1d([7], 'int32');
   const tokenizer = { saveGPT2Files: (d: string) => fs.writeFileSync(path.join(d, 'vocab.json'), '{}') };
   await saveGPT(tiny, dir, { extraTensors: { 'task_head.weight': head, 'train.step': steps }, tokenizer });
-  expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors', 'vocab.json']);
+  expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'vocab.json']);
   const m = await loadGPT(dir);
   expect(Array.from(m.extraTensors.get('task_head.weight')!.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
   expect(m.extraTensors.get('train.step')!.dtype).toBe('int32');
@@ -264,7 +264,15 @@ it('a checkpoint saved with a @gptlab/tokenizer BPETokenizer loads back with it 
   const m = GPT.create(getPreset('nano', { vocabSize: tok.vocabSize }), { seed: 2 });
   const dir = path.join(root, 'with-tokenizer');
   await saveGPT(m, dir, { tokenizer: tok });
-  expect(fs.readdirSync(dir).sort()).toEqual(['config.json', 'merges.txt', 'model.safetensors', 'vocab.json']);
+  expect(fs.readdirSync(dir).sort()).toEqual([
+    'config.json',
+    'generation_config.json',
+    'merges.txt',
+    'model.safetensors',
+    'special_tokens_map.json',
+    'tokenizer_config.json',
+    'vocab.json',
+  ]);
   const back = await loadGPT(dir);
   const tok2 = BPETokenizer.fromDir(dir);
   const ids = tok2.encode('the cat sat on the log');

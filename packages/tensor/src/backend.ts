@@ -1,17 +1,14 @@
-// Backend choice at run time: tensorflow (tfjs-node, native libtensorflow) when it loads, else wasm (SIMD),
-// else cpu. GPTLAB_BACKEND forces one and fails clearly when it cannot load.
-import { createRequire } from 'node:module';
-import * as os from 'node:os';
-import * as path from 'node:path';
+// Backend choice at run time, the same on every platform: the first backend of the platform's order that
+// loads (Node: tensorflow → wasm → cpu; browsers: webgpu → webgl → wasm → cpu), unless one is forced
+// (options.backend, or GPTLAB_BACKEND where there is an environment). How each backend loads is the
+// platform's business (backend-node.ts, backend-browser.ts); the entry point installs one.
 import { tf } from './tf';
+import { envVar } from './env';
 import { registerWasmFastKernels, registerWasmKernels, wasmFastKernelsActive } from './kernels/wasm-kernels';
-import { loadNative, type NativeStatus } from './native';
+import type { NativeStatus } from './native';
 import { setFastMatMul } from './ops/matmul';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
-
-const req = createRequire(__filename);
+export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
 export interface BackendInfo {
   /** The tfjs backend in use. */
@@ -24,57 +21,55 @@ export interface BackendInfo {
   threads: number;
 }
 
+export interface InitOptions {
+  /** Force a backend (overrides GPTLAB_BACKEND). */
+  backend?: BackendName;
+  /** Print "backend: …" (stderr in Node, the console in browsers; default false; commands pass true). */
+  log?: boolean;
+  /** Browsers: the URL prefix the wasm backend fetches its .wasm files from (ends with '/'). */
+  wasmPaths?: string;
+}
+
+/** What a platform supplies: its backends in order of preference and how to load each. */
+export interface BackendPlatform {
+  order: readonly BackendName[];
+  /** Makes `name` the active tfjs backend, or throws saying why it cannot. */
+  load(name: BackendName, options: InitOptions): Promise<void>;
+  /** Registers the optional native kernels for the active backend. */
+  loadNative(name: BackendName): Promise<NativeStatus>;
+  threads(name: BackendName, native: NativeStatus): number;
+  log(line: string): void;
+}
+
+let platform: BackendPlatform | null = null;
 let current: BackendInfo | null = null;
 let pending: Promise<BackendInfo> | null = null;
+
+export function setBackendPlatform(p: BackendPlatform): void {
+  platform = p;
+}
+
+function installed(): BackendPlatform {
+  if (!platform) throw new Error('@gptlab/tensor: no backend platform installed (import the package entry, not its files)');
+  return platform;
+}
 
 function errorText(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return msg.split('\n')[0]!.slice(0, 300);
 }
 
-async function tryTensorflow(): Promise<void> {
-  // tfjs-node registers the 'tensorflow' backend on import; it throws when libtensorflow is missing.
-  req('@tensorflow/tfjs-node');
-  if (!(await tf.setBackend('tensorflow'))) throw new Error('tfjs-node loaded but the tensorflow backend did not initialise');
-}
-
-async function tryWasm(): Promise<void> {
-  const wasm = req('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-  // In Node the .wasm binaries are read from the package's dist folder.
-  const dir = path.dirname(req.resolve('@tensorflow/tfjs-backend-wasm'));
-  wasm.setWasmPaths(dir + path.sep);
-  registerWasmKernels();
-  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
-  registerWasmFastKernels();
-}
-
-async function tryCpu(): Promise<void> {
-  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
-  // tfjs-backend-cpu prints an install hint for tfjs-node on first use; commands report the backend
-  // themselves (describeBackend), so the hint is switched off.
-  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
-}
-
-const loaders: Record<BackendName, () => Promise<void>> = { tensorflow: tryTensorflow, wasm: tryWasm, cpu: tryCpu };
-
-export interface InitOptions {
-  /** Force a backend (overrides GPTLAB_BACKEND). */
-  backend?: BackendName;
-  /** Print "backend: …" to stderr (default false; commands pass true). */
-  log?: boolean;
-}
-
-function parseForced(value: string | undefined): BackendName | undefined {
+function parseForced(value: string | undefined, order: readonly BackendName[]): BackendName | undefined {
   if (value === undefined || value === '' || value === 'auto') return undefined;
-  if (!(BACKENDS as readonly string[]).includes(value)) {
-    throw new Error(`GPTLAB_BACKEND=${value} is not a backend: use one of ${BACKENDS.join(', ')} (or leave it unset)`);
+  if (!(order as readonly string[]).includes(value)) {
+    throw new Error(`GPTLAB_BACKEND=${value} is not a backend: use one of ${order.join(', ')} (or leave it unset)`);
   }
   return value as BackendName;
 }
 
 /**
- * Chooses and initialises the backend once per process; later calls return the same answer.
- * Order: tensorflow → wasm → cpu, unless `options.backend` or GPTLAB_BACKEND forces one.
+ * Chooses and initialises the backend once per process (or page); later calls return the same answer.
+ * Order: the platform's, unless `options.backend` or GPTLAB_BACKEND forces one.
  */
 export async function initBackend(options: InitOptions = {}): Promise<BackendName> {
   const info = await initBackendInfo(options);
@@ -82,15 +77,16 @@ export async function initBackend(options: InitOptions = {}): Promise<BackendNam
 }
 
 export async function initBackendInfo(options: InitOptions = {}): Promise<BackendInfo> {
-  const forced = options.backend ?? parseForced(process.env.GPTLAB_BACKEND);
+  const p = installed();
+  const forced = options.backend ?? parseForced(envVar('GPTLAB_BACKEND'), p.order);
   if (current && (!forced || forced === current.backend)) {
     if (tf.getBackend() !== current.backend) await tf.setBackend(current.backend);
     return current;
   }
   if (pending && !forced) return pending;
-  pending = choose(forced).then((info) => {
+  pending = choose(p, forced, options).then((info) => {
     current = info;
-    if (options.log) process.stderr.write(describeBackend(info) + '\n');
+    if (options.log) p.log(describeBackend(info));
     return info;
   });
   try {
@@ -100,16 +96,14 @@ export async function initBackendInfo(options: InitOptions = {}): Promise<Backen
   }
 }
 
-async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
+async function choose(p: BackendPlatform, forced: BackendName | undefined, options: InitOptions): Promise<BackendInfo> {
   const skipped: BackendInfo['skipped'] = [];
-  const order = forced ? [forced] : BACKENDS;
-  for (const name of order) {
+  for (const name of forced ? [forced] : p.order) {
     try {
-      await loaders[name]();
-      const native = await loadNative(name);
+      await p.load(name, options);
+      const native = await p.loadNative(name);
       setFastMatMul(native.active || (name === 'wasm' && wasmFastKernelsActive()));
-      const threads = name === 'wasm' && !native.active ? 1 : native.active ? native.threads : defaultThreads(name);
-      return { backend: name, skipped, native, threads };
+      return { backend: name, skipped, native, threads: p.threads(name, native) };
     } catch (e) {
       if (forced) {
         throw new Error(`GPTLAB_BACKEND=${forced}: the ${forced} backend could not be loaded: ${errorText(e)}`);
@@ -118,11 +112,6 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
     }
   }
   throw new Error('no TensorFlow.js backend could be loaded: ' + skipped.map((s) => `${s.backend}: ${s.reason}`).join('; '));
-}
-
-function defaultThreads(name: BackendName): number {
-  if (name === 'tensorflow') return os.cpus().length;
-  return 1;
 }
 
 /** The backend chosen by initBackend, or null before it ran. */
@@ -137,4 +126,19 @@ export function describeBackend(info: BackendInfo | null = current): string {
   const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
   const native = info.native.active ? `on (${info.native.detail})` : `off (${info.native.detail})`;
   return `backend: ${info.backend} (${simd}${threads}) · native kernels: ${native}`;
+}
+
+/** Initialises the wasm backend (already imported, its .wasm paths set) with @gptlab/tensor's kernels. */
+export async function loadWasm(): Promise<void> {
+  registerWasmKernels();
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+  registerWasmFastKernels();
+}
+
+/** Initialises the cpu backend, the last fallback of every platform. */
+export async function loadCpu(): Promise<void> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not initialise');
+  // tfjs-backend-cpu prints an install hint for tfjs-node on first use; commands report the backend
+  // themselves (describeBackend), so the hint is switched off.
+  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
 }

@@ -1,34 +1,7 @@
-export { tf } from './tf';
-export type { Tensor, Scalar, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from './tf';
-export {
-  initBackend,
-  initBackendInfo,
-  backendInfo,
-  describeBackend,
-  BACKENDS,
-  type BackendName,
-  type BackendInfo,
-  type InitOptions,
-} from './backend';
-export type { NativeModule, NativeStatus } from './native';
-export { gelu } from './ops/gelu';
-export { layerNorm, LAYER_NORM_EPS } from './ops/layer-norm';
-export { crossEntropy, IGNORE_INDEX } from './ops/cross-entropy';
-export { causalMask, clearCausalMaskCache, MASK_VALUE } from './ops/causal-mask';
-export { additiveMask } from './ops/mask';
-export { dropout } from './ops/dropout';
-export { linear } from './ops/linear';
-export {
-  matMul2d,
-  batchMatMul,
-  matMulStrategy,
-  setMatMulStrategy,
-  setFastMatMul,
-  setNativeMatMul,
-  type MatMulStrategy,
-} from './ops/matmul';
-export { measureMatMul, matMulPeakGflops, type MatMulMeasurement } from './peak';
-export { disposeAll, liveTensors, assertNoLeak, readFloat32 } from './memory';
-// One seeded PRNG for the whole project (re-exported so `import { Rng } from '@gptlab/tensor'` keeps working).
-export { Rng, mixSeed } from '@gptlab/common';
-export { customGradOp } from './ops/custom-grad';
+// @gptlab/tensor under Node: backends tensorflow (tfjs-node) → wasm → cpu, and the optional native kernels.
+import { installNodeBackends } from './backend-node';
+
+installNodeBackends();
+
+export * from './api';
+export { BACKENDS } from './backend-node';

@@ -1,9 +1,7 @@
 // Hook for the optional native kernels (@gptlab/tensor-native). When that package is installed and built,
-// it registers faster kernels for the active backend; GPTLAB_NATIVE=0 turns it off.
-import { createRequire } from 'node:module';
+// it registers faster kernels for the active backend (loaded by backend-node.ts; GPTLAB_NATIVE=0 turns it
+// off); the ops ask here whether a fused kernel is registered. Browser-safe.
 import { tf } from './tf';
-
-const req = createRequire(__filename);
 
 export interface NativeStatus {
   active: boolean;
@@ -16,24 +14,6 @@ export interface NativeStatus {
 export interface NativeModule {
   /** Registers kernels for `backend` into this tfjs instance; returns a description, or throws. */
   register(tfjs: typeof tf, backend: string): { detail: string; threads: number };
-}
-
-export async function loadNative(backend: string): Promise<NativeStatus> {
-  if (process.env.GPTLAB_NATIVE === '0') return { active: false, detail: 'GPTLAB_NATIVE=0', threads: 0 };
-  let mod: NativeModule;
-  try {
-    mod = req('@gptlab/tensor-native') as NativeModule;
-  } catch {
-    return { active: false, detail: 'not installed', threads: 0 };
-  }
-  if (typeof mod.register !== 'function') return { active: false, detail: 'no register()', threads: 0 };
-  try {
-    const r = mod.register(tf, backend);
-    return { active: true, detail: r.detail, threads: r.threads };
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    return { active: false, detail: msg.split('\n')[0]!.slice(0, 200), threads: 0 };
-  }
 }
 
 /**

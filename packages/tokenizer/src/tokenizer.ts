@@ -3,10 +3,6 @@
 // model.ts, the cache in piece-cache.ts, the file formats in vocab-files.ts (GPT-2 / vocab.json + merges.txt)
 // and tokenizer-json.ts (Hugging Face tokenizer.json), training in trainer.ts.
 
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { writeFileAtomic } from '@gptlab/common/node';
 import { byteLevelToBytes, textEncoder } from './bytes';
 import {
   ByteLevelDecoder,
@@ -17,6 +13,7 @@ import {
   type ByteTables,
   type Decoder,
 } from './decoder';
+import { fileIO, readText } from './file-io';
 import { describe, parseVocabJson } from './io';
 import { BPEModel } from './model';
 import { IdentityNormalizer, type Normalizer } from './normalizer';
@@ -25,9 +22,24 @@ import { GPT2PreTokenizer, type PreTokenizer } from './pretokenizer';
 import { SpecialTokens, type AllowedSpecial } from './special-tokens';
 import { partsFromTokenizerJson, tokenizerJson } from './tokenizer-json';
 import { trainBPE, type TrainOptions, type TrainResult } from './trainer';
-import { partsFromVocabFiles, readText, vocabFilesOf, type LoadOptions, type VocabFileSources } from './vocab-files';
+import { sha256Hex } from './sha256';
+import { partsFromVocabFiles, vocabFilesOf, type LoadOptions, type VocabFileSources } from './vocab-files';
 
 export const ENDOFTEXT = '<|endoftext|>';
+
+/** The vocabulary file pairs fromDir / fromFiles accept, in order of preference (after tokenizer.json). */
+const VOCAB_FILE_PAIRS = [
+  ['vocab.json', 'merges.txt'],
+  ['encoder.json', 'vocab.bpe'],
+] as const;
+/** Every file name fromDir reads. */
+export const TOKENIZER_FILES = ['tokenizer.json', ...VOCAB_FILE_PAIRS.flat(), 'added_tokens.json'] as const;
+
+const textDecoder = new TextDecoder();
+
+function hasTokenizerFiles(files: Record<string, string>): boolean {
+  return 'tokenizer.json' in files || VOCAB_FILE_PAIRS.some(([v, m]) => v in files && m in files);
+}
 
 export interface EncodeOptions {
   /**
@@ -105,8 +117,8 @@ export class BPETokenizer implements ByteSource {
     const mergesText = readText(vocabBpePath, 'fromGPT2Files');
     return BPETokenizer.fromGPT2Strings(vocabText, mergesText, {
       ...opts,
-      vocabSource: path.basename(encoderJsonPath),
-      mergesSource: path.basename(vocabBpePath),
+      vocabSource: fileIO('fromGPT2Files').basename(encoderJsonPath),
+      mergesSource: fileIO('fromGPT2Files').basename(vocabBpePath),
     });
   }
 
@@ -121,28 +133,47 @@ export class BPETokenizer implements ByteSource {
    */
   static fromDir(dir: string): BPETokenizer {
     if (typeof dir !== 'string') throw new TypeError(`fromDir: expected a directory path, got ${describe(dir)}`);
-    const f = (n: string) => path.join(dir, n);
-    if (fs.existsSync(f('tokenizer.json'))) return BPETokenizer.load(f('tokenizer.json'));
-    for (const [v, m] of [
-      ['vocab.json', 'merges.txt'],
-      ['encoder.json', 'vocab.bpe'],
-    ]) {
-      if (fs.existsSync(f(v)) && fs.existsSync(f(m))) {
-        const tok = BPETokenizer.fromGPT2Files(f(v), f(m));
-        if (fs.existsSync(f('added_tokens.json'))) {
-          const added = parseVocabJson(readText(f('added_tokens.json'), 'fromDir'), 'added_tokens.json');
-          for (const [t, id] of added) tok.registerSpecial(t, id);
-        }
-        return tok;
-      }
+    const io = fileIO('fromDir');
+    const files: Record<string, string> = {};
+    for (const name of TOKENIZER_FILES) {
+      const file = io.join(dir, name);
+      if (io.exists(file)) files[name] = readText(file, 'fromDir');
     }
-    throw new Error(`fromDir: ${dir} has none of tokenizer.json, vocab.json + merges.txt, encoder.json + vocab.bpe`);
+    if (!hasTokenizerFiles(files)) {
+      throw new Error(`fromDir: ${dir} has none of tokenizer.json, vocab.json + merges.txt, encoder.json + vocab.bpe`);
+    }
+    return BPETokenizer.fromFiles(files);
+  }
+
+  /**
+   * The same choice as fromDir, from file contents keyed by file name (strings, or bytes as fetched in a
+   * browser): tokenizer.json, else vocab.json + merges.txt (+ added_tokens.json), else encoder.json + vocab.bpe.
+   */
+  static fromFiles(files: Readonly<Record<string, string | ArrayBuffer | Uint8Array>>): BPETokenizer {
+    const text = (name: string) => {
+      const v = files[name];
+      return v === undefined || typeof v === 'string' ? v : textDecoder.decode(v);
+    };
+    const json = text('tokenizer.json');
+    if (json !== undefined) return BPETokenizer.fromJSON(json, 'tokenizer.json');
+    for (const [v, m] of VOCAB_FILE_PAIRS) {
+      const vocab = text(v);
+      const merges = text(m);
+      if (vocab === undefined || merges === undefined) continue;
+      const tok = BPETokenizer.fromGPT2Strings(vocab, merges, { vocabSource: v, mergesSource: m });
+      const added = v === 'vocab.json' ? text('added_tokens.json') : undefined;
+      if (added !== undefined) for (const [t, id] of parseVocabJson(added, 'added_tokens.json')) tok.registerSpecial(t, id);
+      return tok;
+    }
+    throw new Error(
+      `fromFiles: got ${Object.keys(files).join(', ') || 'no files'}; expected tokenizer.json, vocab.json + merges.txt, or encoder.json + vocab.bpe`,
+    );
   }
 
   /** Loads a Hugging Face tokenizer.json (BPE model, ByteLevel pre-tokenizer/decoder), as written by save(). */
   static load(file: string): BPETokenizer {
     if (typeof file !== 'string') throw new TypeError(`load: expected a path string, got ${describe(file)}`);
-    return BPETokenizer.fromJSON(readText(file, 'load'), path.basename(file));
+    return BPETokenizer.fromJSON(readText(file, 'load'), fileIO('load').basename(file));
   }
 
   /** Parses tokenizer.json content (a string or the parsed object). */
@@ -322,7 +353,7 @@ export class BPETokenizer implements ByteSource {
   /** Writes a Hugging Face tokenizer.json (load it back with BPETokenizer.load). */
   save(file: string): void {
     if (typeof file !== 'string') throw new TypeError(`save: expected a path string, got ${describe(file)}`);
-    writeFileAtomic(file, JSON.stringify(this.toJSON()));
+    fileIO('save').writeText(file, JSON.stringify(this.toJSON()));
   }
 
   /**
@@ -333,10 +364,11 @@ export class BPETokenizer implements ByteSource {
   saveGPT2Files(dir: string): { vocab: string; merges: string } {
     if (typeof dir !== 'string') throw new TypeError(`saveGPT2Files: expected a directory path, got ${describe(dir)}`);
     const files = vocabFilesOf(this);
-    const vocab = path.join(dir, 'vocab.json');
-    const merges = path.join(dir, 'merges.txt');
-    writeFileAtomic(vocab, JSON.stringify(files.vocab));
-    writeFileAtomic(merges, files.merges);
+    const io = fileIO('saveGPT2Files');
+    const vocab = io.join(dir, 'vocab.json');
+    const merges = io.join(dir, 'merges.txt');
+    io.writeText(vocab, JSON.stringify(files.vocab));
+    io.writeText(merges, files.merges);
     return { vocab, merges };
   }
 
@@ -362,7 +394,6 @@ export class BPETokenizer implements ByteSource {
       }
     }
     for (const [a, b] of this.model.merges) parts.push(`m\t${a} ${b}`);
-    const h = createHash('sha256').update(parts.join('\n') + '\n');
-    return (this.hashCache = h.digest('hex'));
+    return (this.hashCache = sha256Hex(parts.join('\n') + '\n'));
   }
 }

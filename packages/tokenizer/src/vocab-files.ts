@@ -3,7 +3,6 @@
 // The format has no field for special tokens: they are vocabulary entries that no merge produces (GPT-2's
 // `<|endoftext|>`), which is how they are told apart when reading and how they are written.
 
-import * as fs from 'node:fs';
 import { byteLevelToBytes, bytesToByteLevel, textEncoder } from './bytes';
 import { describe, formatMergesText, isByteLevel, parseMergesText, parseVocabJson } from './io';
 import { BPEModel } from './model';
@@ -21,16 +20,6 @@ export interface VocabFileSources {
   /** File names used in error messages. */
   vocabSource?: string;
   mergesSource?: string;
-}
-
-/** A file's text, or an error naming the caller and the file. */
-export function readText(file: string, what: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new Error(`${what}: cannot read ${file} (${err.code ?? err.message})`);
-  }
 }
 
 /** Content of a special token stored in a vocabulary file: the byte-level spelling decoded when possible. */

@@ -85,3 +85,10 @@ export function runFlags(d: RunDefaults): FlagSpecs {
     'log-every': { type: 'int', min: 1, help: 'steps between progress lines when stderr is not a terminal', default: 10 },
   };
 }
+
+/** TensorBoard event files next to metrics.jsonl (the Trainer's commands: pretrain, finetune). */
+export const TENSORBOARD_FLAG: FlagSpec = {
+  type: 'string',
+  help: 'also write TensorBoard event files (loss, lr, grad norm, tokens/s, validation) into DIR',
+  metavar: 'DIR',
+};

@@ -6,7 +6,7 @@ import { initBackendInfo, describeBackend } from '@gptlab/tensor';
 import { GPT, loadGPT, TaskHead } from '@gptlab/model';
 import { BPETokenizer } from '@gptlab/tokenizer';
 import { EXIT_INTERRUPTED, interruptOnSigint, printResult, type TrainerCommand } from '../cli/command';
-import { JSON_FLAG, MODEL_DIR_FLAG, optimizerFlags, runFlags, seedFlag } from '../cli/flag-groups';
+import { JSON_FLAG, MODEL_DIR_FLAG, optimizerFlags, runFlags, seedFlag, TENSORBOARD_FLAG } from '../cli/flag-groups';
 import { defaultsOf, settingsOf } from '../cli/settings';
 import { finetune, FINETUNE_DEFAULTS, prepareForTasks } from '../finetune/finetune';
 import { TASK_KINDS, type TaskKind } from '../finetune/formats';
@@ -43,6 +43,7 @@ export interface FinetuneSettings {
   checkpointEvery?: number;
   keepCheckpoints: number;
   logEvery: number;
+  tensorboard?: string;
 }
 
 const d = FINETUNE_DEFAULTS;
@@ -72,11 +73,12 @@ const FLAGS: FlagSpecs = {
   truncate: { type: 'bool', help: 'cut examples longer than the context instead of failing' },
   seed: seedFlag(d.seed, 'seed for data order, dropout and the head'),
   ...runFlags({ out: 'runs/finetune' }),
+  tensorboard: TENSORBOARD_FLAG,
   json: JSON_FLAG,
 };
 const NOT_SETTINGS = ['resume', 'json'];
 /** Settings that may change when resuming (the rest comes from the checkpoint). */
-const RESUME_CHANGEABLE = ['out', 'evalEvery', 'checkpointEvery', 'keepCheckpoints', 'logEvery', 'maxSteps', 'epochs'];
+const RESUME_CHANGEABLE = ['out', 'evalEvery', 'checkpointEvery', 'keepCheckpoints', 'logEvery', 'maxSteps', 'epochs', 'tensorboard'];
 
 /** The built-in WordNet task, or the user's JSONL files (dev and test take the training file's label set). */
 function taskDataset(s: FinetuneSettings): TaskDataset {

@@ -7,10 +7,20 @@ import { initBackendInfo, describeBackend } from '@gptlab/tensor';
 import { GPT, getPreset, loadGPT, PRESETS, countParameters, trainingFlopsPerToken, type GPTConfig } from '@gptlab/model';
 import type { BPETokenizer } from '@gptlab/tokenizer';
 import { EXIT_INTERRUPTED, interruptOnSigint, type CommandIO, type TrainerCommand } from '../cli/command';
-import { corpusFlag, optimizerFlags, runFlags, seedFlag, shapeFlags, vocabSizeFlag, WORKERS_FLAG } from '../cli/flag-groups';
+import {
+  corpusFlag,
+  optimizerFlags,
+  runFlags,
+  seedFlag,
+  shapeFlags,
+  TENSORBOARD_FLAG,
+  vocabSizeFlag,
+  WORKERS_FLAG,
+} from '../cli/flag-groups';
 import { checkSettings, defaultsOf, kebab, readConfigFile, settingsOf } from '../cli/settings';
 import { trainingData, type DataSettings } from '../corpus';
 import { defaultWorkers, gptGradients, namedWeights } from '../lm';
+import { initialModel, readChatTemplate } from '../pretrain/init-from';
 import { causalLmMethod } from '../pretrain/method';
 import { readTrainerState, resolveCheckpoint, resumedSettings, runDirOf } from '../train/checkpoint';
 import { cosineSchedule } from '../train/schedule';
@@ -46,6 +56,8 @@ export interface PretrainConfig extends DataSettings {
   keepCheckpoints: number;
   workers?: number;
   logEvery: number;
+  tensorboard?: string;
+  initFrom?: string;
 }
 
 /** The settings table: flags, help, defaults and --config keys. */
@@ -79,6 +91,12 @@ export const PRETRAIN_FLAGS: FlagSpecs = {
   'eval-batches': { type: 'int', min: 1, help: 'validation batches per evaluation', default: 8 },
   'sample-tokens': { type: 'int', min: 0, help: 'tokens of the greedy sample printed at each evaluation (0 = none)', default: 24 },
   'sample-prompt': { type: 'string', help: 'prompt of the evaluation sample', default: 'a dog is' },
+  tensorboard: TENSORBOARD_FLAG,
+  'init-from': {
+    type: 'string',
+    help: 'start from this model (gptlab or Hugging Face GPT-2 directory): its config and tokenizer, fresh optimizer',
+    metavar: 'DIR',
+  },
 };
 
 /** Flags that are not settings of the run. */
@@ -97,6 +115,7 @@ const RESUME_CHANGEABLE = [
   'sampleTokens',
   'samplePrompt',
   'out',
+  'tensorboard',
 ];
 
 /** The model configuration of a run; errors name the flag. */
@@ -153,6 +172,9 @@ export async function pretrain(
 ): Promise<PretrainResult> {
   const log = (s: string) => io.stderr(s + '\n');
   const { resume, ...given } = partial;
+  if (resume && given.initFrom !== undefined) {
+    throw new UsageError('give either --resume (continue a run exactly) or --init-from (a new run from a model), not both');
+  }
   const resumeDir = resume ? resolveCheckpoint(resume) : undefined;
   const state = resumeDir ? readTrainerState(resumeDir) : undefined;
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<PretrainConfig>;
@@ -164,13 +186,26 @@ export async function pretrain(
   const info = await initBackendInfo();
   log(describeBackend(info));
   const runDir = path.resolve(cfg.out);
-  const data = await trainingData(cfg, runDir, log);
+  // --init-from: the checkpoint's model and tokenizer (written into the run directory, where a --resume finds it).
+  const init = !state && cfg.initFrom ? await initialModel(cfg.initFrom, { ...defined, blockSize: cfg.blockSize }, runDir) : undefined;
+  if (init) {
+    cfg.tokenizer = init.tokenizerFile;
+    log(`init: ${init.dir} (weights and tokenizer; a fresh optimizer and schedule)`);
+  }
+  let data: Awaited<ReturnType<typeof trainingData>>;
+  try {
+    data = await trainingData(cfg, runDir, log);
+  } catch (e) {
+    init?.model.dispose();
+    throw e;
+  }
   const vocab = data.tokenizer.vocabSize;
 
-  const model = resumeDir ? await loadGPT(resumeDir) : GPT.create(modelConfigOf(cfg, vocab), { seed: cfg.seed });
+  const model = resumeDir ? await loadGPT(resumeDir) : (init?.model ?? GPT.create(modelConfigOf(cfg, vocab), { seed: cfg.seed }));
   try {
-    if (model.config.vocabSize !== vocab)
-      throw new Error(`${resumeDir}: the model has ${model.config.vocabSize} tokens, the tokenizer ${vocab}`);
+    // A Hugging Face model may pad its embedding past the tokenizer (ids that never occur); otherwise they match.
+    if (vocab > model.config.vocabSize || (!cfg.initFrom && model.config.vocabSize !== vocab))
+      throw new Error(`${resumeDir ?? cfg.initFrom}: the model has ${model.config.vocabSize} tokens, the tokenizer ${vocab}`);
     const workers = cfg.workers ?? defaultWorkers(info);
     if (cfg.batchSize % workers !== 0)
       throw new UsageError(`--batch-size ${cfg.batchSize} must be a multiple of --workers ${workers} (each worker takes an equal share)`);
@@ -178,7 +213,7 @@ export async function pretrain(
     const nParams = countParameters(model.config);
     const c = model.config;
     log(
-      `model: ${cfg.preset} n_layer=${c.nLayer} n_head=${c.nHead} n_embd=${c.nEmbd} n_positions=${c.nPositions} vocab=${vocab} · ${nParams.toLocaleString('en-US')} parameters · context ${T}`,
+      `model: ${cfg.initFrom ? `from ${cfg.initFrom}` : cfg.preset} n_layer=${c.nLayer} n_head=${c.nHead} n_embd=${c.nEmbd} n_positions=${c.nPositions} vocab=${vocab} · ${nParams.toLocaleString('en-US')} parameters · context ${T}`,
     );
     log(
       `data: ${data.train.length.toLocaleString('en-US')} train / ${data.val.length.toLocaleString('en-US')} val tokens (${data.dataDir}) · ` +
@@ -195,6 +230,7 @@ export async function pretrain(
       workers,
       flopsPerToken: trainingFlopsPerToken(model.config, T),
       peakGflops,
+      chatTemplate: readChatTemplate(init?.dir ?? resumeDir),
     });
     const trainer = new Trainer(
       method,
@@ -214,6 +250,7 @@ export async function pretrain(
         logEvery: cfg.logEvery,
         minutes: cfg.minutes,
         resume: resumeDir && state ? { dir: resumeDir, state } : undefined,
+        tensorboard: cfg.tensorboard,
       },
       io,
       hooks,

@@ -47,6 +47,8 @@ export interface FinetuneOptions {
   config?: Record<string, unknown>;
   /** Continue from this checkpoint: the model and `head` were loaded from it. */
   resume?: { dir: string; state: TrainerState; head: TaskHead };
+  /** Also write TensorBoard event files into this folder. */
+  tensorboard?: string;
 }
 
 export const FINETUNE_DEFAULTS = {
@@ -174,6 +176,7 @@ export async function finetune(
       keepCheckpoints: o.keepCheckpoints ?? 2,
       logEvery: o.logEvery ?? 10,
       resume: o.resume,
+      tensorboard: o.tensorboard,
     },
     io,
     hooks,

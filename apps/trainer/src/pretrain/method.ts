@@ -39,6 +39,8 @@ export interface CausalLmParts {
   val: TokenArray;
   flopsPerToken: number;
   peakGflops: number;
+  /** A chat template the model came with (--init-from a chat model): kept in every checkpoint. */
+  chatTemplate?: string;
 }
 
 export function causalLmMethod(s: CausalLmSettings, p: CausalLmParts): TrainingMethod<TokenBatch> {
@@ -90,7 +92,8 @@ export function causalLmMethod(s: CausalLmSettings, p: CausalLmParts): TrainingM
       setState: (state) => sampler.setState(state as number),
     },
     evaluate,
-    saveModel: (dir, step) => saveGPT(p.model, dir, { metadata: { step: String(step) }, tokenizer: p.tokenizer }),
+    saveModel: (dir, step) =>
+      saveGPT(p.model, dir, { metadata: { step: String(step) }, tokenizer: p.tokenizer, chatTemplate: p.chatTemplate }),
     files: [p.tokenizerFile],
     flopsPerToken: p.flopsPerToken,
     peakGflops: p.peakGflops,

@@ -13,6 +13,7 @@ import type { GradientSource } from './gradients';
 import { trainLoop, NonFiniteLossError, type StepBatches, type StepRecord, type StopReason } from './loop';
 import { MetricsLog, lossCurveSvg } from './metrics';
 import { Progress } from './progress';
+import { TensorBoardWriter } from './tensorboard';
 import { writeFileAtomic } from '@gptlab/common/node';
 
 /** Where a method's batches come from; its state is the data position a checkpoint saves. */
@@ -71,6 +72,8 @@ export interface TrainerOptions {
   minutes?: number;
   /** Continue from this checkpoint; the method has already loaded its model weights from it. */
   resume?: { dir: string; state: TrainerState };
+  /** Also log the scalars as TensorBoard event files in this folder. */
+  tensorboard?: string;
 }
 
 export interface TrainerHooks {
@@ -110,6 +113,7 @@ export class Trainer<B> {
   private readonly metrics: MetricsLog;
   private readonly progress: Progress;
   private lastEval: EvalResult | null = null;
+  private tensorboard: TensorBoardWriter | null = null;
   private lastCheckpoint: string | null;
   private totalSteps: number;
   private tokensSeen: number;
@@ -144,6 +148,8 @@ export class Trainer<B> {
     if (r.loss !== undefined && !Number.isFinite(r.loss)) throw new NonFiniteLossError(step, 'validation loss', r.loss);
     this.lastEval = r;
     this.metrics.append({ type: 'eval', step, ...(r.loss !== undefined ? { val_loss: r.loss } : {}), ...r.metrics });
+    const numeric = Object.entries(r.metrics).filter((e): e is [string, number] => typeof e[1] === 'number');
+    this.tensorboard?.scalars(step, { ...(r.loss !== undefined ? { 'val/loss': r.loss } : {}), ...prefixed('val/', numeric) });
     this.writePlot();
     this.progress.log(`eval step ${step}: ${r.line}${r.note ? ` · ${r.note}` : ''}`);
   }
@@ -185,6 +191,10 @@ export class Trainer<B> {
     } else fs.rmSync(this.metrics.file, { force: true });
     writeFileAtomic(path.join(this.runDir, 'config.json'), JSON.stringify({ ...o.config, ...o.describe }, null, 2) + '\n');
     this.log(`run: ${this.runDir}${resume ? ` · resuming from ${resume.dir} at step ${resume.state.step}` : ''}`);
+    if (o.tensorboard) {
+      this.tensorboard = new TensorBoardWriter(path.resolve(o.tensorboard));
+      this.log(`tensorboard: ${this.tensorboard.file}`);
+    }
     const t0 = performance.now();
     try {
       const res = await trainLoop<B>({
@@ -244,6 +254,7 @@ export class Trainer<B> {
     } finally {
       await method.gradients.dispose();
       this.optimizer.dispose();
+      this.tensorboard?.close();
     }
   }
 
@@ -261,6 +272,13 @@ export class Trainer<B> {
       tokens_per_sec: Math.round(r.tokensPerSec),
       mfu: r.mfu === null ? null : Number(r.mfu.toFixed(4)),
       elapsed_s: Number(r.elapsedSeconds.toFixed(2)),
+    });
+    this.tensorboard?.scalars(r.step, {
+      'train/loss': r.loss,
+      ...prefixed('train/', Object.entries(r.parts)),
+      'train/lr': r.lr,
+      'train/grad_norm': r.gradNorm,
+      'train/tokens_per_sec': r.tokensPerSec,
     });
     this.progress.step(r);
     this.hooks.onStep?.(r);
@@ -286,6 +304,11 @@ function doneLine(r: TrainResult): string {
     (r.mfu !== null ? ` · MFU ${(100 * r.mfu).toFixed(1)}%` : '') +
     ` · ${r.seconds.toFixed(1)}s`
   );
+}
+
+/** TensorBoard tags: "train/loss", "val/val_ppl" — the prefix groups a run's charts. */
+function prefixed(prefix: string, entries: [string, number][]): Record<string, number> {
+  return Object.fromEntries(entries.map(([k, v]) => [prefix + k, v]));
 }
 
 function displayPath(p: string): string {

@@ -4,6 +4,7 @@
 // and cross-entropy kernels @gptlab/tensor's ops run when a backend has them. The wasm backend keeps
 // tensors in its heap; these kernels read inputs and write outputs there directly (no copies through JS).
 // GPTLAB_WASM_KERNELS=0 keeps the backend's own kernels (for comparisons).
+import { envVar } from '../env';
 import { tf } from '../tf';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { makeWasmBatchMatMul } from './wasm-batch-matmul';
@@ -40,7 +41,7 @@ let fastActive = false;
  * the layouts and dtypes the replacements do not cover). Returns whether they are active.
  */
 export function registerWasmFastKernels(): boolean {
-  if (process.env.GPTLAB_WASM_KERNELS === '0') return false;
+  if (envVar('GPTLAB_WASM_KERNELS') === '0') return false;
   if (!isWasmBackendLike(tf.findBackend('wasm'))) return false;
   for (const [name, make] of REPLACEMENTS) {
     const original = tf.getKernel(name, 'wasm');
