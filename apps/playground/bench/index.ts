@@ -1,7 +1,8 @@
 // Playground overhead: the same greedy run of the demo checkpoint called directly, through POST /api/generate
 // (JSON) and through server-sent events over a real socket (time to first token, tokens/s); and the
-// attention endpoint at the demo's full context. One JSON line per measurement.
-//   pnpm --filter @gptlab/playground bench -- --json
+// attention endpoint at the demo's full context; then the load benchmark (bench/load.ts: 200 concurrent
+// clients on /v1). One JSON line per measurement.
+//   pnpm --filter @gptlab/playground bench -- --json [--only load|overhead] [--clients 200] [--load-tokens 16]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,9 +12,11 @@ import { strategyFromJSON } from '@gptlab/decoding';
 import { describeBackend } from '@gptlab/tensor';
 import { RealModel, realRegistry } from '../src/real';
 import { createServer } from '../src/server';
+import { loadBench } from './load';
 
 async function main(): Promise<void> {
   const flags = parseFlags();
+  if (flags.only === 'load') return loadBench(flags, machine());
   const iters = Number(flags.iters ?? 5);
   const newTokens = 40;
   // Run from the package directory (pnpm --filter does); tsx runs this file as ESM, without __dirname.
@@ -27,7 +30,11 @@ async function main(): Promise<void> {
   const prompt = model.encode('The quick brown');
   const req = { promptIds: prompt, strategy: strategyFromJSON({ type: 'greedy', maxNewTokens: newTokens }) };
 
-  const app = await createServer({ registry: realRegistry(models, { stopAtEos: false }), uiDir: path.resolve('src', 'ui') });
+  const app = await createServer({
+    registry: realRegistry(models, { stopAtEos: false }),
+    uiDir: path.resolve('src', 'ui'),
+    browserBundleDir: path.resolve('dist', 'browser'),
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/generate`;
   const body = { model: 'demo', promptIds: prompt, strategy: { type: 'greedy' }, maxNewTokens: newTokens };
@@ -115,6 +122,7 @@ async function main(): Promise<void> {
   await app.close();
   model.dispose();
   fs.rmSync(models, { recursive: true, force: true });
+  if (flags.only !== 'overhead') await loadBench(flags, m);
 }
 
 main().catch((e) => {

@@ -3,7 +3,7 @@
 // the models directory, so no request can make the server read anything else.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HttpError, type LoadedModel, type ModelRegistry } from './types';
+import { HttpError, type LoadedModel, type ModelLease, type ModelRegistry } from './types';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -52,13 +52,22 @@ export function listModelNames(root: string): string[] {
 
 export type ModelLoader = (dir: string, name: string) => Promise<LoadedModel>;
 
+interface CacheEntry {
+  model: Promise<LoadedModel>;
+  /** Requests holding the model (acquire without release yet). */
+  users: number;
+  /** Out of the cache: dispose when the last user releases it. */
+  evicted: boolean;
+}
+
 /**
  * A registry over a models directory: lists checkpoints, loads them with `loader`, keeps the `maxLoaded`
- * most recently used ones in memory (older ones are disposed) and shares one load between concurrent
- * requests for the same name.
+ * most recently used ones in memory and shares one load between concurrent requests for the same name.
+ * A model pushed out of the cache is disposed only once no request holds it: `acquire` counts its users
+ * (a long generation must not lose its weights because another request loaded a third model).
  */
 export class DirRegistry implements ModelRegistry {
-  private readonly cache = new Map<string, Promise<LoadedModel>>();
+  private readonly cache = new Map<string, CacheEntry>();
   readonly root: string;
 
   constructor(
@@ -76,30 +85,62 @@ export class DirRegistry implements ModelRegistry {
     return listModelNames(this.root);
   }
 
-  load(name: string): Promise<LoadedModel> {
-    let dir: string;
+  /** The model without holding it: it may be disposed once evicted (use `acquire` while computing with it). */
+  async load(name: string): Promise<LoadedModel> {
+    return this.entry(name).model;
+  }
+
+  async acquire(name: string): Promise<ModelLease> {
+    const entry = this.entry(name);
+    entry.users++;
+    let model: LoadedModel;
     try {
-      dir = resolveModelDir(this.root, name);
+      model = await entry.model;
     } catch (e) {
-      return Promise.reject(e);
+      entry.users--;
+      throw e;
     }
+    let released = false;
+    return {
+      model,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.users--;
+        if (entry.evicted && entry.users === 0) model.dispose?.();
+      },
+    };
+  }
+
+  /** Models loaded or loading, most recently used last, with their user counts (for tests and /api/health). */
+  get loaded(): { name: string; users: number }[] {
+    return [...this.cache].map(([name, e]) => ({ name, users: e.users }));
+  }
+
+  private entry(name: string): CacheEntry {
+    const dir = resolveModelDir(this.root, name);
     const hit = this.cache.get(name);
     if (hit) {
       this.cache.delete(name);
       this.cache.set(name, hit);
       return hit;
     }
-    const p = this.loader(dir, name);
-    this.cache.set(name, p);
-    p.catch(() => this.cache.delete(name));
+    const entry: CacheEntry = { model: this.loader(dir, name), users: 0, evicted: false };
+    this.cache.set(name, entry);
+    entry.model.catch(() => {
+      if (this.cache.get(name) === entry) this.cache.delete(name);
+    });
     while (this.cache.size > this.maxLoaded) {
-      const [oldName, old] = this.cache.entries().next().value as [string, Promise<LoadedModel>];
+      const [oldName, old] = this.cache.entries().next().value as [string, CacheEntry];
       this.cache.delete(oldName);
-      old.then(
-        (m) => m.dispose?.(),
+      old.evicted = true;
+      old.model.then(
+        (m) => {
+          if (old.users === 0) m.dispose?.();
+        },
         () => undefined,
       );
     }
-    return p;
+    return entry;
   }
 }

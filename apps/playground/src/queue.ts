@@ -1,6 +1,7 @@
 // A FIFO of jobs run one at a time: generation saturates the CPU, so concurrent requests wait their turn
 // instead of interleaving (and multiplying memory). A job whose AbortSignal fires while it waits leaves
-// the queue without running; when more than `maxPending` jobs wait, new ones are refused (503).
+// the queue without running; when more than `maxPending` jobs wait, new ones are refused with a 429 whose
+// Retry-After estimates when the queue will have drained (from the running average job duration).
 import { HttpError } from './types';
 
 interface Waiting {
@@ -9,14 +10,23 @@ interface Waiting {
   onAbort?: () => void;
 }
 
+export const DEFAULT_MAX_QUEUE = 256;
+
 export class JobQueue {
   private running = 0;
   private readonly waiting: Waiting[] = [];
+  /** Exponential moving average of job durations (ms), for Retry-After. */
+  private avgJobMs = 0;
 
   constructor(
     readonly concurrency = 1,
-    readonly maxPending = 32,
+    readonly maxPending = DEFAULT_MAX_QUEUE,
   ) {}
+
+  /** Seconds until the jobs now waiting have probably run (at least 1). */
+  get retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil(((this.waiting.length + this.running) * this.avgJobMs) / this.concurrency / 1000));
+  }
 
   get pending(): number {
     return this.waiting.length;
@@ -30,11 +40,16 @@ export class JobQueue {
   run<T>(job: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(abortError());
     if (this.running >= this.concurrency && this.waiting.length >= this.maxPending) {
-      return Promise.reject(new HttpError(503, `server busy: ${this.waiting.length} requests already queued`));
+      return Promise.reject(
+        new HttpError(429, `server busy: ${this.waiting.length} requests already queued (--max-queue ${this.maxPending})`, {
+          headers: { 'retry-after': String(this.retryAfterSeconds) },
+        }),
+      );
     }
     return new Promise<T>((resolve, reject) => {
       const start = () => {
         this.running++;
+        const t0 = Date.now();
         let p: Promise<T>;
         try {
           p = job();
@@ -43,6 +58,8 @@ export class JobQueue {
         }
         p.then(resolve, reject).finally(() => {
           this.running--;
+          const ms = Date.now() - t0;
+          this.avgJobMs = this.avgJobMs === 0 ? ms : 0.8 * this.avgJobMs + 0.2 * ms;
           this.next();
         });
       };

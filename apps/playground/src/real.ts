@@ -6,23 +6,18 @@ import * as path from 'node:path';
 import { tf, initBackend, describeBackend } from '@gptlab/tensor';
 import { countParameters, loadGPT, type GPT, type GPTConfig } from '@gptlab/model';
 import { BPETokenizer } from '@gptlab/tokenizer';
-import {
-  gptLanguageModel,
-  generateAll,
-  stream as decodeStream,
-  resultToJSON,
-  type GenerateResult as DecodingResult,
-  type LanguageModel,
-  type ModelSession,
-} from '@gptlab/decoding';
+import { gptLanguageModel, generateAll, stream as decodeStream } from '@gptlab/decoding';
 import { compileLayout, elementMask, patternToString, renderLayoutSVG, type AttentionPattern } from '@gptlab/sparse-attention';
-import { abortError } from './queue';
+import { DEFAULT_MAX_BATCH, ModelBatchEngine, withSequences } from './batch-engine';
+import { abortableLanguageModel } from './abortable';
 import { DirRegistry } from './models-dir';
+import { loadChatTemplate } from './v1/chat-template';
 import {
   HttpError,
   type Alternative,
   type GenerateHooks,
   type GenerateRequest,
+  type ChatTemplate,
   type GenerateResult,
   type LoadedModel,
   type ModelCard,
@@ -37,32 +32,8 @@ export interface TextCodec {
   readonly vocabSize: number;
 }
 
-/**
- * `lm` with a stop switch: every step first checks `signal` (throwing an AbortError, which unwinds the search
- * and disposes its session) and yields to the event loop once the step is done, so a client's disconnect is
- * noticed between tokens.
- */
-export function abortableLanguageModel(lm: LanguageModel, signal?: AbortSignal): LanguageModel {
-  if (!signal) return lm;
-  return {
-    vocabSize: lm.vocabSize,
-    contextLength: lm.contextLength,
-    start(batch: number): ModelSession {
-      const inner = lm.start(batch);
-      return {
-        async feed(tokens: number[][]): Promise<Float32Array[]> {
-          if (signal.aborted) throw abortError();
-          const out = await inner.feed(tokens);
-          await new Promise((r) => setImmediate(r));
-          if (signal.aborted) throw abortError();
-          return out;
-        },
-        reorder: (rows) => inner.reorder(rows),
-        dispose: () => inner.dispose(),
-      };
-    },
-  };
-}
+// Re-exported where it always was (the server's callers import it from here).
+export { abortableLanguageModel };
 
 const TOKENIZER_FILES: [string, ...string[]][] = [['tokenizer.json'], ['vocab.json', 'merges.txt'], ['encoder.json', 'vocab.bpe']];
 
@@ -102,15 +73,14 @@ export function findEosTokenId(dir: string, vocabSize: number): number | null {
   return null;
 }
 
-/** The first (best) result's JSON, with every sequence when there are several. */
-function withSequences(all: DecodingResult[]): GenerateResult {
-  const first = resultToJSON(all[0]!);
-  return all.length === 1 ? first : { ...first, sequences: all.map(resultToJSON) };
-}
-
 export interface RealModelOptions {
   /** Stop at the end-of-text token (default true, as Hugging Face generate does). */
   stopAtEos?: boolean;
+  /**
+   * Rows the server decodes together for this model (continuous batching of greedy / sample requests; default
+   * DEFAULT_MAX_BATCH). 1: no batch engine, every generation runs alone. `generate` below never batches.
+   */
+  maxBatch?: number;
 }
 
 export class RealModel implements LoadedModel {
@@ -118,17 +88,23 @@ export class RealModel implements LoadedModel {
   readonly contextLength: number;
   readonly vocabSize: number;
   readonly eosTokenId: number | null;
+  /** tokenizer_config.json's chat_template (for /v1/chat/completions), or null. */
+  chatTemplate: ChatTemplate | null = null;
+  /** The server's continuous batching for this model (null with maxBatch 1). */
+  readonly batch: ModelBatchEngine | null;
 
   private constructor(
     readonly gpt: GPT,
     readonly codec: TextCodec | null,
     card: ModelCard,
     eosTokenId: number | null,
+    maxBatch: number,
   ) {
     this.card = card;
     this.contextLength = gpt.config.nPositions;
     this.vocabSize = gpt.config.vocabSize;
     this.eosTokenId = eosTokenId;
+    this.batch = maxBatch > 1 ? new ModelBatchEngine(gpt, codec ?? undefined, maxBatch) : null;
   }
 
   static async load(dir: string, name = path.basename(dir), opts: RealModelOptions = {}): Promise<RealModel> {
@@ -159,7 +135,19 @@ export class RealModel implements LoadedModel {
       }),
     };
     const eos = opts.stopAtEos === false ? null : findEosTokenId(dir, c.vocabSize);
-    return new RealModel(gpt, tok?.codec ?? null, card, eos);
+    const maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+      gpt.dispose();
+      throw new Error(`maxBatch must be a positive integer, got ${maxBatch}`);
+    }
+    const model = new RealModel(gpt, tok?.codec ?? null, card, eos, maxBatch);
+    try {
+      model.chatTemplate = loadChatTemplate(dir);
+    } catch (e) {
+      gpt.dispose();
+      throw e;
+    }
+    return model;
   }
 
   private requireCodec(what: string): TextCodec {
@@ -251,8 +239,13 @@ export class RealModel implements LoadedModel {
     };
   }
 
+  /**
+   * Frees the weights. With a batch engine: it takes no more requests and the weights go once the batch is idle
+   * (an aborted request leaves its row in the batched cache until the engine's next step).
+   */
   dispose(): void {
-    this.gpt.dispose();
+    if (this.batch) this.batch.disposeWhenIdle(() => this.gpt.dispose());
+    else this.gpt.dispose();
   }
 }
 

@@ -27,27 +27,27 @@ export const DEFAULT_LIMITS: Limits = {
   maxSequences: 16,
 };
 
-function bad(msg: string): never {
-  throw new HttpError(400, msg);
+export function bad(msg: string, param?: string): never {
+  throw new HttpError(400, msg, { param });
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function int(obj: Record<string, unknown>, key: string, lo: number, hi: number): number | undefined {
+export function int(obj: Record<string, unknown>, key: string, lo: number, hi: number): number | undefined {
   const v = obj[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) bad(`${key} must be an integer (got ${JSON.stringify(v)})`);
-  if (v < lo || v > hi) bad(`${key} must be in [${lo}, ${hi}] (got ${v})`);
+  if (typeof v !== 'number' || !Number.isInteger(v)) bad(`${key} must be an integer (got ${JSON.stringify(v)})`, key);
+  if (v < lo || v > hi) bad(`${key} must be in [${lo}, ${hi}] (got ${v})`, key);
   return v;
 }
 
-function tokenIds(v: unknown, key: string): number[] {
-  if (!Array.isArray(v)) bad(`${key} must be an array of token ids`);
+export function tokenIds(v: unknown, key: string): number[] {
+  if (!Array.isArray(v)) bad(`${key} must be an array of token ids`, key);
   v.forEach((t, i) => {
     if (typeof t !== 'number' || !Number.isInteger(t) || t < 0)
-      bad(`${key}[${i}] must be a non-negative integer (got ${JSON.stringify(t)})`);
+      bad(`${key}[${i}] must be a non-negative integer (got ${JSON.stringify(t)})`, key);
   });
   return v as number[];
 }
@@ -73,9 +73,9 @@ function parseModel(body: Record<string, unknown>): string {
   return body.model;
 }
 
-function unknownKey(key: string, known: readonly string[]): never {
+export function unknownKey(key: string, known: readonly string[]): never {
   const close = closestNames(key, known);
-  bad(`${key} is not a known field${close.length ? ` (did you mean ${close.join(', ')}?)` : ''}`);
+  bad(`${key} is not a known field${close.length ? ` (did you mean ${close.join(', ')}?)` : ''}`, key);
 }
 
 export interface GenerateBody {
@@ -89,7 +89,7 @@ export interface GenerateBody {
 }
 
 const GENERATE_KEYS = ['model', 'prompt', 'promptIds', 'topAlternatives', 'strategy'];
-const STRATEGY_KEYS = STRATEGY_FIELDS.flatMap((f) => [f.name, ...(f.aliases as readonly string[])]);
+export const STRATEGY_KEYS = STRATEGY_FIELDS.flatMap((f) => [f.name, ...(f.aliases as readonly string[])]);
 
 /**
  * Structural validation of a POST /api/generate body (no model needed yet). Strategy fields may sit in
@@ -116,11 +116,12 @@ export function parseGenerateBody(body: unknown, limits: Limits = DEFAULT_LIMITS
   return { model, ...prompt, topAlternatives, strategy: strategy as StrategyInput };
 }
 
-function strategyOrBadRequest(input: object, opts?: Parameters<typeof strategyFromJSON>[1]): Strategy {
+export function strategyOrBadRequest(input: object, opts?: Parameters<typeof strategyFromJSON>[1]): Strategy {
   try {
     return strategyFromJSON(input, opts);
   } catch (e) {
-    throw e instanceof StrategyError ? new HttpError(400, e.message) : e;
+    // The field as the client spelled it, without an index path: OpenAI's error `param`.
+    throw e instanceof StrategyError ? new HttpError(400, e.message, { param: e.field.replace(/\[.*$/, '') }) : e;
   }
 }
 
@@ -132,13 +133,13 @@ export function generationDefaults(model: Pick<LoadedModel, 'eosTokenId'>): Stra
 /** The strategy a request runs on `model`: token ids checked against its vocabulary, its EOS by default, the server's limits. */
 export function resolveStrategy(input: StrategyInput, model: Pick<LoadedModel, 'vocabSize' | 'eosTokenId'>, limits: Limits): Strategy {
   const s = strategyOrBadRequest(input, { vocabSize: model.vocabSize, defaults: generationDefaults(model) });
-  const over = (field: string, value: number, max: number) => {
-    if (value > max) bad(`${field} may be at most ${max} on this server (got ${value})`);
+  const over = (field: string, value: number, max: number, param: string) => {
+    if (value > max) bad(`${field} may be at most ${max} on this server (got ${value})`, param);
   };
-  over('maxNewTokens', s.maxNewTokens, limits.maxNewTokens);
-  over('numBeams', s.numBeams, limits.maxSequences);
-  over('numReturnSequences', s.numReturnSequences, limits.maxSequences);
-  over('the number of stop strings', s.stopStrings.length, limits.maxStopStrings);
+  over('maxNewTokens', s.maxNewTokens, limits.maxNewTokens, 'max_tokens');
+  over('numBeams', s.numBeams, limits.maxSequences, 'num_beams');
+  over('numReturnSequences', s.numReturnSequences, limits.maxSequences, 'n');
+  over('the number of stop strings', s.stopStrings.length, limits.maxStopStrings, 'stop');
   return s;
 }
 
@@ -151,11 +152,13 @@ export function checkAgainstModel(
 ): void {
   if (promptIds.length === 0) bad('the prompt encodes to no tokens');
   for (let i = 0; i < promptIds.length; i++) {
-    if (promptIds[i]! >= model.vocabSize) bad(`${field}[${i}] = ${promptIds[i]} is outside the vocabulary (size ${model.vocabSize})`);
+    if (promptIds[i]! >= model.vocabSize)
+      bad(`${field}[${i}] = ${promptIds[i]} is outside the vocabulary (size ${model.vocabSize})`, field);
   }
   if (promptIds.length + maxNewTokens > model.contextLength) {
     bad(
       `prompt (${promptIds.length} tokens) + maxNewTokens (${maxNewTokens}) exceeds the model's context of ${model.contextLength} tokens`,
+      field,
     );
   }
 }

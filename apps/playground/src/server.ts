@@ -1,28 +1,62 @@
-// The playground's HTTP server: the single-page UI plus a small JSON/SSE API over a ModelRegistry.
+// The playground's HTTP server: the single-page UI, a small JSON/SSE API (/api) and the OpenAI-compatible API
+// (/v1, src/v1) over a ModelRegistry. Generations are scheduled by a Generator (src/generator.ts).
+import { timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { STRATEGY_FIELDS } from '@gptlab/decoding';
+import { BatchingGenerator, type Generator } from './generator';
 import { JobQueue, isAbortError } from './queue';
+import { requestSignal, startEventStream, timeoutError } from './request-signal';
 import {
   HttpError,
+  withModel,
   type Alternative,
   type GenerateRequest,
   type GenerateResult,
   type LoadedModel,
   type ModelRegistry,
-  type TokenEvent,
+  type GenerateHooks,
 } from './types';
 import { DEFAULT_LIMITS, checkAgainstModel, parseAttentionBody, parseGenerateBody, resolveStrategy, type Limits } from './requests';
+import { openAIError } from './v1/errors';
+import { v1Routes } from './v1/routes';
+import { browserFiles } from './browser-files';
 
 export interface ServerOptions {
   registry: ModelRegistry;
   limits?: Partial<Limits>;
-  /** Jobs (generation, attention) run through this queue; default: one at a time, 32 waiting at most. */
+  /**
+   * Jobs (generation, attention) run through this queue; default: one at a time, 256 waiting at most. Its
+   * maxPending also bounds the requests waiting for a row of a model's batch engine.
+   */
   queue?: JobQueue;
+  /**
+   * Schedules generations. Default: a BatchingGenerator over `queue` (continuous batching for models with a batch
+   * engine, the queue for the rest).
+   */
+  generator?: Generator;
+  /** Seconds a request may take, queue wait included, before its generation is stopped (default 120; 0: none). */
+  requestTimeoutS?: number;
+  /** When set, /api and /v1 requests need `Authorization: Bearer <apiKey>` (the static UI stays open). */
+  apiKey?: string;
   /** Directory holding index.html, style.css and the UI's ES modules (default: the ui folder next to this file). */
   uiDir?: string;
-  logger?: boolean;
+  /** Folder of the "run in this browser" bundle, gptlab-browser.js (default: dist/browser of the build). */
+  browserBundleDir?: string;
+  /** Fastify's pino logger: a level ('info', 'debug', ...; 'silent' or false: none). */
+  logger?: boolean | string;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_S = 120;
+
+/** Constant-time check of an `Authorization: Bearer KEY` header. */
+function bearerMatches(header: string | undefined, key: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!m) return false;
+  const given = Buffer.from(m[1]!.trim());
+  const want = Buffer.from(key);
+  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 // The UI is static files: index.html at /, and the stylesheet and ES modules of the ui folder by name.
@@ -38,33 +72,58 @@ export function defaultUiDir(): string {
   return path.join(__dirname, 'ui');
 }
 
-/** An AbortController that fires when the client goes away before the response is complete. */
-function disconnectSignal(request: FastifyRequest, reply: FastifyReply): AbortController {
-  const ac = new AbortController();
-  const onClose = () => {
-    if (!reply.raw.writableEnded) ac.abort();
-  };
-  reply.raw.on('close', onClose);
-  request.raw.socket?.on?.('close', onClose);
-  return ac;
-}
-
 export async function createServer(opts: ServerOptions): Promise<FastifyInstance> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const queue = opts.queue ?? new JobQueue(1, 32);
+  const generator = opts.generator ?? new BatchingGenerator(opts.queue ?? new JobQueue());
   const registry = opts.registry;
   const uiDir = opts.uiDir ?? defaultUiDir();
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
+  const requestTimeoutMs = (opts.requestTimeoutS ?? DEFAULT_REQUEST_TIMEOUT_S) * 1000;
+  const level = opts.logger === true ? 'info' : opts.logger === false || opts.logger === undefined ? 'silent' : opts.logger;
+  const app = Fastify({ logger: level === 'silent' ? false : { level }, bodyLimit: 4 * 1024 * 1024 });
+
+  if (opts.apiKey) {
+    const apiKey = opts.apiKey;
+    app.addHook('onRequest', async (req, reply) => {
+      const url = req.url;
+      const isV1 = url === '/v1' || url.startsWith('/v1/');
+      if (!isV1 && !(url === '/api' || url.startsWith('/api/') || url.startsWith('/browser/models/'))) return;
+      if (bearerMatches(req.headers.authorization, apiKey)) return;
+      const message = 'missing or wrong API key: send Authorization: Bearer <key> (the server runs with --api-key)';
+      if (isV1) {
+        const { body } = openAIError(new HttpError(401, message));
+        return reply.code(401).header('www-authenticate', 'Bearer').send(body);
+      }
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: message });
+    });
+  }
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
-    if (err instanceof HttpError) return reply.code(err.statusCode).send({ error: err.message });
+    if (err instanceof HttpError)
+      return reply
+        .code(err.statusCode)
+        .headers(err.extra.headers ?? {})
+        .send({ error: err.message });
     if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ error: err.message });
     }
     app.log.error(err);
     return reply.code(500).send({ error: `internal error: ${err.message}` });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}` }));
+  app.setNotFoundHandler((req, reply) => {
+    const message = `no route ${req.method} ${req.url}`;
+    if (req.url.startsWith('/v1/')) return reply.code(404).send(openAIError(new HttpError(404, message)).body);
+    return reply.code(404).send({ error: message });
+  });
+  await app.register(
+    (v1, _o, done) => {
+      v1Routes(v1, { registry, generator, limits, requestTimeoutMs }).then(() => done(), done);
+    },
+    { prefix: '/v1' },
+  );
+  // "Run in this browser": the bundle, the wasm backend's files and the checkpoints' files (src/browser-files.ts).
+  await app.register((b, _o, done) => void browserFiles(b, { registry, bundleDir: opts.browserBundleDir }).then(() => done(), done), {
+    prefix: '/browser',
+  });
 
   const sendUiFile = async (file: string, reply: FastifyReply) => {
     let body: string;
@@ -86,7 +145,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   // The decoding strategy schema (@gptlab/decoding's field table) and this server's limits: the web form is made from it.
   app.get('/api/schema', async () => ({ fields: STRATEGY_FIELDS, limits }));
 
-  app.get('/api/health', async () => ({ ok: true, queue: { active: queue.active, pending: queue.pending } }));
+  app.get('/api/health', async () => ({ ok: true, queue: { active: generator.active, pending: generator.pending } }));
 
   app.get('/api/models', async () => ({ models: await registry.list() }));
 
@@ -97,56 +156,58 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
 
   app.post('/api/generate', async (req, reply) => {
     const body = parseGenerateBody(req.body, limits);
-    const model = await registry.load(body.model);
+    return withModel(registry, body.model, (model) => generate(body, model, req, reply));
+  });
+
+  const generate = async (body: ReturnType<typeof parseGenerateBody>, model: LoadedModel, req: FastifyRequest, reply: FastifyReply) => {
     const promptIds = body.promptIds ?? model.encode(body.prompt!);
     const strategy = resolveStrategy(body.strategy, model, limits);
     checkAgainstModel(promptIds, strategy.maxNewTokens, model, body.promptIds ? 'promptIds' : 'prompt');
     const request: GenerateRequest = { promptIds, strategy };
     model.checkRequest?.(request);
-    const ac = disconnectSignal(req, reply);
+    const rs = requestSignal(req, reply, requestTimeoutMs);
     const wantsStream = (req.headers.accept ?? '').includes('text/event-stream');
     if (!wantsStream) {
       try {
-        const out = await queue.run(() => runGenerate(model, request, body.topAlternatives, ac.signal), ac.signal);
-        return out;
+        return await runGenerate(generator, model, request, body.topAlternatives, rs.signal);
       } catch (e) {
+        if (isAbortError(e) && rs.timedOut()) throw timeoutError(requestTimeoutMs);
         if (isAbortError(e)) return reply.code(499).send({ error: 'client closed the request' });
         throw e;
+      } finally {
+        rs.clear();
       }
     }
     // Server-sent events: `queued` (position), `start`, one `token` per new token, then `done` or `error`.
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    const send = (event: string, data: unknown) => {
-      if (!res.writableEnded && !res.destroyed) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    if (queue.active > 0) send('queued', { position: queue.pending + 1 });
+    const sse = startEventStream(reply);
+    const send = (event: string, data: unknown) => sse.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const position = generator.queuePosition(model, request);
+    if (position > 0) send('queued', { position });
     try {
-      const out = await queue.run(() => {
-        send('start', { promptIds, promptTokens: model.tokenTexts(promptIds) });
-        return runGenerate(model, request, body.topAlternatives, ac.signal, (ev) => send('token', ev));
-      }, ac.signal);
+      const out = await runGenerate(generator, model, request, body.topAlternatives, rs.signal, {
+        onStart: () => send('start', { promptIds, promptTokens: model.tokenTexts(promptIds) }),
+        onToken: (ev) => send('token', ev),
+      });
       send('done', { ...out, tokens: model.tokenTexts(out.ids) });
     } catch (e) {
-      if (!isAbortError(e)) {
-        const status = e instanceof HttpError ? e.statusCode : 500;
-        if (status >= 500) app.log.error(e);
-        send('error', { error: (e as Error).message, statusCode: status });
+      const err = isAbortError(e) && rs.timedOut() ? timeoutError(requestTimeoutMs) : e;
+      if (!isAbortError(err)) {
+        const status = err instanceof HttpError ? err.statusCode : 500;
+        if (status >= 500) app.log.error(err);
+        send('error', { error: (err as Error).message, statusCode: status });
       }
     } finally {
-      res.end();
+      rs.clear();
+      sse.end();
     }
-  });
+  };
 
   app.post('/api/attention', async (req, reply) => {
     const body = parseAttentionBody(req.body, limits);
-    const model = await registry.load(body.model);
+    return withModel(registry, body.model, (model) => attention(body, model, req, reply));
+  });
+
+  const attention = async (body: ReturnType<typeof parseAttentionBody>, model: LoadedModel, req: FastifyRequest, reply: FastifyReply) => {
     const promptIds = body.promptIds ?? model.encode(body.prompt!);
     const ids = [...promptIds, ...body.generatedIds];
     checkAgainstModel(ids, 0, model, 'ids');
@@ -155,9 +216,9 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     }
     if (body.layer >= model.card.nLayer) throw new HttpError(400, `layer must be in [0, ${model.card.nLayer - 1}] (got ${body.layer})`);
     if (body.head >= model.card.nHead) throw new HttpError(400, `head must be in [0, ${model.card.nHead - 1}] (got ${body.head})`);
-    const ac = disconnectSignal(req, reply);
+    const rs = requestSignal(req, reply, requestTimeoutMs);
     try {
-      return await queue.run(async () => {
+      return await generator.run(async () => {
         const probs = await model.attention(ids, body.layer, body.head);
         return {
           ids,
@@ -168,29 +229,33 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
           probs,
           sparse: model.sparsePattern(body.layer, ids.length),
         };
-      }, ac.signal);
+      }, rs.signal);
     } catch (e) {
+      if (isAbortError(e) && rs.timedOut()) throw timeoutError(requestTimeoutMs);
       if (isAbortError(e)) return reply.code(499).send({ error: 'client closed the request' });
       throw e;
+    } finally {
+      rs.clear();
     }
-  });
+  };
 
   return app;
 }
 
 async function runGenerate(
+  generator: Generator,
   model: LoadedModel,
   request: GenerateRequest,
   topAlternatives: number,
   signal: AbortSignal,
-  onToken?: (ev: TokenEvent) => void,
+  hooks: Omit<GenerateHooks, 'signal'> = {},
 ): Promise<GenerateResult & { alternatives?: Alternative[][] }> {
-  const result = await model.generate(request, { signal, onToken });
+  const result = await generator.generate(model, request, { ...hooks, signal });
   if (topAlternatives > 0 && result.ids.length > 0 && !signal.aborted) {
     const { promptIds } = request;
     const all = [...promptIds, ...result.ids];
     const positions = result.ids.map((_, i) => promptIds.length + i);
-    const alternatives = await model.topAlternatives(all, positions, topAlternatives);
+    const alternatives = await generator.run(() => model.topAlternatives(all, positions, topAlternatives), signal);
     return { ...result, alternatives };
   }
   return result;

@@ -44,6 +44,8 @@ export interface ModelCard {
 
 export interface GenerateHooks {
   signal?: AbortSignal;
+  /** Called by the Generator when the request leaves the queue and starts (not by the model). */
+  onStart?: () => void;
   onToken?: (ev: TokenEvent) => void;
 }
 
@@ -76,7 +78,34 @@ export interface LoadedModel {
   attention(ids: number[], layer: number, head: number): Promise<number[][]>;
   /** The sparse pattern of `layer` over `length` positions, or null when the layer is dense. */
   sparsePattern(layer: number, length: number): SparsePattern | null;
+  /** The checkpoint's chat template (tokenizer_config.json), or null when it has none (chat requests get a 400). */
+  readonly chatTemplate?: ChatTemplate | null;
+  /** Continuous batching of this model's greedy / sample generations, or null (each runs alone, in the queue). */
+  readonly batch?: BatchEngine | null;
+  /** Frees the weights (with a batch engine: once it has gone idle). */
   dispose?(): void;
+}
+
+/**
+ * One model's continuous batching (RealModel: @gptlab/decoding's BatchedGenerator): concurrent requests decode
+ * together, up to `maxBatch` rows per step; the rest wait in its FIFO.
+ */
+export interface BatchEngine {
+  readonly maxBatch: number;
+  /** Whether `req` can join the batch: greedy or sample with numReturnSequences ≤ maxBatch (beams cannot). */
+  accepts(req: GenerateRequest): boolean;
+  /** Generates `req` in the batch; `hooks.signal` takes its rows out at the next step (rejecting with an AbortError). */
+  generate(req: GenerateRequest, hooks: GenerateHooks): Promise<GenerateResult>;
+  /** Rows decoding now and requests waiting for a row. */
+  readonly rows: number;
+  readonly waiting: number;
+}
+
+/** A Hugging Face chat template: Jinja source and the special tokens it may refer to. */
+export interface ChatTemplate {
+  source: string;
+  bosToken?: string;
+  eosToken?: string;
 }
 
 export interface ModelRegistry {
@@ -84,12 +113,42 @@ export interface ModelRegistry {
   list(): Promise<string[]>;
   /** Load (or fetch from cache) a checkpoint by name; throws HttpError(404) for unknown names. */
   load(name: string): Promise<LoadedModel>;
+  /** Like `load`, but the model is not disposed (even when evicted from a cache) until `release()`. */
+  acquire?(name: string): Promise<ModelLease>;
+}
+
+/** A model held by one request; `release()` (idempotent) lets the registry dispose it once evicted. */
+export interface ModelLease {
+  model: LoadedModel;
+  release(): void;
+}
+
+/** Runs `fn` with model `name` held (not disposed even if evicted meanwhile), releasing it afterwards. */
+export async function withModel<T>(registry: ModelRegistry, name: string, fn: (model: LoadedModel) => Promise<T>): Promise<T> {
+  const lease = await acquireModel(registry, name);
+  try {
+    return await fn(lease.model);
+  } finally {
+    lease.release();
+  }
+}
+
+/** `registry.acquire(name)`, or a lease whose release does nothing for registries that never dispose. */
+export async function acquireModel(registry: ModelRegistry, name: string): Promise<ModelLease> {
+  if (registry.acquire) return registry.acquire(name);
+  return { model: await registry.load(name), release: () => undefined };
 }
 
 export class HttpError extends Error {
   constructor(
     readonly statusCode: number,
     message: string,
+    readonly extra: {
+      /** Extra response headers (Retry-After on a 429). */
+      headers?: Record<string, string>;
+      /** The request field at fault (OpenAI's error `param`). */
+      param?: string;
+    } = {},
   ) {
     super(message);
     this.name = 'HttpError';

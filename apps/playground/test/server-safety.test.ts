@@ -96,13 +96,15 @@ describe('concurrency', () => {
     expect(stats.maxConcurrent).toBe(1);
   });
 
-  test('a full queue answers 503 instead of crashing', async () => {
+  test('a full queue answers 429 with Retry-After instead of crashing', async () => {
     const { app } = await make(5, new JobQueue(1, 1));
     const payload = { model: 'tiny', prompt: 'a', maxNewTokens: 5 };
     const results = await Promise.all(Array.from({ length: 4 }, () => app.inject({ method: 'POST', url: '/api/generate', payload })));
     const codes = results.map((r) => r.statusCode).sort();
-    expect(codes).toEqual([200, 200, 503, 503]);
-    expect(results.find((r) => r.statusCode === 503)!.json().error).toMatch(/busy/);
+    expect(codes).toEqual([200, 200, 429, 429]);
+    const refused = results.find((r) => r.statusCode === 429)!;
+    expect(refused.json().error).toMatch(/busy/);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     // still serving afterwards
     expect((await app.inject({ method: 'POST', url: '/api/generate', payload })).statusCode).toBe(200);
   });

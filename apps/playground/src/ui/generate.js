@@ -1,6 +1,8 @@
-// Generation runs: one or two panels (A, B) stream tokens from POST /api/generate; hovering a token shows
-// its probability and the top alternatives.
+// Generation runs: one or two panels (A, B) stream tokens from POST /api/generate, or, with "run in this
+// browser", from the model running in the page (local.js, same events); hovering a token shows its probability
+// and the top alternatives (server runs only).
 import { streamGenerate } from './api.js';
+import { inBrowser, localGenerate } from './local.js';
 import { showAttention } from './attention.js';
 import { $, el, setStatus, visible } from './dom.js';
 import { state } from './state.js';
@@ -23,7 +25,8 @@ async function runOne(run, prompt, signal) {
   const meta = out.querySelector('.meta');
   const textBox = out.querySelector('.text');
   const strategy = strategyOf(run);
-  const body = { model: state.model.name, prompt, strategy, ...requestFields(), topAlternatives: 5 };
+  const local = inBrowser();
+  const body = { model: state.model.name, prompt, strategy, ...requestFields(), ...(local ? {} : { topAlternatives: 5 }) };
   const r = { promptIds: null, promptTokens: null, tokens: [], alternatives: null, result: null };
   state.runs[run] = r;
   textBox.replaceChildren(el('span', { class: 'prompt', text: prompt }));
@@ -34,7 +37,7 @@ async function runOne(run, prompt, signal) {
   const t0 = performance.now();
   const secs = () => (performance.now() - t0) / 1000;
   try {
-    await streamGenerate(body, signal, {
+    await (local ? localGenerate : streamGenerate)(body, signal, {
       queued: (d) => say(`queued (#${d.position})`),
       start: (d) => {
         r.promptIds = d.promptIds;
@@ -48,6 +51,7 @@ async function runOne(run, prompt, signal) {
       },
       done: (d) => {
         r.result = d;
+        out.dataset.ids = JSON.stringify(d.ids); // what ran, for tests comparing the two modes
         r.alternatives = d.alternatives || null;
         // Beam search may return a sequence other than the one streamed: show the final ids.
         if (d.ids.length !== r.tokens.length || d.ids.some((t, i) => r.tokens[i].token !== t)) {
@@ -121,7 +125,8 @@ function showTip(ev, run, i) {
     }
     tip.append(el('div', { class: 'muted', text: 'top alternatives' }), table);
   } else {
-    tip.append(el('div', { class: 'muted', text: 'alternatives arrive when the run finishes' }));
+    const why = r.result ? 'no alternatives for runs in this browser' : 'alternatives arrive when the run finishes';
+    tip.append(el('div', { class: 'muted', text: why }));
   }
   tip.hidden = false;
   const rect = ev.target.getBoundingClientRect();
