@@ -1,6 +1,7 @@
 // One AbortSignal per request that fires when the client goes away before the response is complete or when
 // the server's --request-timeout passes, whichever comes first: either way the request's generation stops
 // (or it leaves the queue) and its slot is freed.
+import { isAbortError } from './queue';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from './types';
 
@@ -61,4 +62,20 @@ export function startEventStream(reply: FastifyReply): { write: (text: string) =
     },
     end: () => res.end(),
   };
+}
+
+/**
+ * Runs a JSON request's work under its signal and always clears it: a timeout becomes a 504 (HttpError), a client
+ * that went away gets a 499, anything else propagates.
+ */
+export async function underRequestSignal<T>(rs: RequestSignal, reply: FastifyReply, timeoutMs: number, work: () => Promise<T>) {
+  try {
+    return await work();
+  } catch (e) {
+    if (isAbortError(e) && rs.timedOut()) throw timeoutError(timeoutMs);
+    if (isAbortError(e)) return reply.code(499).send({ error: 'client closed the request' });
+    throw e;
+  } finally {
+    rs.clear();
+  }
 }

@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { STRATEGY_FIELDS } from '@gptlab/decoding';
 import { BatchingGenerator, type Generator } from './generator';
 import { JobQueue, isAbortError } from './queue';
-import { requestSignal, startEventStream, timeoutError } from './request-signal';
+import { requestSignal, startEventStream, timeoutError, underRequestSignal } from './request-signal';
 import {
   HttpError,
   withModel,
@@ -168,15 +168,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     const rs = requestSignal(req, reply, requestTimeoutMs);
     const wantsStream = (req.headers.accept ?? '').includes('text/event-stream');
     if (!wantsStream) {
-      try {
-        return await runGenerate(generator, model, request, body.topAlternatives, rs.signal);
-      } catch (e) {
-        if (isAbortError(e) && rs.timedOut()) throw timeoutError(requestTimeoutMs);
-        if (isAbortError(e)) return reply.code(499).send({ error: 'client closed the request' });
-        throw e;
-      } finally {
-        rs.clear();
-      }
+      return underRequestSignal(rs, reply, requestTimeoutMs, () => runGenerate(generator, model, request, body.topAlternatives, rs.signal));
     }
     // Server-sent events: `queued` (position), `start`, one `token` per new token, then `done` or `error`.
     const sse = startEventStream(reply);
@@ -217,8 +209,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     if (body.layer >= model.card.nLayer) throw new HttpError(400, `layer must be in [0, ${model.card.nLayer - 1}] (got ${body.layer})`);
     if (body.head >= model.card.nHead) throw new HttpError(400, `head must be in [0, ${model.card.nHead - 1}] (got ${body.head})`);
     const rs = requestSignal(req, reply, requestTimeoutMs);
-    try {
-      return await generator.run(async () => {
+    return underRequestSignal(rs, reply, requestTimeoutMs, () =>
+      generator.run(async () => {
         const probs = await model.attention(ids, body.layer, body.head);
         return {
           ids,
@@ -229,14 +221,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
           probs,
           sparse: model.sparsePattern(body.layer, ids.length),
         };
-      }, rs.signal);
-    } catch (e) {
-      if (isAbortError(e) && rs.timedOut()) throw timeoutError(requestTimeoutMs);
-      if (isAbortError(e)) return reply.code(499).send({ error: 'client closed the request' });
-      throw e;
-    } finally {
-      rs.clear();
-    }
+      }, rs.signal),
+    );
   };
 
   return app;
