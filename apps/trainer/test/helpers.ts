@@ -92,3 +92,26 @@ export const tinyPretrain = (out: string): Partial<PretrainConfig> => ({
   checkpointEvery: 4,
   out,
 });
+
+/**
+ * Runs a gptlab-train command line in this process (fast; the bin itself is covered by cli.test.ts) and
+ * returns its exit code and output. The command registry is imported on first use only.
+ */
+export async function trainInProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = await import('../src/commands');
+  const written = { stdout: [] as string[], stderr: [] as string[] };
+  const io = {
+    stdin: process.stdin,
+    isTTY: false,
+    stdout: (t: string) => void written.stdout.push(t),
+    stderr: (t: string) => void written.stderr.push(t),
+  };
+  const code = await main(args, io);
+  return { code, stdout: written.stdout.join(''), stderr: written.stderr.join('') };
+}
+
+/** Writes preference pairs as JSONL {"prompt","chosen","rejected"} to `file`. */
+export function writePairs(file: string, pairs: { prompt: string; chosen: string; rejected: string }[]): string {
+  fs.writeFileSync(file, pairs.map((p) => JSON.stringify({ prompt: p.prompt, chosen: p.chosen, rejected: p.rejected })).join('\n') + '\n');
+  return file;
+}

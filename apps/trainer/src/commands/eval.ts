@@ -1,7 +1,7 @@
 // `gptlab-train eval --model DIR`: perplexity on a held-out split and GPT-2/GPT-3-style zero-, one- and
-// few-shot accuracy (options scored by per-token-normalised log-likelihood) on the WordNet tasks and on
-// user JSONL tasks.
-import { expectObject, readJsonlFile, UsageError, withDefaults, type FlagSpecs, type ParsedFlags } from '@gptlab/common/node';
+// few-shot accuracy (options scored by per-token-normalised log-likelihood) on the WordNet tasks; with
+// --task-file or --text-file, the lm-evaluation-harness-style harness (src/evaluation/harness.ts) instead.
+import { UsageError, withDefaults, type FlagSpecs, type ParsedFlags } from '@gptlab/common/node';
 import { initBackendInfo, describeBackend } from '@gptlab/tensor';
 import { loadGPT } from '@gptlab/model';
 import { BPETokenizer } from '@gptlab/tokenizer';
@@ -9,6 +9,7 @@ import { ShardReader } from '@gptlab/data';
 import { printResult, type TrainerCommand } from '../cli/command';
 import { JSON_FLAG, MODEL_DIR_FLAG, seedFlag } from '../cli/flag-groups';
 import { evaluateFewShot, type ChoiceItem, type FewShotTask } from '../evaluation/fewshot';
+import { HARNESS_FLAGS, harnessLines, runHarness, wantsHarness } from '../evaluation/harness';
 import { perplexity } from '../evaluation/perplexity';
 import { TASK_KINDS, type TaskKind } from '../finetune/formats';
 import { buildWordNetTask, toChoiceItems } from '../finetune/wordnet-tasks';
@@ -18,32 +19,12 @@ const flags: FlagSpecs = {
   data: { type: 'string', help: 'token shards (from `data prepare`): perplexity on their validation split', metavar: 'DIR' },
   'ppl-tokens': { type: 'int', min: 1, help: 'validation tokens to score at most', default: 65536 },
   tasks: { type: 'list', help: 'WordNet tasks to evaluate k-shot (cls, entail, sim, mc); "none" for none', default: [...TASK_KINDS] },
-  'task-file': { type: 'list', help: 'JSONL tasks: {"input", "options": [...], "answer": i} per line', metavar: 'FILE,...' },
-  description: { type: 'string', help: 'task description for --task-file', default: 'Answer each question.' },
-  separator: { type: 'string', help: 'between input and answer in prompts', default: '=>' },
   shots: { type: 'list', help: 'values of k', default: ['0', '1', '4'] },
   limit: { type: 'int', min: 1, help: 'queries per task', default: 100 },
   seed: seedFlag(0, 'seed for drawing the solved examples'),
   json: JSON_FLAG,
+  ...HARNESS_FLAGS,
 };
-
-/** Multiple-choice items of a JSONL file: {"input", "options": [...], "answer": i} per line. */
-export function readChoiceFile(file: string): ChoiceItem[] {
-  const items = readJsonlFile(file).map(({ value, line }): ChoiceItem => {
-    const o = expectObject(value, file, line);
-    if (typeof o.input !== 'string') throw new Error(`${file}:${line}: missing string field "input"`);
-    const options = o.options;
-    if (!Array.isArray(options) || options.length < 2 || options.some((x) => typeof x !== 'string')) {
-      throw new Error(`${file}:${line}: "options" must be an array of at least 2 strings`);
-    }
-    if (!Number.isInteger(o.answer) || (o.answer as number) < 0 || (o.answer as number) >= options.length) {
-      throw new Error(`${file}:${line}: "answer" must be an option index in [0, ${options.length})`);
-    }
-    return { input: o.input, options: options as string[], answer: o.answer as number };
-  });
-  if (items.length === 0) throw new Error(`${file}: no items`);
-  return items;
-}
 
 export interface EvalReport {
   perplexity?: { loss: number; perplexity: number; tokens: number };
@@ -90,16 +71,6 @@ export async function runEval(given: ParsedFlags, io: { stderr(t: string): void 
         pool: c.items('train'),
       });
     }
-    for (const file of (f['task-file'] as string[] | undefined) ?? []) {
-      const items = readChoiceFile(file);
-      const task: FewShotTask = {
-        name: file,
-        description: f.description as string,
-        separator: f.separator as string,
-        items: items.slice(0, limit),
-      };
-      tasks.push({ task, pool: items });
-    }
     for (const { task, pool } of tasks) {
       const chance = task.items.reduce((s, it) => s + 1 / it.options.length, 0) / task.items.length;
       for (const k of shots) {
@@ -118,8 +89,14 @@ export const evalCommand: TrainerCommand = {
   name: 'eval',
   summary: 'perplexity on held-out shards and zero/one/few-shot accuracy (WordNet tasks, JSONL tasks)',
   flags,
-  usage: 'eval --model DIR [--data SHARDS] [--tasks cls,entail,sim,mc] [--task-file F.jsonl] [--shots 0,1,4] [flags]',
+  usage:
+    'eval --model DIR [--data SHARDS] [--tasks cls,entail,sim,mc] [--shots 0,1,4] | --task-file F.jsonl | --text-file F.txt [--stride N] | --last-word-file F.jsonl | --gen-file F.jsonl [--json|--markdown]',
   async run({ flags: given }, io) {
+    if (wantsHarness(given)) {
+      const result = await runHarness(withDefaults(flags, given), io);
+      printResult(io, given.json === true, result, () => harnessLines(result, given.markdown === true));
+      return 0;
+    }
     const report = await runEval(given, io);
     printResult(io, given.json === true, report, () => [
       ...(report.perplexity

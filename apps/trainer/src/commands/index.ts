@@ -8,9 +8,22 @@ import { evalCommand } from './eval';
 import { finetuneCommand } from './finetune';
 import { pretrainCommand } from './pretrain';
 import { scalingCommand } from './scaling';
+import { rewardCommand } from './reward';
+import { dpoCommand } from './dpo';
+import { sftCommand } from './sft';
 import { tokenizerGroup } from './tokenizer';
 
-export const COMMANDS: TrainerCommand[] = [pretrainCommand, demoCommand, benchCommand, finetuneCommand, evalCommand, scalingCommand];
+export const COMMANDS: TrainerCommand[] = [
+  pretrainCommand,
+  demoCommand,
+  benchCommand,
+  finetuneCommand,
+  evalCommand,
+  scalingCommand,
+  rewardCommand,
+  dpoCommand,
+  sftCommand,
+];
 export const GROUPS: CommandGroup[] = [tokenizerGroup, dataGroup];
 
 /** `gptlab-train <argv>`: the exit code (0 ok, 1 failure, 2 usage error, 3 diverged, 130 interrupted). */
