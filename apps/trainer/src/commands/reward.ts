@@ -9,6 +9,7 @@ import { BPETokenizer } from '@gptlab/tokenizer';
 import { EXIT_INTERRUPTED, interruptOnSigint, printResult, type TrainerCommand } from '../cli/command';
 import { JSON_FLAG, optimizerFlags, runFlags, seedFlag, TENSORBOARD_FLAG } from '../cli/flag-groups';
 import { defaultsOf, settingsOf } from '../cli/settings';
+import { initCheckpointDir } from '../pretrain/init-from';
 import { readTrainerState, resolveCheckpoint, resumedSettings, runDirOf, type TrainerState } from '../train/checkpoint';
 import type { PairRunOptions } from '../align/logprobs';
 import { readPreferenceFile, splitPairs } from '../align/preference';
@@ -64,7 +65,10 @@ export function pairSettings<S extends PairSettings>(
   }
   if (!given.initFrom) throw new UsageError('missing required flag --init-from DIR (e.g. an SFT checkpoint)');
   if (!given.data) throw new UsageError('missing required flag --data FILE (preference JSONL)');
-  return { s: { ...(defaultsOf(specs) as Record<string, FlagValue>), ...given } as unknown as S };
+  // A run directory stands for its newest checkpoint, as with pretrain --init-from. The run records the resolved
+  // checkpoint, so a resumed DPO run reloads exactly the model it started from as its reference.
+  const initFrom = initCheckpointDir(given.initFrom);
+  return { s: { ...(defaultsOf(specs) as Record<string, FlagValue>), ...given, initFrom } as unknown as S };
 }
 
 const FLAGS = pairCommandFlags(REWARD_DEFAULTS, 'runs/reward');

@@ -10,7 +10,6 @@ import { EXIT_INTERRUPTED, interruptOnSigint, printResult, type TrainerCommand }
 import { readChatFile, type ChatMessage } from '../align/chat';
 import { checkpointTemplate, SFT_DEFAULTS, trainSft } from '../align/sft';
 import { buildWordNetInstruct, instructConversation } from '../align/wordnet-instruct';
-import { initCheckpointDir } from '../pretrain/init-from';
 import { pairCommandFlags, pairSettings, type PairSettings } from './reward';
 
 /** --data value that builds the instruction data from the WordNet that ships with gptlab. */
@@ -66,8 +65,7 @@ export const sftCommand: TrainerCommand = {
     const { s, resume } = pairSettings<SftSettings>(flags, FLAGS);
     const data = loadConversations(s);
     io.stderr(describeBackend(await initBackendInfo()) + '\n');
-    // A run directory stands for its newest checkpoint, as with pretrain --init-from.
-    const dir = resume?.dir ?? initCheckpointDir(s.initFrom);
+    const dir = resume?.dir ?? s.initFrom; // already resolved by pairSettings
     const tok = BPETokenizer.fromDir(dir);
     const template = checkpointTemplate(dir);
     const model = await loadGPT(dir);
