@@ -1,12 +1,18 @@
 // Continuous batching throughput: `pnpm --filter @gptlab/decoding bench -- --json --only batched`
 // (also the last part of the full bench). GPT-2 small shape (random weights), 32-token prompts, 64 new greedy
 // tokens: one request alone through generate(), then `--rows` (8) concurrent requests through one
-// BatchedGenerator. Reports aggregate tokens/s of each, the ratio, whether every request's ids equal its run
-// alone, and where the batched time went (prompt prefills, batched forwards, token picking).
+// BatchedGenerator — first as before batched prefill (the model seen without prefillBatched: one prompt
+// forward each), then with it (every prompt in one forward), in the same run window. Reports aggregate
+// tokens/s of each, the ratio to one sequence (speedup_vs_1) and per sequence (per_sequence_vs_single: a
+// batched row's tokens/s over single-stream's), whether every request's ids equal its run alone, and where the
+// batched time went (prompt prefills, batched forwards, token picking).
 // Flags: --rows N (8) --prompt N (32) --new N (64) --layers N.
 import { emit, machine } from '@gptlab/bench-utils';
 import type { GPT } from '@gptlab/model';
-import { BatchedGenerator, generate, gptLanguageModel, type GenerateResult } from '../src';
+import { BatchedGenerator, generate, gptLanguageModel, type BatchedGPTLike, type GenerateResult } from '../src';
+
+/** What the generator sees of a GPT. */
+type Subject = BatchedGPTLike<ReturnType<GPT['createCache']>, ReturnType<GPT['createBatchedCache']>>;
 
 export interface BatchedBenchOptions {
   rows: number;
@@ -23,19 +29,50 @@ export async function batchedBench(model: GPT, o: BatchedBenchOptions): Promise<
   // different prompts (same length), so the rows do not all take the same tokens
   const prompts = Array.from({ length: o.rows }, (_, r) => Array.from({ length: o.prompt }, (_, i) => (i * 7919 + 13 + r * 104729) % V));
   const lm = gptLanguageModel(model);
-  const strategy = { maxNewTokens: o.newTokens };
   await generate(lm, prompts[0]!, { maxNewTokens: 2 }); // warm-up
 
-  let t0 = performance.now();
-  const single = (await generate(lm, prompts[0]!, strategy)) as GenerateResult;
+  const t0 = performance.now();
+  const single = (await generate(lm, prompts[0]!, { maxNewTokens: o.newTokens })) as GenerateResult;
   const singleS = (performance.now() - t0) / 1000;
   const singleTps = o.newTokens / singleS;
   emit({ bench: 'batched', rows: 1, ...shape, new_tokens: o.newTokens, seconds: +singleS.toFixed(3), tokens_per_s: +singleTps.toFixed(2) });
 
+  for (const prefill of ['one-by-one', 'batched'] as const) {
+    // before batched prefill: the same model seen without prefillBatched (one prompt forward each)
+    const subject: Subject = prefill === 'batched' ? model : withoutBatchedPrefill(model);
+    await batchedRun(subject, prefill, { single, singleTps, prompts, lm, o, shape });
+  }
+}
+
+/** GPT's generator interface without prefillBatched: the generator's one-prompt-at-a-time admission. */
+function withoutBatchedPrefill(model: GPT): Subject {
+  return {
+    config: model.config,
+    forward: (ids, opts) => model.forward(ids, opts),
+    createCache: (b) => model.createCache(b),
+    createBatchedCache: () => model.createBatchedCache(),
+    decodeStep: (tokens, cache) => model.decodeStep(tokens, cache),
+  };
+}
+
+/** The single-stream run the batched runs compare with, and the bench's setting. */
+interface RunContext {
+  single: GenerateResult;
+  singleTps: number;
+  prompts: number[][];
+  lm: ReturnType<typeof gptLanguageModel>;
+  o: BatchedBenchOptions;
+  shape: Record<string, unknown>;
+}
+
+/** `rows` concurrent requests through one BatchedGenerator over `model`: one JSON line. */
+async function batchedRun(model: Subject, prefill: string, ctx: RunContext): Promise<void> {
+  const { single, singleTps, prompts, lm, o, shape } = ctx;
+  const strategy = { maxNewTokens: o.newTokens };
   const gen = new BatchedGenerator(model, { maxBatch: o.rows });
   await gen.add({ ids: prompts[1]!, maxNewTokens: 2 }); // warm-up of the batched kernels
   const warm = gen.stats;
-  t0 = performance.now();
+  const t0 = performance.now();
   const results = await Promise.all(prompts.map((ids) => gen.add({ ids, ...strategy })));
   const batchedS = (performance.now() - t0) / 1000;
   const st = gen.stats;
@@ -54,13 +91,16 @@ export async function batchedBench(model: GPT, o: BatchedBenchOptions): Promise<
   emit({
     bench: 'batched',
     rows: o.rows,
+    prefill,
     ...shape,
     new_tokens: o.newTokens,
     seconds: +batchedS.toFixed(3),
     tokens_per_s: +batchedTps.toFixed(2),
     speedup_vs_1: +(batchedTps / singleTps).toFixed(2),
+    per_sequence_vs_single: +(batchedTps / o.rows / singleTps).toFixed(3),
     same_ids_as_alone: sameIds,
     steps,
+    prefill_forwards: st.prefills - warm.prefills,
     prefill_s: seconds(st.prefillMs - warm.prefillMs),
     batched_forward_s: seconds(stepMs),
     ms_per_batched_step: +(stepMs / steps).toFixed(1),

@@ -1,6 +1,6 @@
 // Continuous batching: many greedy / sampled requests decode together, one batched forward per step for every
-// live row, requests joining (their prompt prefilled alone, then moved into the batch) and leaving (finished,
-// aborted) between steps. Each row keeps its own strategy, Rng, processors and stop strings and takes its
+// live row, requests joining (the prompts admitted together prefilled in one forward, then appended to the
+// batch: batched-prefill.ts) and leaving (finished, aborted) between steps. Each row keeps its own strategy, Rng, processors and stop strings and takes its
 // tokens through the same pickRowToken as rowSearch, so a request's ids equal generate()'s for it alone.
 //
 // The engine under a server: `add` returns a promise per request, `onToken` streams, `signal` cancels (the row
@@ -8,24 +8,13 @@
 
 import { tf } from '@gptlab/tensor';
 import { prepare, type GenerateOptions, type PreparedRun } from './generate';
-import { forwardLastLogits, gptLanguageModel, lastLogits, type CacheLike, type GPTLike } from './gpt';
+import { paddingGroups, prefillIntoCache, type BatchedCacheLike, type BatchedGPTLike, type PromptRows } from './batched-prefill';
+import { forwardLastLogits, gptLanguageModel, lastLogits, type CacheLike } from './gpt';
 import { newRowState, pickRowToken, rowPicker, rowResult, type RowPicker, type RowState } from './search';
 import { StrategyError } from './strategy';
 import type { FinishReason, GenerateResult, LanguageModel, StreamEvent } from './types';
 
-/** The part of @gptlab/model's BatchedKVCache the generator uses. */
-export interface BatchedCacheLike<C extends CacheLike> {
-  readonly batchSize: number;
-  add(cache: C): number;
-  reorder(rows: number[]): void;
-  dispose(): void;
-}
-
-/** The part of @gptlab/model's GPT the generator uses (GPT has it). */
-export interface BatchedGPTLike<C extends CacheLike, B extends BatchedCacheLike<C>> extends GPTLike<C> {
-  createBatchedCache(): B;
-  decodeStep(tokens: ArrayLike<number>, cache: B): tf.Tensor2D;
-}
+export type { BatchedCacheLike, BatchedGPTLike } from './batched-prefill';
 
 export interface BatchedRequest extends Omit<GenerateOptions, 'strategy'> {
   /** Prompt token ids. */
@@ -87,7 +76,7 @@ const yieldToEventLoop = () =>
  *
  * Each iteration: rows of settled requests leave; one decodeStep advances every row in the batched cache (and
  * rows past the context re-encode their last nPositions tokens); waiting requests are admitted while rows
- * stay ≤ maxBatch (their prompts prefilled one by one); every row picks its token; the event loop gets a turn.
+ * stay ≤ maxBatch (their prompts prefilled together); every row picks its token; the event loop gets a turn.
  */
 export class BatchedGenerator<C extends CacheLike, B extends BatchedCacheLike<C>> {
   private readonly lm: LanguageModel;
@@ -100,7 +89,7 @@ export class BatchedGenerator<C extends CacheLike, B extends BatchedCacheLike<C>
   private cache: B | null = null;
   private loop: Promise<void> | null = null;
   private closed = false;
-  private counters = { steps: 0, tokens: 0, prefillMs: 0, stepMs: 0, pickMs: 0 };
+  private counters = { steps: 0, tokens: 0, prefills: 0, prefillMs: 0, stepMs: 0, pickMs: 0 };
 
   constructor(
     private readonly model: BatchedGPTLike<C, B>,
@@ -115,11 +104,21 @@ export class BatchedGenerator<C extends CacheLike, B extends BatchedCacheLike<C>
   }
 
   /**
-   * Rows decoding now, requests waiting for room; so far: batched steps, tokens generated, and milliseconds
-   * spent in prompt prefills, in the batched forwards (decodeStep and window re-encodes) and in picking tokens
+   * Rows decoding now, requests waiting for room; so far: batched steps, tokens generated, prompt prefill
+   * forwards (one per admission when the model has prefillBatched), and milliseconds spent in prompt
+   * prefills, in the batched forwards (decodeStep and window re-encodes) and in picking tokens
    * (processors, sampling, text).
    */
-  get stats(): { rows: number; waiting: number; steps: number; tokens: number; prefillMs: number; stepMs: number; pickMs: number } {
+  get stats(): {
+    rows: number;
+    waiting: number;
+    steps: number;
+    tokens: number;
+    prefills: number;
+    prefillMs: number;
+    stepMs: number;
+    pickMs: number;
+  } {
     return { rows: this.rows.length, waiting: this.waiting.length, ...this.counters };
   }
 
@@ -229,40 +228,81 @@ export class BatchedGenerator<C extends CacheLike, B extends BatchedCacheLike<C>
     }
   }
 
-  /** Moves waiting requests in while rows stay ≤ maxBatch: each prompt runs alone (prefill), rows share it. */
+  /**
+   * Moves waiting requests in while rows stay ≤ maxBatch. Their prompts within the context are prefilled
+   * together in one forward (batched-prefill.ts) and join the batched cache; longer ones re-encode windows.
+   */
   private admit(): void {
-    while (this.waiting.length > 0 && this.rows.length + this.waiting[0]!.rows.length <= this.maxBatch) {
+    const jobs: Job[] = [];
+    let rows = this.rows.length;
+    while (this.waiting.length > 0 && rows + this.waiting[0]!.rows.length <= this.maxBatch) {
       const job = this.waiting.shift()!;
-      try {
-        this.prefill(job);
-        this.rows.push(...job.rows);
-      } catch (e) {
-        this.settle(job, e); // rows it already put in the cache leave with the next dropRows
+      jobs.push(job);
+      rows += job.rows.length;
+    }
+    const N = this.model.config.nPositions;
+    for (const job of jobs.filter((j) => j.run.prompt.length > N)) {
+      // longer than the context: every step re-encodes the last N tokens, as gptLanguageModel does
+      this.guarded([job], () => {
+        const logits = this.forwardWindows([job.run.prompt])[0]!;
+        for (const row of job.rows) row.logits = logits;
+      });
+    }
+    const cached = jobs.filter((j) => j.run.prompt.length <= N);
+    for (const group of paddingGroups(cached.map((j) => j.run.prompt.length))) this.prefillAll(group.map((i) => cached[i]!));
+    for (const job of jobs) if (!job.settled) this.rows.push(...job.rows);
+  }
+
+  /** Prefills the jobs' prompts (one forward when the model can batch them) into the batched cache. */
+  private prefill(jobs: Job[]): void {
+    const prompts: PromptRows[] = jobs.map((j) => ({ prompt: j.run.prompt, rows: j.rows.length }));
+    const out = prefillIntoCache(this.model, this.cache, prompts);
+    this.cache = out.cache;
+    this.counters.prefills += out.forwards;
+    jobs.forEach((job, i) => {
+      for (const row of job.rows) {
+        this.cacheRows.push(row);
+        row.inBatch = true;
+        row.logits = out.logits[i]!;
       }
+    });
+  }
+
+  /**
+   * Prefills the jobs together; if that fails, one by one, so that only a failing request fails (a model
+   * without prefillBatched goes one by one anyway).
+   */
+  private prefillAll(jobs: Job[]): void {
+    if (jobs.length > 1 && this.model.prefillBatched) {
+      const before = this.cacheRows.length;
+      try {
+        return this.prefill(jobs);
+      } catch {
+        this.truncateCache(before);
+      }
+    }
+    for (const job of jobs) {
+      const before = this.cacheRows.length;
+      this.guarded(
+        [job],
+        () => this.prefill([job]),
+        () => this.truncateCache(before),
+      );
     }
   }
 
-  /** Gives the request's rows their prompt's logits; a prompt within the context goes into the cache. */
-  private prefill(job: Job): void {
-    const prompt = job.run.prompt;
-    if (prompt.length > this.model.config.nPositions) {
-      // longer than the context: every step re-encodes the last N tokens, as gptLanguageModel does
-      const logits = this.forwardWindows([prompt])[0]!;
-      for (const row of job.rows) row.logits = logits;
-      return;
-    }
-    const one = this.model.createCache(1);
+  /** Drops cache rows past the first n (rows a failed prefill added before it threw). */
+  private truncateCache(n: number): void {
+    if (this.cache && this.cache.batchSize > n) this.cache.reorder(Array.from({ length: n }, (_, i) => i));
+  }
+
+  /** Runs fn; if it throws, the jobs fail with its error (not the generator) after `undo`. */
+  private guarded(jobs: Job[], fn: () => void, undo?: () => void): void {
     try {
-      const logits = forwardLastLogits(this.model, [prompt], one)[0]!;
-      this.cache ??= this.model.createBatchedCache();
-      for (const row of job.rows) {
-        this.cache.add(one);
-        this.cacheRows.push(row);
-        row.inBatch = true;
-        row.logits = logits;
-      }
-    } finally {
-      one.dispose();
+      fn();
+    } catch (e) {
+      undo?.();
+      for (const job of jobs) this.settle(job, e);
     }
   }
 

@@ -1,36 +1,17 @@
 // Continuous batching: requests of different prompt lengths and strategies joining at different steps, leaving
 // (finished, aborted) mid-way, past the context window — each equals generateAll() for that request alone.
-import * as path from 'node:path';
-import { initBackend, tf } from '@gptlab/tensor';
-import { GPT, getPreset, loadGPT } from '@gptlab/model';
-import { BatchedGenerator, StrategyError, generateAll, gptLanguageModel, type BatchedRequest, type GenerateResult } from '../src';
+import { tf } from '@gptlab/tensor';
+import type { GPT } from '@gptlab/model';
+import { BatchedGenerator, StrategyError, type BatchedRequest, type GenerateResult } from '../src';
 import { byteTokenizer } from './helpers/fake';
+import { alone, expectSame, useBatchedModels } from './helpers/batched';
 
+const models = useBatchedModels();
 let ckpt: GPT; // vocab 256, context 64: byte-level text for stop strings
 let small: GPT; // context 16: rows slide their window
-beforeAll(async () => {
-  await initBackend();
-  ckpt = await loadGPT(path.join(__dirname, 'fixtures', 'tiny-gpt2'));
-  small = GPT.create(getPreset('gpt2-small', { vocabSize: 97, nPositions: 16, nEmbd: 32, nLayer: 2, nHead: 4 }), { seed: 3 });
-});
-afterAll(() => {
-  ckpt?.dispose();
-  small?.dispose();
-});
+beforeAll(() => ({ ckpt, small } = models));
 
 const tok = byteTokenizer();
-
-/** What generateAll gives for the request alone. */
-function alone(model: GPT, req: BatchedRequest): Promise<GenerateResult[]> {
-  const { ids, onToken: _t, signal: _s, ...options } = req;
-  return generateAll(gptLanguageModel(model), ids, options);
-}
-
-function expectSame(got: GenerateResult[], want: GenerateResult[]): void {
-  expect(got.map((r) => r.ids)).toEqual(want.map((r) => r.ids));
-  expect(got.map((r) => [r.text, r.finishReason])).toEqual(want.map((r) => [r.text, r.finishReason]));
-  got.forEach((r, i) => r.logprobs.forEach((lp, j) => expect(Math.abs(lp - want[i]!.logprobs[j]!)).toBeLessThan(1e-4)));
-}
 
 const requests = (): BatchedRequest[] => [
   { ids: [1, 2, 3], maxNewTokens: 12 },

@@ -1,6 +1,6 @@
-// The KV cache of continuous batching: rows of different lengths that join (a prompt prefilled alone with
-// GPT.forward, then moved in) and leave (finished, cancelled) between decoding steps, while one GPT.decodeStep per
-// step advances all of them.
+// The KV cache of continuous batching: rows of different lengths that join (prompts prefilled together by
+// GPT.prefillBatched, or one prefilled alone with GPT.forward and moved in with add) and leave (finished,
+// cancelled) between decoding steps, while one GPT.decodeStep per step advances all of them.
 //
 // Layout: every layer's keys and values are [B, H, W, D] with W the longest row's length. Rows are LEFT-padded:
 // row r keeps its len[r] positions in the last len[r] slots, so a step appends one slot at the end for every row
@@ -61,8 +61,45 @@ export class BatchedKVCache {
         `BatchedKVCache.add: expected a one-row cache holding a prompt, got ${cache.batchSize} rows of ${cache.length} positions`,
       );
     }
-    const P = cache.length;
-    const W = Math.max(P, this.slots);
+    const kv: tf.Tensor4D[] = [];
+    for (let i = 0; i < this.ks.length; i++) kv.push(...(cache.layer(i) as [tf.Tensor4D, tf.Tensor4D]));
+    this.join(kv, [cache.length]);
+    return this.lens.length - 1;
+  }
+
+  /**
+   * Copies the rows of another batched cache of the same model in after this one's (e.g. prompts prefilled
+   * together with GPT.prefillBatched, then fanned out with reorder). `other` is left as it was.
+   */
+  append(other: BatchedKVCache): void {
+    this.check('append');
+    if (other?.ownerId !== this.ownerId) throw new Error('BatchedKVCache.append: the cache was created by another model');
+    if (other.isDisposed) throw new Error('BatchedKVCache.append: the other cache was disposed');
+    if (other === this) throw new Error('BatchedKVCache.append: a cache cannot append itself (use reorder to repeat rows)');
+    if (other.batchSize === 0) return;
+    this.join(
+      other.ks.flatMap((k, i) => [k!, other.vs[i]!]),
+      other.lens,
+    );
+  }
+
+  /** @internal Takes kept keys/values [B', H, W', D] (k then v per layer) of new left-padded rows as the last rows. */
+  appendRows(kv: tf.Tensor4D[], lens: number[]): void {
+    try {
+      this.check('prefillBatched');
+      this.join(kv, lens);
+    } finally {
+      tf.dispose(kv);
+    }
+  }
+
+  /**
+   * Appends left-padded rows (keys/values k then v per layer, [B', H, W', D], W' = their longest length; not
+   * disposed here): both sides are padded on the left to the wider width and concatenated along the rows.
+   */
+  private join(kv: tf.Tensor4D[], lens: number[]): void {
+    const Wn = kv[0]!.shape[2];
+    const W = Math.max(Wn, this.slots);
     const padLeft = (t: tf.Tensor4D, n: number) =>
       n > 0
         ? tf.pad(t, [
@@ -72,20 +109,18 @@ export class BatchedKVCache {
             [0, 0],
           ])
         : t;
-    const join = (old: tf.Tensor4D | null, row: tf.Tensor4D): tf.Tensor4D =>
-      tf.tidy(() => (old === null ? tf.clone(row) : tf.concat([padLeft(old, W - this.slots), padLeft(row, W - P)], 0)));
+    const joined = (old: tf.Tensor4D | null, rows: tf.Tensor4D): tf.Tensor4D =>
+      tf.tidy(() => (old === null ? tf.clone(rows) : tf.concat([padLeft(old, W - this.slots), padLeft(rows, W - Wn)], 0)));
     for (let i = 0; i < this.ks.length; i++) {
-      const [k, v] = cache.layer(i);
-      const nk = join(this.ks[i]!, k!);
-      const nv = join(this.vs[i]!, v!);
+      const nk = joined(this.ks[i]!, kv[2 * i]!);
+      const nv = joined(this.vs[i]!, kv[2 * i + 1]!);
       this.ks[i]?.dispose();
       this.vs[i]?.dispose();
       this.ks[i] = nk;
       this.vs[i] = nv;
     }
-    this.lens.push(P);
+    this.lens.push(...lens);
     this.slots = W;
-    return this.lens.length - 1;
   }
 
   /**

@@ -1,30 +1,10 @@
 // Continuous batching: GPT.decodeStep over a BatchedKVCache whose rows have different lengths, join and leave
 // between steps, gives every row the logits of a plain forward over that row alone; leak-free over 50 steps.
-import * as path from 'node:path';
-import { GPT, getPreset, loadGPT } from '../src';
-import { FIXTURES, ids2d, maxAbsDiff, randomIds, setup, tf } from './helpers';
+import type { GPT } from '../src';
+import { BATCHED_MODEL_CASES, aloneLogits as lastLogits, prompt, useBatchedModels } from './batched-models';
+import { ids2d, maxAbsDiff, randomIds, tf } from './helpers';
 
-const models = new Map<string, GPT>();
-const get = (name: string) => models.get(name)!;
-
-beforeAll(async () => {
-  await setup();
-  for (const dir of ['tiny', 'tiny-postln']) models.set(dir, await loadGPT(path.join(FIXTURES, dir)));
-  // dense, local and fixed layers: each sparse layer's mask follows every row's own positions
-  const attention = [{ type: 'dense' as const }, { type: 'local' as const, window: 5 }, { type: 'fixed' as const, stride: 4, c: 1 }];
-  models.set('sparse', GPT.create(getPreset('tiny', { nLayer: 3, attention }), { seed: 5 }));
-});
-afterAll(() => models.forEach((m) => m.dispose()));
-
-/** Next-token logits after `seq`, from one forward over the whole sequence (no cache). */
-function lastLogits(m: GPT, seq: number[]): Float32Array {
-  const ids = ids2d([seq]);
-  const { logits } = m.forward(ids);
-  const V = m.config.vocabSize;
-  const out = (logits.dataSync() as Float32Array).slice((seq.length - 1) * V);
-  tf.dispose([ids, logits]);
-  return out;
-}
+const get = useBatchedModels();
 
 /** Prefills `prompt` alone and moves it into `batched`; returns the prompt's next-token logits. */
 function join(m: GPT, batched: ReturnType<GPT['createBatchedCache']>, prompt: number[]): Float32Array {
@@ -84,13 +64,7 @@ function runSchedule(m: GPT, s: Schedule, check = true): { worst: number; seqs: 
   return { worst, seqs: live };
 }
 
-const prompt = (n: number, seed: number) => randomIds(n, 200, seed);
-
-describe.each([
-  ['pre-LN GPT-2', 'tiny'],
-  ['post-LN GPT-1', 'tiny-postln'],
-  ['dense + local + fixed layers', 'sparse'],
-])('%s', (_name, name) => {
+describe.each(BATCHED_MODEL_CASES)('%s', (_name, name) => {
   test('rows of different lengths joining at different steps get their own logits', () => {
     const { worst } = runSchedule(get(name), {
       joins: { 0: [prompt(3, 1), prompt(9, 2)], 2: [prompt(1, 3)], 4: [prompt(14, 4), prompt(5, 5)] },
