@@ -14,7 +14,7 @@ import { mlp } from './mlp';
 export function block(
   x: tf.Tensor,
   w: BlockWeights,
-  c: GPTConfig,
+  c: Pick<GPTConfig, 'postLN' | 'layerNormEpsilon'>,
   attend: (h: tf.Tensor) => tf.Tensor,
   residDropout: (branch: tf.Tensor) => tf.Tensor,
 ): tf.Tensor {

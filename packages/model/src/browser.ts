@@ -42,3 +42,4 @@ export {
   type SpecialTokensSource,
 } from './hf-files';
 export { SHARD_INDEX, shardFileName, planShards, shardIndexJSON, parseShardIndex, type ShardMap } from './shard-index';
+export * from './vision';

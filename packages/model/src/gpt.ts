@@ -10,11 +10,12 @@
 import { tf, crossEntropy, dropout, layerNorm, matMul2d, matMulStrategy, Rng, mixSeed } from '@gptlab/tensor';
 import { causalSelfAttention } from './attention';
 import { BatchedKVCache } from './batched-kv-cache';
+import { decodeStep, prefillBatched, type BatchedModelParts } from './batched-step';
 import { block } from './block';
 import { validateConfig, type GPTConfig } from './config';
 import { KVCache } from './kv-cache';
 import { countParameters, initialValue, normalArray, parameterSeed, parameterTable, weightTree, type GPTWeights } from './layers';
-import { patternToString, type AttentionPattern } from './sparse';
+import type { AttentionPattern } from './sparse';
 
 /**
  * Token ids [batch, time]: an int32 tensor, used as is (checking it would copy it to the host on every call; the
@@ -34,6 +35,11 @@ export interface ForwardOptions {
   outputHidden?: boolean;
   /** Also return one head's attention probabilities [B, Tq, Tk] (Tk includes cached positions). */
   attentionProbs?: { layer: number; head: number };
+  /**
+   * Input embeddings [B, P, nEmbd] placed before the tokens' embeddings (e.g. an image encoder's visual tokens,
+   * LLaVA-style): they take the P positions after the cached ones, and logits come back for all P + T positions.
+   */
+  prefix?: tf.Tensor3D;
 }
 
 export interface ForwardResult {
@@ -198,9 +204,10 @@ export class GPT {
       }
     }
     const past = cache ? cache.length : 0;
-    if (past + T > c.nPositions) {
+    const P = opts.prefix ? checkPrefix(opts.prefix, B, c.nEmbd) : 0;
+    if (past + P + T > c.nPositions) {
       throw new Error(
-        `forward: ${past > 0 ? `${past} cached + ${T} new` : T} positions exceed the context length nPositions = ${c.nPositions}`,
+        `forward: ${past > 0 ? `${past} cached + ${P + T} new` : P + T} positions exceed the context length nPositions = ${c.nPositions}`,
       );
     }
     const probsReq = opts.attentionProbs;
@@ -219,7 +226,9 @@ export class GPT {
     let result: ForwardResult;
     try {
       result = tf.tidy(() => {
-        let x = tf.add(tf.gather(this.w.wte, ids), tf.slice(this.w.wpe, [past, 0], [T, c.nEmbd]));
+        const tokens = tf.gather(this.w.wte, ids);
+        const embedded = opts.prefix ? tf.concat([opts.prefix, tokens], 1) : tokens;
+        let x = tf.add(embedded, tf.slice(this.w.wpe, [past, 0], [P + T, c.nEmbd]));
         x = drop(c.embdDropout)(x);
         x = this.decoder(x, drop(c.residDropout), (h, l) => {
           const a = causalSelfAttention(h, this.w.h[l]!.attn, {
@@ -234,7 +243,7 @@ export class GPT {
           if (a.probs) attention = a.probs;
           return a.y;
         });
-        const out: ForwardResult = { logits: this.lmHead(x, B, T) };
+        const out: ForwardResult = { logits: this.lmHead(x, B, P + T) };
         if (opts.outputHidden) out.hidden = x as tf.Tensor3D;
         if (attention) out.attention = attention;
         return out as unknown as tf.TensorContainerObject;
@@ -243,7 +252,7 @@ export class GPT {
       tf.dispose(newKV);
       throw e;
     }
-    if (cache) cache.commit(newKV, past + T, B);
+    if (cache) cache.commit(newKV, past + P + T, B);
     return result;
   }
 
@@ -255,57 +264,31 @@ export class GPT {
    */
   decodeStep(tokens: ArrayLike<number>, cache: BatchedKVCache): tf.Tensor2D {
     this.check('decodeStep');
-    const c = this.config;
-    if (cache.ownerId !== this.id) throw new Error('decodeStep: the batched cache was created by another model');
-    if (cache.isDisposed) throw new Error('decodeStep: the batched cache was disposed');
-    const B = cache.batchSize;
-    if (tokens?.length !== B || B === 0) {
-      throw new Error(`decodeStep: got ${tokens?.length} tokens for a batched cache of ${B} rows (one token per row, at least one row)`);
-    }
-    const lens = cache.lengths;
-    const full = lens.findIndex((n) => n >= c.nPositions);
-    if (full >= 0) throw new Error(`decodeStep: row ${full} already holds nPositions = ${c.nPositions} positions`);
-    const ids = idsTensor(
-      Array.from(tokens, (t) => [t]),
-      c.vocabSize,
-    );
-    const pos = tf.tensor1d(lens, 'int32');
-    const newKV: tf.Tensor4D[] = [];
-    let logits: tf.Tensor2D;
-    try {
-      logits = tf.tidy(() => {
-        const masks = new Map<string, tf.Tensor>(); // one per distinct attention pattern, shared by its layers
-        const x = tf.add(tf.gather(this.w.wte, ids), tf.expandDims(tf.gather(this.w.wpe, pos), 1));
-        const h = this.decoder(
-          x,
-          (r) => r,
-          (hl, l) => {
-            const pattern = this.patterns[l] ?? null;
-            const key = pattern ? patternToString(pattern) : 'dense';
-            if (!masks.has(key)) masks.set(key, cache.keyMask(pattern));
-            const a = causalSelfAttention(hl, this.w.h[l]!.attn, {
-              nHead: c.nHead,
-              past: cache.layer(l),
-              pattern,
-              dropout: (p) => p,
-              dropoutActive: false,
-              mask: masks.get(key),
-            });
-            newKV.push(tf.keep(a.k), tf.keep(a.v));
-            return a.y;
-          },
-        );
-        return tf.reshape(this.lmHead(h, B, 1), [B, c.vocabSize]) as tf.Tensor2D;
-      });
-    } catch (e) {
-      tf.dispose(newKV);
-      throw e;
-    } finally {
-      ids.dispose();
-      pos.dispose();
-    }
-    cache.commit(newKV);
-    return logits;
+    return decodeStep(this.batchedParts(), tokens, cache);
+  }
+
+  /**
+   * Prefills prompts of different lengths in one forward and appends them to `cache` as its last rows (the rows
+   * already there are not touched); returns each prompt's next-token logits, [prompts.length, V], those
+   * forward() gives the prompt alone up to float rounding. No dropout (inference only).
+   */
+  prefillBatched(prompts: readonly ArrayLike<number>[], cache: BatchedKVCache): tf.Tensor2D {
+    this.check('prefillBatched');
+    return prefillBatched(this.batchedParts(), prompts, cache);
+  }
+
+  private batchedParts(): BatchedModelParts {
+    return {
+      id: this.id,
+      config: this.config,
+      patterns: this.patterns,
+      wte: this.w.wte as tf.Tensor2D,
+      wpe: this.w.wpe as tf.Tensor2D,
+      attention: (l) => this.w.h[l]!.attn,
+      decoder: (x, attend) => this.decoder(x, (r) => r, attend),
+      lmHead: (h, B, T) => this.lmHead(h, B, T),
+      idsTensor: (rows) => idsTensor(rows, this.config.vocabSize),
+    };
   }
 
   /** The blocks, then ln_f (pre-LN), over embedded x; `attend(h, l)` is layer l's self-attention. */
@@ -341,6 +324,20 @@ export class GPT {
   private check(op: string): void {
     if (this.disposed) throw new Error(`GPT.${op}: the model was disposed`);
   }
+}
+
+/** The length P of a forward prefix [B, P, nEmbd], checked against the ids' rows and the model width. */
+function checkPrefix(prefix: tf.Tensor3D, B: number, nEmbd: number): number {
+  if (
+    !(prefix instanceof tf.Tensor) ||
+    prefix.rank !== 3 ||
+    prefix.shape[0] !== B ||
+    prefix.shape[2] !== nEmbd ||
+    prefix.dtype !== 'float32'
+  ) {
+    throw new Error(`forward: prefix must be a float32 tensor [${B}, P, ${nEmbd}], got [${prefix?.shape}]`);
+  }
+  return prefix.shape[1];
 }
 
 /** Rows of token ids → an int32 tensor, each id checked against the vocabulary (on the host, where they are). */
