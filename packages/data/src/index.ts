@@ -32,12 +32,25 @@ export {
 export {
   QualityClassifier,
   qualityStage,
+  scoreJsonl,
+  type ScoreJsonlOptions,
   hashedFeatures,
   rocAuc,
   type QualityTrainOptions,
   type QualityTrainResult,
   type QualityStageOptions,
 } from './quality';
+export {
+  loadMixture,
+  resolveMixture,
+  GPT3_MIXTURE,
+  STAGE_NAMES,
+  type MixtureFile,
+  type MixtureFileSource,
+  type ResolvedMixture,
+  type StageName,
+} from './mixture-config';
+export { summarizeSources, type SourceSummary, type SourceFunnelRow } from './source-report';
 export { mixture, type MixtureComponent, type MixtureOptions, type MixtureStats, type MixtureComponentStats } from './mixture';
 export {
   writeShards,
@@ -66,7 +79,9 @@ export {
   stdinSource,
   wordnetSource,
   arraySource,
-  sourceFromSpec,
+  brownSource,
+  makeSource,
+  getField,
   DataInputError,
   type Source,
   type SourceStats,
@@ -74,6 +89,22 @@ export {
   type JsonlSourceOptions,
   type StdinSourceOptions,
 } from './sources';
+export { sourceFromSpec, type SpecOptions } from './source-spec';
+export { mapJsonlFile, type JsonlRecord, type MapJsonlOptions, type MapJsonlResult } from './jsonl-map';
+export { decontaminateJsonl, overlapWords, TaskNgrams, type DecontaminateOptions, type DecontaminateResult } from './decontaminate';
+export { parquetSource, type ParquetSourceOptions } from './parquet';
+export { readFileChunks, readWholeFile, compressionOf, withoutCompressionSuffix, type Compression } from './compressed';
+export { brownDocs, brownFileText, brownWords, detokenize, brownCategories, brownCorpusPath, type BrownSourceOptions } from './brown';
+export {
+  crawlDocs,
+  crawlSource,
+  referencePassages,
+  isHeldOutPassage,
+  DAMAGE,
+  DAMAGE_KINDS,
+  type DamageKind,
+  type CrawlOptions,
+} from './crawl';
 export {
   loadWordNet,
   wordnetDocs,

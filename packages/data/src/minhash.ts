@@ -171,7 +171,17 @@ export class MinHashPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    // Awaiting termination must keep the process alive: idle workers are unref'd, and a terminate() promise can
+    // stay pending with no handle behind it, so that a process with nothing else to do exited in the middle of
+    // close() (seen when a mixture closes several pipelines at once, stdin not a pipe). A timer holds the event
+    // loop open, and bounds the wait.
+    for (const w of this.workers) w.ref();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(this.workers.map((w) => w.terminate())),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000))),
+    ]);
+    clearTimeout(timer);
     for (const p of this.pending) {
       for (const q of p.values()) q.reject(new Error('MinHashPool closed'));
       p.clear();

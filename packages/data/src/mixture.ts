@@ -16,8 +16,18 @@ export interface MixtureOptions {
    * runs out for the first time (no source is repeated). */
   totalDocs?: number;
   totalBytes?: number;
-  /** Weights are shares of 'bytes' (≈ tokens, GPT-3 style; default) or of 'docs'. */
-  by?: 'bytes' | 'docs';
+  /** Stop after this many tokens (needs `measure`). */
+  totalTokens?: number;
+  /** Weights are shares of 'bytes' (≈ tokens, GPT-3 style; default), of 'docs', or of 'tokens' (needs `measure`). */
+  by?: 'bytes' | 'docs' | 'tokens';
+  /** Tokens of a document (prepare passes the tokenizer's count, end-of-text included). */
+  measure?: (doc: Doc) => number;
+  /**
+   * 'random' (default): each next document is drawn with probability ∝ weight / mean size, as GPT-3 sampled.
+   * 'deficit': the component furthest below its share goes next, so the measured shares match the weights to
+   * within one document (deterministic; what mixture files use).
+   */
+  schedule?: 'random' | 'deficit';
 }
 
 export interface MixtureComponentStats {
@@ -25,6 +35,8 @@ export interface MixtureComponentStats {
   weight: number;
   docs: number;
   bytes: number;
+  /** Tokens drawn (only when the mixture has a `measure`). */
+  tokens: number;
   /** Completed passes over the component. */
   passes: number;
   /** Documents / bytes in one pass (known once a pass has completed). */
@@ -37,9 +49,10 @@ export interface MixtureComponentStats {
 }
 
 export interface MixtureStats {
-  by: 'bytes' | 'docs';
+  by: 'bytes' | 'docs' | 'tokens';
   docs: number;
   bytes: number;
+  tokens: number;
   stoppedBecause: string;
   components: MixtureComponentStats[];
 }
@@ -56,16 +69,20 @@ export function mixture(components: MixtureComponent[], opts: MixtureOptions = {
   const total = components.reduce((a, c) => a + c.weight, 0);
   if (total <= 0) throw new Error('mixture weights sum to 0');
   const by = opts.by ?? 'bytes';
+  if ((by === 'tokens' || opts.totalTokens !== undefined) && !opts.measure) throw new Error('a mixture by tokens needs a measure');
+  const unitsOf = (s: { docs: number; bytes: number; tokens: number }) => (by === 'bytes' ? s.bytes : by === 'docs' ? s.docs : s.tokens);
   const stats: MixtureStats = {
     by,
     docs: 0,
     bytes: 0,
+    tokens: 0,
     stoppedBecause: '',
     components: components.map((c) => ({
       name: c.name,
       weight: c.weight / total,
       docs: 0,
       bytes: 0,
+      tokens: 0,
       passes: 0,
       docsPerPass: null,
       bytesPerPass: null,
@@ -83,9 +100,41 @@ export function mixture(components: MixtureComponent[], opts: MixtureOptions = {
         for (let i = 0; i < components.length; i++) {
           const s = stats.components[i]!;
           s.epochs = s.bytesPerPass ? s.passes + passBytes[i]! / s.bytesPerPass : s.passes > 0 ? s.passes : null;
-          const tot = by === 'bytes' ? stats.bytes : stats.docs;
-          s.share = tot ? (by === 'bytes' ? s.bytes : s.docs) / tot : 0;
+          const tot = unitsOf(stats);
+          s.share = tot ? unitsOf(s) / tot : 0;
         }
+      };
+      // GPT-3: the next document comes from component i with probability ∝ weight_i / mean size_i
+      const draw = (): number => {
+        const probs = components.map((c, i) => {
+          if (c.weight === 0) return 0;
+          if (by === 'docs') return c.weight;
+          const s = stats.components[i]!;
+          const mean = s.docs ? unitsOf(s) / s.docs : 1;
+          return c.weight / mean;
+        });
+        const sum = probs.reduce((a, b) => a + b, 0);
+        let u = rng.next53() * sum;
+        let i = 0;
+        while (i < probs.length - 1 && u >= probs[i]!) {
+          u -= probs[i]!;
+          i++;
+        }
+        return i;
+      };
+      // the component whose drawn units are furthest below weight × total (weight-0 components never go)
+      const mostBehind = (): number => {
+        const total = unitsOf(stats);
+        let best = 0;
+        let bestGap = -Infinity;
+        stats.components.forEach((s, k) => {
+          const gap = s.weight * total - unitsOf(s);
+          if (s.weight > 0 && gap > bestGap) {
+            bestGap = gap;
+            best = k;
+          }
+        });
+        return best;
       };
       try {
         for (;;) {
@@ -97,21 +146,11 @@ export function mixture(components: MixtureComponent[], opts: MixtureOptions = {
             stats.stoppedBecause = `reached totalBytes ${opts.totalBytes}`;
             break;
           }
-          // choose a component
-          const probs = components.map((c, i) => {
-            if (c.weight === 0) return 0;
-            if (by === 'docs') return c.weight;
-            const s = stats.components[i]!;
-            const mean = s.docs ? s.bytes / s.docs : 1;
-            return c.weight / mean;
-          });
-          const sum = probs.reduce((a, b) => a + b, 0);
-          let u = rng.next53() * sum;
-          let i = 0;
-          while (i < probs.length - 1 && u >= probs[i]!) {
-            u -= probs[i]!;
-            i++;
+          if (opts.totalTokens !== undefined && stats.tokens >= opts.totalTokens) {
+            stats.stoppedBecause = `reached totalTokens ${opts.totalTokens}`;
+            break;
           }
+          const i = opts.schedule === 'deficit' ? mostBehind() : draw();
           let r = await its[i]!.next();
           if (r.done) {
             const s = stats.components[i]!;
@@ -121,7 +160,7 @@ export function mixture(components: MixtureComponent[], opts: MixtureOptions = {
             s.bytesPerPass ??= passBytes[i]!;
             passDocs[i] = 0;
             passBytes[i] = 0;
-            if (opts.totalDocs === undefined && opts.totalBytes === undefined) {
+            if (opts.totalDocs === undefined && opts.totalBytes === undefined && opts.totalTokens === undefined) {
               stats.stoppedBecause = `component "${components[i]!.name}" ran out (no totalDocs/totalBytes given)`;
               break;
             }
@@ -131,9 +170,12 @@ export function mixture(components: MixtureComponent[], opts: MixtureOptions = {
           }
           const doc: Doc = r.value;
           const bytes = utf8Length(doc.text);
+          const tokens = opts.measure ? opts.measure(doc) : 0;
           const s = stats.components[i]!;
           s.docs++;
           s.bytes += bytes;
+          s.tokens += tokens;
+          stats.tokens += tokens;
           passDocs[i]!++;
           passBytes[i]! += bytes;
           stats.docs++;

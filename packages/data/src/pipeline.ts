@@ -10,8 +10,11 @@ import { QualityClassifier, qualityStage } from './quality';
 import { mixture, type MixtureOptions, type MixtureStats } from './mixture';
 import { writeShards, type ShardDtype, type ShardManifest, type ShardTokenizer } from './shards';
 import { funnelOf, writeReport, type PipelineReport } from './report';
-import { jsonlSource, sourceFromSpec, type Source } from './sources';
+import { jsonlSource, type Source } from './sources';
+import { sourceFromSpec } from './source-spec';
 import { pipe } from './stage';
+import { ShardCounter, summarizeSources } from './source-report';
+import { utf8Length } from './util';
 
 export interface StageOptions {
   /** Normalisation (default on); false to skip. */
@@ -53,6 +56,8 @@ export interface SourceInput {
   weight?: number;
   /** Apply the quality classifier to this source (default true; GPT-3 filtered only Common Crawl). */
   quality?: boolean;
+  /** This source's own stage options (replacing the shared ones), e.g. from a mixture file. */
+  stages?: StageOptions;
   name?: string;
 }
 
@@ -68,6 +73,8 @@ export interface PrepareOptions extends StageOptions {
   mixture?: MixtureOptions;
   /** Report path (default outDir/report.json, plus report.svg); false for none. */
   report?: string | false;
+  /** Epochs a mixture file expects per source name (reported next to the epochs taken). */
+  expectedEpochs?: Record<string, number>;
   /** JSONL reading options for spec strings. */
   field?: string;
   idField?: string;
@@ -85,11 +92,36 @@ export interface PrepareResult {
 function toSourceInput(
   s: string | Source | SourceInput,
   o: PrepareOptions,
-): { src: Source; weight?: number; quality: boolean; name: string } {
+): { src: Source; weight?: number; quality: boolean; name: string; stages?: StageOptions } {
   const si: SourceInput = typeof s === 'string' || !('source' in s) ? { source: s as string | Source } : s;
   const src =
     typeof si.source === 'string' ? sourceFromSpec(si.source, { field: o.field, idField: o.idField, skipBad: o.skipBad }) : si.source;
-  return { src, weight: si.weight, quality: si.quality ?? true, name: si.name ?? src.name };
+  return { src, weight: si.weight, quality: si.quality ?? true, name: si.name ?? src.name, stages: si.stages };
+}
+
+/**
+ * The tokenizer with a one-entry cache: a token-weighted mixture counts a document's tokens just before
+ * writeShards encodes the same string, which then costs nothing.
+ */
+function cachingTokenizer(tok: ShardTokenizer): ShardTokenizer {
+  let lastText: string | null = null;
+  let lastIds: ArrayLike<number> = [];
+  return {
+    get vocabSize() {
+      return tok.vocabSize;
+    },
+    get eosId() {
+      return tok.eosId;
+    },
+    hash: () => tok.hash(),
+    encode: (text: string) => {
+      if (text !== lastText) {
+        lastIds = tok.encode(text);
+        lastText = text;
+      }
+      return lastIds;
+    },
+  } as ShardTokenizer;
 }
 
 /**
@@ -104,7 +136,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const stageRuns: { source: string; stages: Stage[] }[] = [];
   const open = (i: number): DocStream => {
     const inp = inputs[i]!;
-    const stages = buildStages(opts, { applyQuality: inp.quality });
+    const stages = buildStages(inp.stages ?? opts, { applyQuality: inp.quality });
     // the report keeps the stages of each source's first pass (a mixture may re-read a source)
     if (!stageRuns.some((r) => r.source === inp.name)) stageRuns.push({ source: inp.name, stages });
     return pipe(inp.src, ...stages);
@@ -112,27 +144,37 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const weighted = inputs.some((s) => s.weight !== undefined);
   let stream: DocStream;
   let mixStats: MixtureStats | undefined;
+  let current = ''; // the source being concatenated (writeShards takes each document before the next is read)
+  const tokenizer = cachingTokenizer(opts.tokenizer);
   if (weighted) {
+    const byTokens = opts.mixture?.by === 'tokens' || opts.mixture?.totalTokens !== undefined;
     const m = mixture(
       inputs.map((s, i) => ({ name: s.name, weight: s.weight ?? 1, open: () => open(i) })),
-      opts.mixture,
+      { ...opts.mixture, ...(byTokens ? { measure: (d: Doc) => tokenizer.encode(d.text).length + 1 } : {}) },
     );
     stream = m.stream;
     mixStats = m.stats;
   } else {
     stream = {
       async *[Symbol.asyncIterator]() {
-        for (let i = 0; i < inputs.length; i++) yield* open(i);
+        for (let i = 0; i < inputs.length; i++) {
+          current = inputs[i]!.name;
+          yield* open(i);
+        }
       },
     };
   }
+  const counter = new ShardCounter();
   const manifest = await writeShards(stream, {
-    tokenizer: opts.tokenizer,
+    tokenizer,
     outDir: opts.outDir,
     valFraction: opts.valFraction,
     shardTokens: opts.shardTokens,
     dtype: opts.dtype,
-    onProgress: opts.onProgress,
+    onProgress: (p) => {
+      counter.add(weighted ? String(p.doc.meta?.mixture) : current, p.docTokens, utf8Length(p.doc.text));
+      opts.onProgress?.(p);
+    },
   });
   const stages: (StageStats & { source?: string })[] = stageRuns.flatMap((r) => r.stages.map((s) => ({ source: r.source, ...s.stats })));
   const report: PipelineReport = {
@@ -140,6 +182,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     sources: inputs.map((s) => ({ ...s.src.stats, badExamples: [...s.src.stats.badExamples] })),
     stages,
     funnel: funnelOf(stages),
+    perSource: summarizeSources(inputs, stageRuns, counter, mixStats, opts.expectedEpochs),
     ...(mixStats ? { mixture: mixStats } : {}),
     shards: {
       outDir: opts.outDir,

@@ -4,6 +4,7 @@ import { createStage } from './stage';
 import { Rng } from '@gptlab/common';
 import { writeFileAtomic } from '@gptlab/common/node';
 import { fmix32, hashString32 } from './util';
+import { mapJsonlFile, type MapJsonlResult } from './jsonl-map';
 
 export interface QualityFeatureOptions {
   /** log2 of the number of hashed feature buckets (default 18 → 262,144 weights). */
@@ -89,6 +90,8 @@ export interface QualityTrainResult {
   classifier: QualityClassifier;
   /** AUC on the held-out documents (NaN when nothing was held out). */
   heldOutAuc: number;
+  /** Share of held-out documents on the right side of P = 0.5 (NaN when nothing was held out). */
+  heldOutAccuracy: number;
   trainAuc: number;
   positives: number;
   negatives: number;
@@ -195,23 +198,17 @@ export class QualityClassifier {
       train.map((e) => scoreSparse(e.f)),
       train.map((e) => e.y),
     );
+    // accuracy at P = 0.5 (z = 0), the operating point a threshold filter would use
+    const heldOutAccuracy = test.length ? test.filter((e) => scoreSparse(e.f) >= 0 === (e.y === 1)).length / test.length : NaN;
     const heldOutAuc = test.length
       ? rocAuc(
           test.map((e) => scoreSparse(e.f)),
           test.map((e) => e.y),
         )
       : NaN;
-    Object.assign(clf.info, {
-      heldOutAuc,
-      trainAuc,
-      positives: pos.length,
-      negatives: neg.length,
-      heldOutDocs: test.length,
-      epochs,
-      lr,
-      l2,
-    });
-    return { classifier: clf, heldOutAuc, trainAuc, positives: pos.length, negatives: neg.length, heldOutDocs: test.length };
+    const summary = { heldOutAuc, heldOutAccuracy, trainAuc, positives: pos.length, negatives: neg.length, heldOutDocs: test.length };
+    Object.assign(clf.info, { ...summary, epochs, lr, l2 });
+    return { classifier: clf, ...summary };
   }
 
   toJSON(): Record<string, unknown> {
@@ -286,4 +283,26 @@ export function qualityStage(opts: QualityStageOptions): Stage {
       ctx.stats.extra.meanScore = n ? sum / n : null;
     }
   });
+}
+
+export interface ScoreJsonlOptions {
+  classifier: QualityClassifier;
+  input: string;
+  out: string;
+  field?: string;
+  skipBad?: boolean;
+}
+
+/** `data quality score`: every record of `input` with a numeric `quality_score` = P(reference quality). */
+export async function scoreJsonl(opts: ScoreJsonlOptions): Promise<MapJsonlResult & { meanScore: number }> {
+  let sum = 0;
+  const r = await mapJsonlFile(
+    { input: opts.input, out: opts.out, field: opts.field, skipBad: opts.skipBad, what: 'quality score' },
+    (rec) => {
+      const s = opts.classifier.score(rec.text);
+      sum += s;
+      return { ...rec.obj, quality_score: s };
+    },
+  );
+  return { ...r, meanScore: sum / r.records };
 }

