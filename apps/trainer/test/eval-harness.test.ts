@@ -15,7 +15,7 @@ const TASKS = path.join(FIXTURES, 'tasks.jsonl');
 const TEXT = path.join(FIXTURES, 'text.txt');
 
 interface Reference {
-  samples: { loglikelihoods: number[]; pred: number; pred_norm: number }[];
+  samples: { loglikelihoods: number[]; pred: number; pred_norm: number; loglikelihoods_uncond: number[]; pred_uncond: number }[];
   last_word: { loglikelihood: number; is_greedy: boolean }[];
   rolling: { stride: number; tokens: number; nll: number; perplexity: number; bits_per_byte: number }[];
 }
@@ -41,6 +41,17 @@ describe('against the float64 PyTorch reference', () => {
       s.loglikelihoods.forEach((ll, j) => expectRelClose(ll, ref.loglikelihoods[j]!));
       expect([s.pred, s.pred_norm]).toEqual([ref.pred, ref.pred_norm]);
     });
+  });
+
+  test.each([1, 4])('--uncond: "Answer:" loglikelihoods within 1e-4 relative, same pred_uncond (batch %i)', (batchSize) => {
+    const r = evaluateMultipleChoice(env.model, env.tok, readMultipleChoiceFile(TASKS), { batchSize, unconditional: true });
+    r.samples.forEach((s, i) => {
+      const ref = reference.samples[i]!;
+      s.loglikelihoods_uncond!.forEach((ll, j) => expectRelClose(ll, ref.loglikelihoods_uncond[j]!));
+      expect([s.pred, s.pred_norm, s.pred_uncond]).toEqual([ref.pred, ref.pred_norm, ref.pred_uncond]);
+    });
+    // The fixture is chosen so that the unconditional score changes some answers: the check can fail.
+    expect(reference.samples.some((ref) => ref.pred_uncond !== ref.pred)).toBe(true);
   });
 
   test.each(reference.rolling.map((r) => [r.stride, r] as const))('rolling perplexity, stride %i', (stride, ref) => {
@@ -152,15 +163,17 @@ describe('gptlab-train eval --task-file / --text-file', () => {
     expect(out.acc_stderr).toBeCloseTo(meanStderr(acc)!, 12);
     expect(out.acc_norm_stderr).toBeCloseTo(meanStderr(accNorm)!, 12);
     expect(out.samples.map((s) => s.pred)).toEqual(reference.samples.map((s) => s.pred));
-    expect(typeof out.acc_uncond).toBe('number');
-    out.samples.forEach((s, i) => expect(s.pred_uncond).toBeLessThan(reference.samples[i]!.loglikelihoods.length));
+    const accUncond = reference.samples.map((s, i) => (s.pred_uncond === gold[i] ? 1 : 0));
+    expect(out.acc_uncond).toBeCloseTo(accUncond.reduce((a: number, b) => a + b, 0) / gold.length, 12);
+    expect(out.samples.map((s) => s.pred_uncond)).toEqual(reference.samples.map((s) => s.pred_uncond));
   });
 
   test('--markdown prints a table', async () => {
-    const r = await runIn(['eval', '--model', TINY_MODEL, '--task-file', TASKS, '--markdown']);
+    const r = await runIn(['eval', '--model', TINY_MODEL, '--task-file', TASKS, '--markdown', '--uncond']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^\| task \| n \| metric \| value \| stderr \|\n/);
     expect(r.stdout).toMatch(/\| tasks\.jsonl \| 6 \| acc_norm \| 0\.\d{4} \| ± 0\.\d{4} \|/);
+    expect(r.stdout).toMatch(/\| tasks\.jsonl \| 6 \| acc_uncond \| 0\.\d{4} \| ± 0\.\d{4} \|/);
   });
 
   test('--text-file --stride --json', async () => {

@@ -90,10 +90,11 @@ export const evalCommand: TrainerCommand = {
   summary: 'perplexity on held-out shards and zero/one/few-shot accuracy (WordNet tasks, JSONL tasks)',
   flags,
   usage:
-    'eval --model DIR [--data SHARDS] [--tasks cls,entail,sim,mc] [--shots 0,1,4] | --task-file F.jsonl | --text-file F.txt [--stride N] | --last-word-file F.jsonl | --gen-file F.jsonl [--json|--markdown]',
+    'eval --model DIR [--data SHARDS] [--tasks cls,entail,sim,mc] [--shots 0,1,4] | --task wordnet-cls|brown-perplexity|brown-lastword|… | --task-file F.jsonl | --text-file F.txt [--stride N] | --last-word-file F.jsonl | --gen-file F.jsonl [--json|--markdown]',
   async run({ flags: given }, io) {
     if (wantsHarness(given)) {
-      const result = await runHarness(withDefaults(flags, given), io);
+      // --shots stays unset unless given: its default list belongs to the WordNet tables, the harness takes one k.
+      const result = await runHarness({ ...withDefaults(flags, given), shots: given.shots }, io);
       printResult(io, given.json === true, result, () => harnessLines(result, given.markdown === true));
       return 0;
     }

@@ -19,8 +19,16 @@ import { withFewShotPrompts } from './fewshot-prompts';
 import { evaluateGeneration, readGenerationFile, type GenerationReport } from './generation';
 import { evaluateLastWord, readLastWordFile, type LastWordReport } from './last-word';
 import { rollingPerplexity, type RollingPerplexityResult } from './rolling-perplexity';
+import { BUILTIN_TASKS, isWordNetTask, wordNetHarnessItems } from './builtin-tasks';
+import { brownHeldOutText, brownLastWordPassages } from './brown-tasks';
 
 export const HARNESS_FLAGS: FlagSpecs = {
+  task: {
+    type: 'string',
+    choices: BUILTIN_TASKS,
+    help: 'a built-in task: wordnet-* multiple choice (--limit items, k = --shots), brown-perplexity, brown-lastword (--limit passages)',
+    metavar: 'NAME',
+  },
   'task-file': {
     type: 'string',
     help: 'multiple choice, {"context", "choices": [...], "gold": i} a line: acc, acc_norm, stderrs, samples',
@@ -43,13 +51,13 @@ export const HARNESS_FLAGS: FlagSpecs = {
     help: 'LAMBADA-style last-word accuracy, {"text"} a line: acc (greedy match), perplexity of the last word',
     metavar: 'FILE',
   },
-  stride: { type: 'int', min: 1, help: "--text-file: tokens between window starts (default: the model's context)" },
+  stride: { type: 'int', min: 1, help: "--text-file, brown-perplexity: tokens between window starts (default: the model's context)" },
   'batch-size': { type: 'int', min: 1, help: '--task-file: choices scored per forward pass', default: 8 },
   uncond: { type: 'bool', help: '--task-file: also GPT-3\'s unconditional normalisation (acc_uncond; choice vs "Answer:")' },
   markdown: { type: 'bool', help: 'print the result as a markdown table' },
 };
 
-const INPUT_FLAGS = ['task-file', 'text-file', 'last-word-file', 'gen-file'] as const;
+const INPUT_FLAGS = ['task', 'task-file', 'text-file', 'last-word-file', 'gen-file'] as const;
 
 /** Whether the flags ask for the harness (a task or text file) rather than the WordNet k-shot tables. */
 export function wantsHarness(given: ParsedFlags): boolean {
@@ -62,22 +70,33 @@ export type HarnessResult =
   | ({ generation: string } & GenerationReport)
   | ({ text: string; stride: number } & RollingPerplexityResult);
 
-/** `f`: the eval command's flags with defaults applied. */
+/** `f`: the eval command's flags with defaults applied, except --shots: undefined unless given. */
 export async function runHarness(f: ParsedFlags, io: { stderr(t: string): void }): Promise<HarnessResult> {
   const given = INPUT_FLAGS.filter((name) => f[name] !== undefined);
   if (given.length > 1) throw new UsageError(`${given.map((n) => `--${n}`).join(' and ')}: give one of them per run`);
+  const builtin = f.task as string | undefined;
   const taskFile = f['task-file'] as string | undefined;
   const textFile = f['text-file'] as string | undefined;
   const lastWordFile = f['last-word-file'] as string | undefined;
   const genFile = f['gen-file'] as string | undefined;
   if (f.json === true && f.markdown === true) throw new UsageError('--json and --markdown: choose one output format');
-  if (textFile === undefined && f.stride !== undefined) throw new UsageError('--stride applies to --text-file only');
   if (f['fewshot-file'] !== undefined && taskFile === undefined) throw new UsageError('--fewshot-file applies to --task-file only');
+  if (f.shots !== undefined && taskFile === undefined && (builtin === undefined || !isWordNetTask(builtin)))
+    throw new UsageError('--shots applies to --task wordnet-* and --task-file with --fewshot-file only');
   // Read and validate the input before the (slower) model load, so bad input fails at once.
-  const items = taskFile !== undefined ? taskItems(taskFile, f) : undefined;
-  const text = textFile !== undefined ? readText(textFile) : undefined;
+  const limit = f.limit as number;
+  const items =
+    taskFile !== undefined
+      ? taskItems(taskFile, f)
+      : builtin !== undefined && isWordNetTask(builtin)
+        ? wordNetHarnessItems(builtin, { limit, k: f.shots === undefined ? 0 : oneK(f.shots as string[]), seed: f.seed as number })
+        : undefined;
+  const text = textFile !== undefined ? readText(textFile) : builtin === 'brown-perplexity' ? brownHeldOutText() : undefined;
   const genItems = genFile !== undefined ? readGenerationFile(genFile) : undefined;
-  const passages = lastWordFile !== undefined ? readLastWordFile(lastWordFile) : undefined;
+  const passages =
+    lastWordFile !== undefined ? readLastWordFile(lastWordFile) : builtin === 'brown-lastword' ? brownLastWordPassages(limit) : undefined;
+  if (text === undefined && f.stride !== undefined)
+    throw new UsageError('--stride applies to --text-file and --task brown-perplexity only');
   io.stderr(describeBackend(await initBackendInfo()) + '\n');
   const dir = f.model as string;
   const model = await loadGPT(dir);
@@ -85,7 +104,7 @@ export async function runHarness(f: ParsedFlags, io: { stderr(t: string): void }
     const tok = BPETokenizer.fromDir(dir);
     if (items !== undefined) {
       const report = evaluateMultipleChoice(model, tok, items, { batchSize: f['batch-size'] as number, unconditional: f.uncond === true });
-      return { task: path.basename(taskFile!), ...report };
+      return { task: builtin ?? path.basename(taskFile!), ...report };
     }
     if (genItems !== undefined) {
       // Greedy unless --num-beams; the decoding schema's default of 20 new tokens unless --max-new-tokens.
@@ -93,13 +112,17 @@ export async function runHarness(f: ParsedFlags, io: { stderr(t: string): void }
       return { generation: path.basename(genFile!), ...(await evaluateGeneration(model, tok, genItems, decoding)) };
     }
     if (passages !== undefined) {
-      return { lastWords: path.basename(lastWordFile!), ...evaluateLastWord(model, tok, passages, f['batch-size'] as number) };
+      return { lastWords: builtin ?? path.basename(lastWordFile!), ...evaluateLastWord(model, tok, passages, f['batch-size'] as number) };
     }
     const stride = (f.stride as number | undefined) ?? model.config.nPositions;
     if (stride > model.config.nPositions)
       throw new UsageError(`--stride: ${stride} exceeds the model's context of ${model.config.nPositions} tokens`);
     const ids = tok.encode(text!);
-    return { text: path.basename(textFile!), stride, ...rollingPerplexity(model, ids, stride, Buffer.byteLength(text!, 'utf8')) };
+    return {
+      text: builtin ?? path.basename(textFile!),
+      stride,
+      ...rollingPerplexity(model, ids, stride, Buffer.byteLength(text!, 'utf8')),
+    };
   } finally {
     model.dispose();
   }
@@ -110,11 +133,16 @@ function taskItems(taskFile: string, f: ParsedFlags): MultipleChoiceItem[] {
   const items = readMultipleChoiceFile(taskFile);
   const trainFile = f['fewshot-file'] as string | undefined;
   if (trainFile === undefined) return items;
-  const shots = f.shots as string[];
+  if (f.shots === undefined) throw new UsageError('--shots: give one k (a non-negative integer) with --fewshot-file');
+  return withFewShotPrompts(items, readMultipleChoiceFile(trainFile), oneK(f.shots as string[]), f.seed as number);
+}
+
+/** The single k of --shots for the harness (the WordNet k-shot tables take a list). */
+function oneK(shots: string[]): number {
   const k = Number(shots[0]);
   if (shots.length !== 1 || !Number.isInteger(k) || k < 0)
-    throw new UsageError(`--shots: give one k (a non-negative integer) with --fewshot-file, got ${shots.join(',')}`);
-  return withFewShotPrompts(items, readMultipleChoiceFile(trainFile), k, f.seed as number);
+    throw new UsageError(`--shots: give one k (a non-negative integer) for the harness, got ${shots.join(',')}`);
+  return k;
 }
 
 function readText(file: string): string {

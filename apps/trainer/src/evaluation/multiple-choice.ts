@@ -15,6 +15,8 @@ export interface MultipleChoiceSample {
   loglikelihoods: number[];
   pred: number;
   pred_norm: number;
+  /** Only with the unconditional score: LL(choice | "Answer:") per choice. */
+  loglikelihoods_uncond?: number[];
   /** Only with the unconditional score: argmax of LL(choice | context) − LL(choice | "Answer:"). */
   pred_uncond?: number;
 }
@@ -108,6 +110,7 @@ export function evaluateMultipleChoice(
     };
     if (opts.unconditional) {
       const base = scores.slice(uncondStart + offset, uncondStart + offset + item.choices.length);
+      sample.loglikelihoods_uncond = base;
       sample.pred_uncond = argmax(lls.map((ll, i) => ll - base[i]!));
     }
     offset += item.choices.length;
