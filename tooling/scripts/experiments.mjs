@@ -4,6 +4,8 @@
 //                                                 and the auxiliary LM loss (λ = 0.5 vs 0), on the 4 WordNet tasks
 //   node tooling/scripts/experiments.mjs fewshot  GPT-2/3: accuracy as the number of shots k grows (0, 1, 4)
 //   node tooling/scripts/experiments.mjs scaling  GPT-4: predicted vs actual loss of the largest model of a sweep
+//   node tooling/scripts/experiments.mjs align    GPT-4's alignment: base vs SFT vs PPO vs DPO on held-out prompts
+//                                                 (experiment-align.mjs; also writes docs/results/align.json)
 // Each writes <out>/<name>.json and <name>.md (default out: runs/experiments; gpt1's fine-tuning runs under
 // <out>/gpt1/<task>-<condition>/). gpt1 and fewshot need a pretrained
 // checkpoint: --model DIR, else the demo's (runs/demo), which is trained first when missing (~10 min).
@@ -11,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { alignExperiment } from './experiment-align.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(root, 'apps/trainer/dist/cli.js');
@@ -137,9 +140,13 @@ function scaling() {
   return { report: r, md };
 }
 
-const experiments = { gpt1, fewshot, scaling };
+const align = () => alignExperiment({ run, flag, root, out });
+
+const experiments = { gpt1, fewshot, scaling, align };
 if (!experiments[which]) {
-  console.error(`usage: node tooling/scripts/experiments.mjs gpt1|fewshot|scaling [--model DIR] [--out DIR]`);
+  console.error(
+    `usage: node tooling/scripts/experiments.mjs gpt1|fewshot|scaling|align [--model DIR] [--out DIR] (align: [--seeds 2] [--minutes 2] [--n 150])`,
+  );
   process.exit(2);
 }
 const result = experiments[which]();

@@ -31,7 +31,8 @@ export class ModelBatchEngine implements BatchEngine {
   }
 
   accepts(req: GenerateRequest): boolean {
-    return !this.unloading && req.strategy.type !== 'beam' && req.strategy.numReturnSequences <= this.maxBatch;
+    // An image request decodes alone: its visual prefix is not in the batched cache's rows.
+    return !this.unloading && !req.image && req.strategy.type !== 'beam' && req.strategy.numReturnSequences <= this.maxBatch;
   }
 
   get rows(): number {

@@ -4,14 +4,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf, initBackend, describeBackend } from '@gptlab/tensor';
-import { countParameters, loadGPT, type GPT, type GPTConfig } from '@gptlab/model';
+import { countParameters, loadGPT, type GPT, type GPTConfig, type VisionGPT } from '@gptlab/model';
 import { BPETokenizer } from '@gptlab/tokenizer';
-import { gptLanguageModel, generateAll, stream as decodeStream } from '@gptlab/decoding';
+import { gptLanguageModel, generateAll, stream as decodeStream, type GPTLike } from '@gptlab/decoding';
 import { compileLayout, elementMask, patternToString, renderLayoutSVG, type AttentionPattern } from '@gptlab/sparse-attention';
 import { DEFAULT_MAX_BATCH, ModelBatchEngine, withSequences } from './batch-engine';
 import { abortableLanguageModel } from './abortable';
 import { DirRegistry } from './models-dir';
 import { loadChatTemplate } from './v1/chat-template';
+import { checkImage, conditionOn, imageSizeOf, loadVision, type ImageInput } from './vision';
 import {
   HttpError,
   type Alternative,
@@ -27,6 +28,8 @@ import {
 /** The text side of a checkpoint: encode, decode and (for exact streaming) the raw bytes of a token. */
 export interface TextCodec {
   encode(text: string): number[];
+  /** `encode` with the tokenizer's special tokens recognised (for rendered chat templates). */
+  encodeWithSpecials?(text: string): number[];
   decode(ids: number[]): string;
   tokenBytes?(id: number): Uint8Array;
   readonly vocabSize: number;
@@ -47,6 +50,7 @@ export async function loadTokenizer(dir: string): Promise<{ codec: TextCodec; fi
   const tok = BPETokenizer.fromDir(dir);
   const codec: TextCodec = {
     encode: (text) => tok.encode(text),
+    encodeWithSpecials: (text) => tok.encode(text, { allowedSpecial: 'all' }),
     decode: (ids) => tok.decode(ids),
     tokenBytes: (id) => tok.tokenBytes(id), // exact bytes let @gptlab/decoding cut streamed text at UTF-8 boundaries
     vocabSize: tok.vocabSize,
@@ -92,6 +96,12 @@ export class RealModel implements LoadedModel {
   chatTemplate: ChatTemplate | null = null;
   /** The server's continuous batching for this model (null with maxBatch 1). */
   readonly batch: ModelBatchEngine | null;
+  /** The image side of a vision checkpoint (gptlab-train vision), or null. */
+  vision: VisionGPT | null = null;
+
+  get imageSize(): { height: number; width: number; visualTokens: number } | null {
+    return imageSizeOf(this.vision);
+  }
 
   private constructor(
     readonly gpt: GPT,
@@ -109,7 +119,8 @@ export class RealModel implements LoadedModel {
 
   static async load(dir: string, name = path.basename(dir), opts: RealModelOptions = {}): Promise<RealModel> {
     await initBackend();
-    const gpt = await loadGPT(dir);
+    const vision = await loadVision(dir);
+    const gpt = vision?.gpt ?? (await loadGPT(dir));
     const tok = await loadTokenizer(dir);
     const c: GPTConfig = gpt.config;
     if (tok && tok.codec.vocabSize > c.vocabSize) {
@@ -141,6 +152,8 @@ export class RealModel implements LoadedModel {
       throw new Error(`maxBatch must be a positive integer, got ${maxBatch}`);
     }
     const model = new RealModel(gpt, tok?.codec ?? null, card, eos, maxBatch);
+    model.vision = vision;
+    if (vision) card.config.vision = imageSizeOf(vision);
     try {
       model.chatTemplate = loadChatTemplate(dir);
     } catch (e) {
@@ -160,6 +173,11 @@ export class RealModel implements LoadedModel {
     return this.requireCodec('a text prompt').encode(text);
   }
 
+  encodeChat(text: string): number[] {
+    const codec = this.requireCodec('a chat prompt');
+    return codec.encodeWithSpecials ? codec.encodeWithSpecials(text) : codec.encode(text);
+  }
+
   decode(ids: number[]): string {
     return this.codec ? this.codec.decode(ids) : '';
   }
@@ -169,12 +187,22 @@ export class RealModel implements LoadedModel {
   }
 
   checkRequest(req: GenerateRequest): void {
+    checkImage(this.vision, req.image, this.card.name);
     if (req.strategy.stopStrings.length > 0 && !this.codec)
       throw new HttpError(400, 'stop strings need the checkpoint tokenizer (vocab.json + merges.txt)');
   }
 
   async generate(req: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
-    const lm = abortableLanguageModel(gptLanguageModel(this.gpt), hooks.signal);
+    const conditioned = conditionOn(this.vision, req.image, this.card.name);
+    try {
+      return await this.generateOn(conditioned ?? this.gpt, req, hooks);
+    } finally {
+      conditioned?.dispose();
+    }
+  }
+
+  private async generateOn(gpt: GPTLike, req: GenerateRequest, hooks: GenerateHooks): Promise<GenerateResult> {
+    const lm = abortableLanguageModel(gptLanguageModel(gpt), hooks.signal);
     const opts = { strategy: req.strategy, tokenizer: this.codec ?? undefined };
     if (req.strategy.type === 'beam' || req.strategy.numReturnSequences > 1 || !hooks.onToken) {
       const all = await generateAll(lm, req.promptIds, opts);
@@ -215,12 +243,14 @@ export class RealModel implements LoadedModel {
     return ix.map((row, r) => row.map((token, j) => ({ token, text: this.tokenTexts([token])[0]!, logprob: v[r]![j]! })));
   }
 
-  async attention(ids: number[], layer: number, head: number): Promise<number[][]> {
-    const T = ids.length;
+  async attention(ids: number[], layer: number, head: number, image?: ImageInput): Promise<number[][]> {
+    const conditioned = conditionOn(this.vision, image, this.card.name);
+    const n = ids.length + (conditioned?.prefixLength ?? 0); // an image's visual tokens come first
     const probs = tf.tidy(() => {
-      const out = this.gpt.forward(tf.tensor2d(ids, [1, T], 'int32'), { attentionProbs: { layer, head } });
-      return tf.reshape(out.attention!, [T, T]);
+      const out = (conditioned ?? this.gpt).forward(tf.tensor2d(ids, [1, ids.length], 'int32'), { attentionProbs: { layer, head } });
+      return tf.reshape(out.attention!, [n, n]);
     });
+    conditioned?.dispose();
     const arr = (await probs.array()) as number[][];
     probs.dispose();
     return arr;
@@ -244,8 +274,12 @@ export class RealModel implements LoadedModel {
    * (an aborted request leaves its row in the batched cache until the engine's next step).
    */
   dispose(): void {
-    if (this.batch) this.batch.disposeWhenIdle(() => this.gpt.dispose());
-    else this.gpt.dispose();
+    const free = () => {
+      this.gpt.dispose();
+      this.vision?.vision.dispose();
+    };
+    if (this.batch) this.batch.disposeWhenIdle(free);
+    else free();
   }
 }
 

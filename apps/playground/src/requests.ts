@@ -5,6 +5,7 @@
 import { closestNames } from '@gptlab/common';
 import { STRATEGY_FIELDS, StrategyError, strategyField, strategyFromJSON, type Strategy, type StrategyInput } from '@gptlab/decoding';
 import { HttpError, type LoadedModel } from './types';
+import { parseImageField, type ImageInput } from './vision';
 
 /** What one request may cost the server (not validity: any strategy within them runs). */
 export interface Limits {
@@ -86,9 +87,11 @@ export interface GenerateBody {
   topAlternatives: number;
   /** The strategy fields of the body: `strategy` and the top level together, as given (not yet resolved). */
   strategy: StrategyInput;
+  /** A gray image read before the prompt (vision checkpoints). */
+  image?: ImageInput;
 }
 
-const GENERATE_KEYS = ['model', 'prompt', 'promptIds', 'topAlternatives', 'strategy'];
+const GENERATE_KEYS = ['model', 'prompt', 'promptIds', 'topAlternatives', 'strategy', 'image'];
 export const STRATEGY_KEYS = STRATEGY_FIELDS.flatMap((f) => [f.name, ...(f.aliases as readonly string[])]);
 
 /**
@@ -113,7 +116,7 @@ export function parseGenerateBody(body: unknown, limits: Limits = DEFAULT_LIMITS
   const prompt = parsePromptFields(body, limits);
   const topAlternatives = int(body, 'topAlternatives', 0, 20) ?? 0;
   strategyOrBadRequest(strategy); // every strategy error before any model loads
-  return { model, ...prompt, topAlternatives, strategy: strategy as StrategyInput };
+  return { model, ...prompt, topAlternatives, strategy: strategy as StrategyInput, image: parseImageField(body.image) };
 }
 
 export function strategyOrBadRequest(input: object, opts?: Parameters<typeof strategyFromJSON>[1]): Strategy {
@@ -171,9 +174,10 @@ export interface AttentionBody {
   generatedIds: number[];
   layer: number;
   head: number;
+  image?: ImageInput;
 }
 
-const ATTENTION_KEYS = ['model', 'prompt', 'promptIds', 'generatedIds', 'layer', 'head'];
+const ATTENTION_KEYS = ['model', 'prompt', 'promptIds', 'generatedIds', 'layer', 'head', 'image'];
 
 export function parseAttentionBody(body: unknown, limits: Limits = DEFAULT_LIMITS): AttentionBody {
   if (!isObject(body)) bad('the request body must be a JSON object');
@@ -185,5 +189,5 @@ export function parseAttentionBody(body: unknown, limits: Limits = DEFAULT_LIMIT
   const head = int(body, 'head', 0, 1e6);
   if (layer === undefined) bad('layer is required');
   if (head === undefined) bad('head is required');
-  return { model, ...prompt, generatedIds, layer, head };
+  return { model, ...prompt, generatedIds, layer, head, image: parseImageField(body.image) };
 }

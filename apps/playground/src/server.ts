@@ -163,7 +163,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     const promptIds = body.promptIds ?? model.encode(body.prompt!);
     const strategy = resolveStrategy(body.strategy, model, limits);
     checkAgainstModel(promptIds, strategy.maxNewTokens, model, body.promptIds ? 'promptIds' : 'prompt');
-    const request: GenerateRequest = { promptIds, strategy };
+    const request: GenerateRequest = { promptIds, strategy, ...(body.image ? { image: body.image } : {}) };
     model.checkRequest?.(request);
     const rs = requestSignal(req, reply, requestTimeoutMs);
     const wantsStream = (req.headers.accept ?? '').includes('text/event-stream');
@@ -211,11 +211,13 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     const rs = requestSignal(req, reply, requestTimeoutMs);
     return underRequestSignal(rs, reply, requestTimeoutMs, () =>
       generator.run(async () => {
-        const probs = await model.attention(ids, body.layer, body.head);
+        const probs = await model.attention(ids, body.layer, body.head, body.image);
+        // With an image the rows start with its visual tokens: id -1, labelled <img 0>, <img 1>, …
+        const visual = probs.length - ids.length;
         return {
-          ids,
-          tokens: model.tokenTexts(ids),
-          promptLength: promptIds.length,
+          ids: [...new Array<number>(visual).fill(-1), ...ids],
+          tokens: [...Array.from({ length: visual }, (_, i) => `<img ${i}>`), ...model.tokenTexts(ids)],
+          promptLength: visual + promptIds.length,
           layer: body.layer,
           head: body.head,
           probs,
@@ -237,7 +239,8 @@ async function runGenerate(
   hooks: Omit<GenerateHooks, 'signal'> = {},
 ): Promise<GenerateResult & { alternatives?: Alternative[][] }> {
   const result = await generator.generate(model, request, { ...hooks, signal });
-  if (topAlternatives > 0 && result.ids.length > 0 && !signal.aborted) {
+  // (Alternatives are scored on the text alone: an image request gets none.)
+  if (topAlternatives > 0 && result.ids.length > 0 && !signal.aborted && !request.image) {
     const { promptIds } = request;
     const all = [...promptIds, ...result.ids];
     const positions = result.ids.map((_, i) => promptIds.length + i);

@@ -2,11 +2,14 @@
 // implementation (src/real.ts) wires @gptlab/model, @gptlab/tokenizer and @gptlab/decoding behind them;
 // tests can substitute a scripted fake model. Decoding strategies are @gptlab/decoding's own types.
 import type { GenerateResultJSON, Strategy } from '@gptlab/decoding';
+import type { ImageInput } from './vision';
 
 /** A generation request: prompt ids and a validated strategy (@gptlab/decoding's, with the checkpoint's EOS). */
 export interface GenerateRequest {
   promptIds: number[];
   strategy: Strategy;
+  /** A gray image read before the prompt (vision checkpoints only; see vision.ts). */
+  image?: ImageInput;
 }
 
 /**
@@ -62,7 +65,15 @@ export interface LoadedModel {
   readonly vocabSize: number;
   /** The checkpoint's end-of-text token: requests that give no eosTokenId stop there (null: none). */
   readonly eosTokenId?: number | null;
+  /** The image a vision checkpoint reads before the prompt (null or absent: text only). */
+  readonly imageSize?: { height: number; width: number; visualTokens: number } | null;
   encode(text: string): number[];
+  /**
+   * A rendered chat template's ids: like `encode`, but the tokenizer's special tokens (`<|endoftext|>`, added
+   * tokens) written in the text become their ids, as Hugging Face tokenises apply_chat_template's output and
+   * gptlab-train sft encodes its conversations. Absent: `encode`.
+   */
+  encodeChat?(text: string): number[];
   decode(ids: number[]): string;
   /** The text of each token on its own (for labels; may contain partial UTF-8 shown as U+FFFD). */
   tokenTexts(ids: number[]): string[];
@@ -75,7 +86,7 @@ export interface LoadedModel {
    */
   topAlternatives(ids: number[], positions: number[], k: number): Promise<Alternative[][]>;
   /** Attention probabilities [T][T] (query × key) of one layer/head over `ids`. */
-  attention(ids: number[], layer: number, head: number): Promise<number[][]>;
+  attention(ids: number[], layer: number, head: number, image?: ImageInput): Promise<number[][]>;
   /** The sparse pattern of `layer` over `length` positions, or null when the layer is dense. */
   sparsePattern(layer: number, length: number): SparsePattern | null;
   /** The checkpoint's chat template (tokenizer_config.json), or null when it has none (chat requests get a 400). */

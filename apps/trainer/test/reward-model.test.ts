@@ -7,6 +7,7 @@ import { initBackend, tf } from '@gptlab/tensor';
 import { GPT, getPreset, saveGPT } from '@gptlab/model';
 import { BPETokenizer } from '@gptlab/tokenizer';
 import { encodePair, readPreferenceFile, splitPairs, type PreferencePair } from '../src/align/preference';
+import { ChatTemplate } from '../src/align/template';
 import { makePairBatch, PAIR_RUN_DEFAULTS } from '../src/align/logprobs';
 import { loadRewardModel, newRewardHead, REWARD_CONFIG_FILE, rewardLoss, rewardMetrics, trainRewardModel } from '../src/align/reward';
 import { listCheckpoints } from '../src/train/checkpoint';
@@ -36,13 +37,46 @@ const separable = (n: number): PreferencePair[] =>
   }));
 
 describe('preference JSONL', () => {
-  test('strings and message lists are read; conversations are rendered as role lines', () => {
+  test('strings stay as written; message lists are rendered through the chat template', () => {
     const pairs = readPreferenceFile(path.join(FIX, 'pref-mixed.jsonl'));
     expect(pairs).toHaveLength(2);
     expect(pairs[0]).toEqual({ prompt: 'Define dog.', chosen: ' a domesticated canine', rejected: ' a large body of water', line: 1 });
     expect(pairs[1]!.line).toBe(3); // the blank line 2 is skipped, not renumbered
-    expect(pairs[1]!.prompt).toBe('system: Answer in one word.\nuser: Is a cat a kind of animal?\n');
-    expect(pairs[1]!.chosen).toBe('assistant: Yes\n');
+    // The default template: the prompt ends with the generation prompt, an answer is the reply and its eos.
+    expect(pairs[1]!.prompt).toBe('system:\nAnswer in one word.<|endoftext|>user:\nIs a cat a kind of animal?<|endoftext|>assistant:\n');
+    expect(pairs[1]!.chosen).toBe('Yes<|endoftext|>');
+    expect(pairs[1]!.rejected).toBe('No, it is not.<|endoftext|>');
+    // Prompt + answer is exactly the template's rendering of the whole conversation (what SFT trained on).
+    const t = ChatTemplate.default();
+    const conv = [
+      { role: 'system' as const, content: 'Answer in one word.' },
+      { role: 'user' as const, content: 'Is a cat a kind of animal?' },
+      { role: 'assistant' as const, content: 'Yes' },
+    ];
+    expect(pairs[1]!.prompt + pairs[1]!.chosen).toBe(t.render(conv));
+    // Another template (ChatML-like) renders the same records its own way.
+    const chatml = new ChatTemplate({
+      source:
+        "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+    });
+    const other = readPreferenceFile(path.join(FIX, 'pref-mixed.jsonl'), chatml);
+    expect(other[1]!.prompt).toBe(
+      '<|im_start|>system\nAnswer in one word.<|im_end|>\n<|im_start|>user\nIs a cat a kind of animal?<|im_end|>\n<|im_start|>assistant\n',
+    );
+    expect(other[1]!.chosen).toBe('Yes<|im_end|>\n');
+    expect(other[0]).toEqual(pairs[0]);
+  });
+
+  test('a template that fails to render is an error naming file:line', () => {
+    const raising = new ChatTemplate({ source: "{{ raise_exception('no system messages') }}" });
+    expect(() => readPreferenceFile(path.join(FIX, 'pref-mixed.jsonl'), raising)).toThrow(/pref-mixed\.jsonl:3: .*no system messages/);
+  });
+
+  test('the eos token in rendered text is encoded as its single id', () => {
+    const t = BPETokenizer.train(['Yes no answer'], { vocabSize: 270, minFrequency: 1, specialTokens: ['<|endoftext|>'] });
+    const e = encodePair(t, { prompt: 'Q', chosen: 'Yes<|endoftext|>', rejected: 'no', line: 1 }, 32);
+    expect(e.chosen[e.chosen.length - 1]).toBe(t.eosId);
+    expect(e.chosen).toEqual([...t.encode('Yes'), t.eosId]);
   });
 
   test('errors name the file, the line and the field', () => {

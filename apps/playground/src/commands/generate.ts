@@ -2,22 +2,26 @@
 import { UsageError, type Command } from '@gptlab/common/node';
 import { strategyFlagSpecs, strategyFromFlags } from '@gptlab/decoding';
 import { checkAgainstModel, generationDefaults } from '../requests';
-import type { GenerateRequest } from '../types';
+import { readImageFile, type ImageInput } from '../vision';
+import type { GenerateRequest, LoadedModel } from '../types';
 import { MODEL_FLAGS, asUsageError, checkpointDir, resultLine, writeBackendLine, type CliIO, type CheckpointLoader } from './shared';
 
 export function generateCommand(io: CliIO, load: CheckpointLoader): Command {
   return {
     name: 'generate',
     summary: 'one run of a checkpoint: streams the text, or prints one JSON object with --json',
-    usage: 'generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3) [decoding flags] [--json]',
+    usage: 'generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3) [--image FILE.png] [decoding flags] [--json]',
     details: [
       'Defaults as Hugging Face generate: greedy search, 20 new tokens, stop at the end-of-text token.',
       '--json prints {"ids", "text", "logprobs", "score", "finishReason"} (and "sequences" when several).',
       'Example: generate --model test/fixtures/demo --prompt "The quick" --strategy sample --top-p 0.9 --seed 1',
+      '--image: a vision checkpoint (gptlab-train vision) reads the PNG as visual tokens before the prompt, e.g.',
+      '  generate --model runs/vision/checkpoints/step-001000 --image word.png --prompt "read:"',
     ].join('\n'),
     flags: {
       ...MODEL_FLAGS,
       prompt: { type: 'string', metavar: 'TEXT', help: 'the prompt text' },
+      image: { type: 'string', metavar: 'FILE', help: 'a PNG the model reads before the prompt (vision checkpoints)' },
       'prompt-ids': { type: 'list', metavar: 'ID,...', help: 'the prompt as token ids' },
       json: { type: 'bool', help: 'print the result as one JSON object' },
       ...strategyFlagSpecs(),
@@ -38,6 +42,7 @@ export function generateCommand(io: CliIO, load: CheckpointLoader): Command {
         const promptIds = ids ?? model.encode(text!);
         const strategy = strategyFromFlags(flags, { vocabSize: model.vocabSize, defaults: generationDefaults(model) });
         const req: GenerateRequest = { promptIds, strategy };
+        if (typeof flags.image === 'string') req.image = await imageFlag(flags.image, model);
         asUsageError(() => {
           checkAgainstModel(promptIds, strategy.maxNewTokens, model, ids ? '--prompt-ids' : '--prompt');
           model.checkRequest?.(req);
@@ -60,4 +65,14 @@ export function generateCommand(io: CliIO, load: CheckpointLoader): Command {
       }
     },
   };
+}
+
+/** --image FILE: a PNG at the size the model reads; a text model or a bad file is a usage error naming it. */
+async function imageFlag(file: string, model: LoadedModel): Promise<ImageInput> {
+  if (!model.imageSize) throw new UsageError(`--image: ${model.card.name} reads no images (its config.json has no vision_config)`);
+  try {
+    return await readImageFile(file, model.imageSize);
+  } catch (e) {
+    throw new UsageError(`--image: ${(e as Error).message}`);
+  }
 }

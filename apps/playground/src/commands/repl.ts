@@ -1,6 +1,5 @@
 // gptlab-playground repl: type prompts, change the decoding strategy with /commands between runs. The
 // strategy is kept as the JSON object the API would take, so every change is checked by strategyFromJSON.
-import * as readline from 'node:readline';
 import { closestNames } from '@gptlab/common';
 import { UsageError, type Command } from '@gptlab/common/node';
 import {
@@ -16,6 +15,7 @@ import {
 import { isAbortError } from '../queue';
 import { checkAgainstModel, generationDefaults } from '../requests';
 import type { LoadedModel } from '../types';
+import { lineSession } from './line-session';
 import { MODEL_FLAGS, checkpointDir, resultLine, writeBackendLine, type CliIO, type CheckpointLoader } from './shared';
 
 export const REPL_HELP = `Type a prompt and press Enter to generate (end a line with \\ to continue it).
@@ -117,32 +117,16 @@ export function replLine(line: string, st: ReplState): string {
 }
 
 async function session(model: LoadedModel, st: ReplState, io: CliIO): Promise<void> {
-  const rl = readline.createInterface({ input: io.stdin, output: io.stdout, terminal: (io.stdin as NodeJS.ReadStream).isTTY === true });
-  let current: AbortController | null = null;
-  rl.on('SIGINT', () => (current ? current.abort() : rl.close()));
-  const run = async (text: string): Promise<void> => {
+  const run = async (text: string, signal: AbortSignal): Promise<void> => {
     const strategy = strategyFromJSON(st.input, { vocabSize: model.vocabSize, defaults: generationDefaults(model) });
     const promptIds = model.encode(text);
     checkAgainstModel(promptIds, strategy.maxNewTokens, model, 'prompt');
-    current = new AbortController();
-    try {
-      const r = await model.generate({ promptIds, strategy }, { signal: current.signal, onToken: (ev) => io.stdout.write(ev.text) });
-      io.stdout.write(`\n${resultLine(r)}\n`);
-    } finally {
-      current = null;
-    }
+    const r = await model.generate({ promptIds, strategy }, { signal, onToken: (ev) => io.stdout.write(ev.text) });
+    io.stdout.write(`\n${resultLine(r)}\n`);
   };
-  let buffer = '';
-  const handle = async (line: string): Promise<boolean> => {
-    if (line.endsWith('\\')) {
-      buffer += line.slice(0, -1) + '\n';
-      return true;
-    }
-    const text = buffer + line;
-    buffer = '';
-    if (text.trim() === '') return true;
+  await lineSession(io, async (text, signal) => {
     try {
-      if (!text.startsWith('/')) await run(text);
+      if (!text.startsWith('/')) await run(text, signal);
       else {
         const msg = replLine(text, st);
         if (msg === 'quit') return false;
@@ -152,15 +136,6 @@ async function session(model: LoadedModel, st: ReplState, io: CliIO): Promise<vo
       io.stdout.write(isAbortError(e) ? '\n[stopped]\n' : `error: ${(e as Error).message}\n`);
     }
     return true;
-  };
-  rl.setPrompt('> ');
-  rl.prompt();
-  let chain = Promise.resolve();
-  await new Promise<void>((resolve) => {
-    rl.on('line', (line) => {
-      chain = chain.then(async () => ((await handle(line)) ? rl.prompt() : rl.close()));
-    });
-    rl.on('close', () => void chain.then(resolve));
   });
 }
 

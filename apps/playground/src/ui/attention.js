@@ -3,6 +3,7 @@
 import { api } from './api.js';
 import { $, el, showControls } from './dom.js';
 import { state } from './state.js';
+import { imageField } from './image.js';
 
 export function fillAttentionPickers(card) {
   const layer = $('#attn-layer');
@@ -79,7 +80,7 @@ export async function showAttention() {
   const r = state.runs[run];
   const layer = Number($('#attn-layer').value || 0);
   const head = Number($('#attn-head').value || 0);
-  const body = { model: state.model.name, layer, head };
+  const body = { model: state.model.name, layer, head, ...imageField() };
   if (r && r.promptIds) {
     body.promptIds = r.promptIds;
     body.generatedIds = r.tokens.map((t) => t.token);

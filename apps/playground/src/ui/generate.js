@@ -4,6 +4,7 @@
 import { streamGenerate } from './api.js';
 import { inBrowser, localGenerate } from './local.js';
 import { showAttention } from './attention.js';
+import { imageField } from './image.js';
 import { $, el, setStatus, visible } from './dom.js';
 import { state } from './state.js';
 import { describeStrategy, requestFields, strategyOf } from './strategy-form.js';
@@ -26,7 +27,7 @@ async function runOne(run, prompt, signal) {
   const textBox = out.querySelector('.text');
   const strategy = strategyOf(run);
   const local = inBrowser();
-  const body = { model: state.model.name, prompt, strategy, ...requestFields(), ...(local ? {} : { topAlternatives: 5 }) };
+  const body = { model: state.model.name, prompt, strategy, ...requestFields(), ...(local ? {} : { topAlternatives: 5, ...imageField() }) };
   const r = { promptIds: null, promptTokens: null, tokens: [], alternatives: null, result: null };
   state.runs[run] = r;
   textBox.replaceChildren(el('span', { class: 'prompt', text: prompt }));

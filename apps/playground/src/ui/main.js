@@ -2,6 +2,7 @@
 // it and wires the page to the API.
 import { api } from './api.js';
 import { showAttention } from './attention.js';
+import { buildChat } from './chat.js';
 import { $, setStatus } from './dom.js';
 import { generate, stopAll } from './generate.js';
 import { loadModels, selectModel } from './models.js';
@@ -40,6 +41,7 @@ async function init() {
     $('#outputs').classList.toggle('two', on);
   });
   wireTabs();
+  await buildChat();
   $('#generate').addEventListener('click', () => generate().catch((e) => setStatus(e.message, true)));
   $('#stop-btn').addEventListener('click', stopAll);
   $('#attention-toggle').addEventListener('click', () => {

@@ -1,6 +1,7 @@
 // The model picker and the model card.
 import { api } from './api.js';
 import { fillAttentionPickers } from './attention.js';
+import { showImageInput } from './image.js';
 import { $, el, setStatus } from './dom.js';
 import { state } from './state.js';
 
@@ -29,6 +30,7 @@ export async function selectModel(name) {
     $('#backend').textContent = card.backend.split(' · ')[0];
     $('#max-tokens').max = String(Math.min(card.limits.maxNewTokens, card.contextLength - 1));
     fillAttentionPickers(card);
+    showImageInput(card);
     setStatus(`${name} ready`);
   } catch (e) {
     $('#card').append(el('p', { class: 'error', text: e.message }));

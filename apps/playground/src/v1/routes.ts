@@ -77,7 +77,8 @@ export async function v1Routes(app: FastifyInstance, opts: V1Options): Promise<v
       let promptIds: number[];
       if (params.kind === 'chat') {
         promptText = renderChat(params.model, model.chatTemplate, params.messages);
-        promptIds = model.encode(promptText);
+        // The template writes special tokens (turn ends, <|endoftext|>) as text: they are read back as their ids.
+        promptIds = model.encodeChat ? model.encodeChat(promptText) : model.encode(promptText);
       } else if (typeof params.prompt === 'string') {
         promptText = params.prompt;
         promptIds = model.encode(promptText);

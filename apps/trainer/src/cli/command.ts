@@ -25,6 +25,8 @@ export interface CommandGroup {
   name: string;
   summary: string;
   commands: TrainerCommand[];
+  /** Groups one level down: `gptlab-train data quality train`. */
+  groups?: CommandGroup[];
 }
 
 /** A failure with its own exit code: 3 for a diverged run, 1 otherwise. */

@@ -44,16 +44,12 @@ export async function runTrainerCli(
 ): Promise<number> {
   const group = groups.find((g) => g.name === argv[0]);
   if (group) {
+    // a nested group (`data quality train`) runs as the group "data quality"
+    const sub = group.groups?.find((g) => g.name === argv[1]);
+    if (sub) return runTrainerCli([], [{ ...sub, name: `${group.name} ${sub.name}` }], [`${group.name} ${sub.name}`, ...argv.slice(2)], io);
     const name = `${PROGRAM} ${group.name}`;
-    return runCli(
-      program(
-        name,
-        group.summary,
-        group.commands.map((c) => bind(name, c, io)),
-        io,
-      ),
-      argv.slice(1),
-    );
+    const subgroups = (group.groups ?? []).map((g) => ({ name: g.name, summary: g.summary, flags: {}, run: () => 2 }));
+    return runCli(program(name, group.summary, [...group.commands.map((c) => bind(name, c, io)), ...subgroups], io), argv.slice(1));
   }
   // Groups appear in the top-level list; their own program (above) handles them before this one is asked.
   const listed: Command[] = [

@@ -7,6 +7,11 @@ import { BPETokenizer } from '@gptlab/tokenizer';
 import type { CommandGroup, TrainerCommand } from '../cli/command';
 import { corpusFlag, TEXT_FIELD_FLAGS } from '../cli/flag-groups';
 import { saveTokenizerAtomic } from '../corpus';
+import { crawlCommand } from '../data-commands/crawl';
+import { decontaminateCommand } from '../data-commands/decontaminate';
+import { runMixturePrepare } from '../data-commands/prepare-mixture';
+import { qualityGroup } from '../data-commands/quality';
+import { QUEUE_FLAGS, dataStatusCommand, dataWorkerCommand, runQueuedDedup, runQueuedPrepare } from './data-queue';
 
 /** Near-duplicate removal (MinHash LSH), in both commands. */
 const threshold = { type: 'float', min: 0, max: 1, help: 'Jaccard similarity threshold of near duplicates', default: 0.8 } as const;
@@ -24,6 +29,7 @@ const DEDUP_FLAGS: FlagSpecs = {
   workers: { type: 'int', min: 1, help: 'MinHash worker threads' },
   index: { type: 'string', help: 'LSH index store', choices: ['memory', 'sqlite'], default: 'memory' },
   seed: { type: 'int', help: 'MinHash seed' },
+  ...QUEUE_FLAGS,
 };
 
 const PREPARE_FLAGS: FlagSpecs = {
@@ -45,6 +51,12 @@ const PREPARE_FLAGS: FlagSpecs = {
   quality: { type: 'string', help: 'saved quality classifier (GPT-3 style pareto keep rule)', metavar: 'FILE' },
   'shard-tokens': { type: 'int', min: 1, help: 'tokens per shard file' },
   'total-docs': { type: 'int', min: 1, help: 'documents drawn by a weighted mixture (SPEC=WEIGHT sources)' },
+  mixture: {
+    type: 'string',
+    help: 'mixture file (sources, weights, stages per source, token budget) or the preset gpt3; replaces --source',
+    metavar: 'FILE|gpt3',
+  },
+  ...QUEUE_FLAGS,
 };
 
 const dedup: TrainerCommand = {
@@ -54,6 +66,7 @@ const dedup: TrainerCommand = {
   async run({ flags }, io) {
     const input = flags.input as string;
     if (!fs.existsSync(input)) throw new UsageError(`--input ${input}: no such file`);
+    if (flags.queue) return runQueuedDedup(flags, io);
     const r = await dedupJsonl({
       input,
       field: flags.field as string | undefined,
@@ -82,8 +95,10 @@ const prep: TrainerCommand = {
   summary: 'run the data pipeline: sources → normalise → filter → dedup → (quality) → token shards',
   flags: PREPARE_FLAGS,
   async run({ flags }, io) {
+    if (flags.mixture !== undefined) return runMixturePrepare(flags, io);
     const specs = [...((flags.source as string[] | undefined) ?? []), ...((flags.corpus as string[] | undefined) ?? [])];
-    if (!specs.length) throw new UsageError('needs --source wordnet|PATH,...');
+    if (!specs.length) throw new UsageError('needs --source wordnet|PATH,... or --mixture FILE|gpt3');
+    if (flags.queue) return runQueuedPrepare(flags, specs, io);
     const out = flags.out as string;
     const tokenizer = BPETokenizer.load(flags.tokenizer as string);
     const sources: SourceInput[] = specs.map((s) => {
@@ -116,6 +131,7 @@ const prep: TrainerCommand = {
 
 export const dataGroup: CommandGroup = {
   name: 'data',
-  summary: 'data pipeline: near-duplicate removal (dedup) and token shards (prepare)',
-  commands: [dedup, prep],
+  summary: 'data pipeline: sources, dedup, quality classifier, decontamination, mixtures and token shards',
+  commands: [dedup, prep, decontaminateCommand, crawlCommand, dataWorkerCommand, dataStatusCommand],
+  groups: [qualityGroup],
 };

@@ -7,6 +7,7 @@ import { BPETokenizer } from '@gptlab/tokenizer';
 import { EXIT_INTERRUPTED, interruptOnSigint, printResult, type TrainerCommand } from '../cli/command';
 import { DPO_DEFAULTS, trainDpo } from '../align/dpo';
 import { readPreferenceFile, splitPairs } from '../align/preference';
+import { checkpointTemplate } from '../align/sft';
 import { pairCommandFlags, pairSettings, type PairSettings } from './reward';
 
 const FLAGS = {
@@ -28,7 +29,7 @@ export const dpoCommand: TrainerCommand = {
   async run({ flags }, io) {
     const { s, resume } = pairSettings<PairSettings & { beta: number }>(flags, FLAGS);
     if (!(s.beta > 0)) throw new Error(`--beta must be > 0, got ${s.beta}`);
-    const pairs = splitPairs(readPreferenceFile(s.data), s.evalFraction, s.seed);
+    const pairs = splitPairs(readPreferenceFile(s.data, checkpointTemplate(s.initFrom)), s.evalFraction, s.seed);
     io.stderr(describeBackend(await initBackendInfo()) + '\n');
     const dir = resume?.dir ?? s.initFrom;
     const tok = BPETokenizer.fromDir(dir);

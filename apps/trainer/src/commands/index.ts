@@ -11,7 +11,10 @@ import { scalingCommand } from './scaling';
 import { rewardCommand } from './reward';
 import { dpoCommand } from './dpo';
 import { sftCommand } from './sft';
+import { ppoCommand } from './ppo';
+import { alignEvalCommand } from './align-eval';
 import { tokenizerGroup } from './tokenizer';
+import { visionCommand } from './vision';
 
 export const COMMANDS: TrainerCommand[] = [
   pretrainCommand,
@@ -23,6 +26,9 @@ export const COMMANDS: TrainerCommand[] = [
   rewardCommand,
   dpoCommand,
   sftCommand,
+  visionCommand,
+  ppoCommand,
+  alignEvalCommand,
 ];
 export const GROUPS: CommandGroup[] = [tokenizerGroup, dataGroup];
 

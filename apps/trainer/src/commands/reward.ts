@@ -13,6 +13,7 @@ import { initCheckpointDir } from '../pretrain/init-from';
 import { readTrainerState, resolveCheckpoint, resumedSettings, runDirOf, type TrainerState } from '../train/checkpoint';
 import type { PairRunOptions } from '../align/logprobs';
 import { readPreferenceFile, splitPairs } from '../align/preference';
+import { checkpointTemplate } from '../align/sft';
 import { newRewardHead, REWARD_DEFAULTS, REWARD_HEAD, trainRewardModel } from '../align/reward';
 
 /** The settings of a pair run as the CLI holds them (saved in checkpoints for --resume). */
@@ -98,7 +99,7 @@ export const rewardCommand: TrainerCommand = {
   flags: FLAGS,
   async run({ flags }, io) {
     const { s, resume } = pairSettings<PairSettings>(flags, FLAGS);
-    const pairs = splitPairs(readPreferenceFile(s.data), s.evalFraction, s.seed);
+    const pairs = splitPairs(readPreferenceFile(s.data, checkpointTemplate(s.initFrom)), s.evalFraction, s.seed);
     io.stderr(describeBackend(await initBackendInfo()) + '\n');
     const dir = resume?.dir ?? s.initFrom;
     const tok = BPETokenizer.fromDir(dir);

@@ -63,8 +63,11 @@ export interface TrainLoopOptions<B> {
   startSeconds?: number;
   /** Global-norm clip (default 1.0; 0 disables). */
   clipNorm?: number;
-  /** The micro-batches of 0-based step `step`, drawn in order (the caller's sampler state advances). */
-  batches: (step: number) => StepBatches<B>;
+  /**
+   * The micro-batches of 0-based step `step`, drawn in order (the caller's sampler state advances). A promise lets
+   * a method run an outer phase first (PPO collects its rollouts); the wait counts in the step's time.
+   */
+  batches: (step: number) => StepBatches<B> | Promise<StepBatches<B>>;
   /** Wall-clock budget for the whole run in seconds (including startSeconds). */
   maxSeconds?: number;
   /** With maxSeconds: after a few steps, set totalSteps from the measured speed so the schedule ends on time. */
@@ -113,7 +116,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
 
   while (step < totalSteps) {
     const ts = performance.now();
-    const { chunks, seeds, tokens } = o.batches(step);
+    const { chunks, seeds, tokens } = await o.batches(step);
     const lr = o.lr(step, totalSteps);
     const res = await o.gradients.compute(chunks, step, seeds);
     const grads = res.grads;

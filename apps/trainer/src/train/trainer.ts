@@ -18,8 +18,8 @@ import { writeFileAtomic } from '@gptlab/common/node';
 
 /** Where a method's batches come from; its state is the data position a checkpoint saves. */
 export interface BatchSource<B> {
-  /** The micro-batches of 0-based step `step`. */
-  next(step: number): StepBatches<B>;
+  /** The micro-batches of 0-based step `step` (a promise where an outer phase comes first, e.g. PPO's rollouts). */
+  next(step: number): StepBatches<B> | Promise<StepBatches<B>>;
   /** JSON-serialisable state (null for sources that are a pure function of the step). */
   getState(): unknown;
   setState(state: unknown): void;

@@ -1,0 +1,139 @@
+// One PPO iteration's time split — rollout generation (BatchedGenerator, KV cache), scoring (policy + value head
+// and the frozen reference, one forward each), the reward model, and the PPO updates — and the rollout's decoding
+// speed against @gptlab/decoding's single-stream `generate` on the same model: tokens/s per sequence (each
+// rollout row's tokens over the batch's generation time) and aggregate, with their ratios to single-stream.
+// Random weights of the given shape (the speed does not depend on them); the iteration measured is the second
+// (the first includes kernel warm-up). Two JSON lines. Runs in-process from source (tsx), no build needed:
+//   pnpm --filter @gptlab/trainer exec tsx bench/ppo.ts [--layers 4] [--embd 128] [--heads 4] [--vocab 1024]
+//       [--positions 128] [--batch 8] [--mini-batch 4] [--epochs 2] [--new 32]
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { emit, machine, parseFlags } from '@gptlab/bench-utils';
+import { Rng } from '@gptlab/common';
+import { initBackendInfo, describeBackend } from '@gptlab/tensor';
+import { GPT, getPreset, loadGPT, saveGPT } from '@gptlab/model';
+import { BPETokenizer } from '@gptlab/tokenizer';
+import { generate, gptLanguageModel } from '@gptlab/decoding';
+import { newValueHead, PPO_DEFAULTS, trainPpo } from '../src/align/ppo';
+import { encodePrompt } from '../src/align/ppo-rollout';
+import { rewardModelFn, type PpoPrompt } from '../src/align/ppo-prompts';
+import { loadRewardModel, newRewardHead, saveRewardModel } from '../src/align/reward';
+import { DEFAULT_CHAT_TEMPLATE, ChatTemplate } from '../src/align/template';
+
+const flags = parseFlags();
+const num = (k: string, d: number) => (flags[k] === undefined ? d : Number(flags[k]));
+const shape = { nLayer: num('layers', 4), nEmbd: num('embd', 128), nHead: num('heads', 4), nPositions: num('positions', 128) };
+const batch = num('batch', 8);
+const miniBatch = num('mini-batch', 4);
+const epochs = num('epochs', 2);
+const newTokens = num('new', 32);
+
+const backend = describeBackend(await initBackendInfo());
+const WORDS = 'the a dog cat bird runs jumps sleeps eats small large red blue green quickly slowly house tree river stone'.split(' ');
+const rng = new Rng(1);
+const phrase = (n: number) => Array.from({ length: n }, () => WORDS[rng.int(WORDS.length)]!).join(' ');
+const tok = BPETokenizer.train(
+  Array.from({ length: 400 }, () => phrase(12)),
+  { vocabSize: num('vocab', 1024), minFrequency: 1, specialTokens: ['<|endoftext|>'] },
+);
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gptlab-bench-ppo-'));
+const sft = path.join(root, 'sft');
+const rmDir = path.join(root, 'rm');
+const base = GPT.create(getPreset('gpt2-small', { ...shape, vocabSize: tok.vocabSize }), { seed: 1 });
+await saveGPT(base, sft, { tokenizer: tok, chatTemplate: DEFAULT_CHAT_TEMPLATE });
+const rmHead = newRewardHead(base, 2);
+await saveRewardModel(base, rmHead, tok, rmDir);
+rmHead.dispose();
+base.dispose();
+
+const template = new ChatTemplate({ source: DEFAULT_CHAT_TEMPLATE });
+const prompts: PpoPrompt[] = Array.from({ length: batch }, (_, i) => ({
+  messages: [{ role: 'user', content: phrase(6 + (i % 5)) }],
+  plain: false,
+  origin: `bench:${i}`,
+}));
+const policy = await loadGPT(sft);
+const reference = await loadGPT(sft);
+const valueHead = newValueHead(policy, 3);
+const rm = await loadRewardModel(rmDir);
+const stepSeconds: number[] = [];
+const stepsPerIteration = epochs * Math.ceil(batch / miniBatch);
+const t0 = performance.now();
+await trainPpo(
+  { policy, reference, valueHead, tok, template, reward: rewardModelFn(rm, template) },
+  prompts,
+  {
+    ...PPO_DEFAULTS,
+    out: path.join(root, 'run'),
+    steps: 2,
+    batchSize: batch,
+    miniBatchSize: miniBatch,
+    ppoEpochs: epochs,
+    maxNewTokens: newTokens,
+  },
+  undefined,
+  { onStep: (r) => void stepSeconds.push(r.stepSeconds) },
+);
+const wall = (performance.now() - t0) / 1000;
+const records = fs
+  .readFileSync(path.join(root, 'run', 'metrics.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l) as Record<string, number | string>)
+  .filter((r) => r.type === 'eval');
+const it = records[1]!;
+const gen = Number(it.time_generate_s);
+const score = Number(it.time_score_s);
+const reward = Number(it.time_reward_s);
+const iteration = stepSeconds.slice(stepsPerIteration).reduce((a, b) => a + b, 0);
+const update = iteration - gen - score - reward;
+const r3 = (x: number) => Number(x.toFixed(3));
+const common = { ...shape, vocab: tok.vocabSize, rollouts: batch, max_new_tokens: newTokens, backend };
+emit({
+  bench: 'ppo-iteration',
+  ...common,
+  mini_batch: miniBatch,
+  ppo_epochs: epochs,
+  updates: stepsPerIteration,
+  iteration_s: r3(iteration),
+  rollout_generate_s: r3(gen),
+  score_policy_ref_s: r3(score),
+  reward_model_s: r3(reward),
+  update_s: r3(update),
+  share: { generate: r3(gen / iteration), score: r3(score / iteration), reward: r3(reward / iteration), update: r3(update / iteration) },
+  both_iterations_s: r3(wall),
+  machine: machine(),
+});
+
+// Decoding speed: the rollout's rows (mean response length over the generation time) against one stream.
+const rolloutTokens = Number(it.response_length) * batch;
+const perSequence = Number(it.response_length) / gen;
+const lm = gptLanguageModel(policy);
+let single = 0;
+let singleTokens = 0;
+for (let i = 0; i < 3; i++) {
+  const ids = encodePrompt(tok, template, prompts[i]!, shape.nPositions - newTokens);
+  const ts = performance.now();
+  const r = await generate(lm, ids, { type: 'sample', seed: 100 + i, maxNewTokens: newTokens });
+  single += (performance.now() - ts) / 1000;
+  singleTokens += (Array.isArray(r) ? r[0]! : r).ids.length;
+}
+const singleRate = singleTokens / single;
+emit({
+  bench: 'ppo-rollout-speed',
+  ...common,
+  rollout_tokens: rolloutTokens,
+  rollout_tokens_per_s: r3(rolloutTokens / gen),
+  rollout_tokens_per_s_per_sequence: r3(perSequence),
+  single_stream_tokens_per_s: r3(singleRate),
+  ratio_per_sequence: r3(perSequence / singleRate),
+  ratio_aggregate: r3(rolloutTokens / gen / singleRate),
+  target_ratio: 0.8,
+  machine: machine(),
+});
+rm.dispose();
+valueHead.dispose();
+reference.dispose();
+policy.dispose();
+fs.rmSync(root, { recursive: true, force: true });
