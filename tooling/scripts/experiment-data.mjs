@@ -3,7 +3,7 @@
 //   node tooling/scripts/experiment-data.mjs            funnel per source, quality classifier AUC, P(keep | score)
 //                                                       vs the Pareto rule, mixture shares vs weights, and
 //                                                       filtered-vs-unfiltered crawl on the reference text (~5 min)
-//   node tooling/scripts/experiment-data.mjs scale [--mb 100] [--gb]
+//   node tooling/scripts/experiment-data.mjs scale [--mb 100] [--gb] [--index memory|sqlite]
 //                                                       MB/s of every stage on crawl text generated on the fly, and
 //                                                       near-dedup's peak RSS with the SQLite index
 // Writes docs/results/data.json (or data-scale.json) in the results shape, SVG plots next to it, and the runs
@@ -320,7 +320,8 @@ async function main() {
 async function scale() {
   const mb = has('gb') ? 1000 : Number(flag('mb', '100'));
   const rows = [];
-  for (const index of ['memory', 'sqlite']) {
+  // --index sqlite|memory measures one index (a 1 GB run of both takes long on 2 cores)
+  for (const index of flag('index') ? [flag('index')] : ['memory', 'sqlite']) {
     const script = `
       const d = await import(${JSON.stringify(dataLib)});
       const clf = d.QualityClassifier.load(${JSON.stringify(at('quality.json'))});
@@ -354,7 +355,7 @@ async function scale() {
     rows.push([`${mb} MB`, index, 'peak RSS (MB)', '', '', Math.round(j.maxRssMB)]);
   }
   const results = {
-    command: `node tooling/scripts/experiment-data.mjs scale ${has('gb') ? '--gb' : `--mb ${mb}`}`,
+    command: `node tooling/scripts/experiment-data.mjs scale ${has('gb') ? '--gb' : `--mb ${mb}`}${flag('index') ? ` --index ${flag('index')}` : ''}`,
     seeds: [5],
     wall_s: Math.round((Date.now() - t0) / 1000),
     machine: machine(),

@@ -4,13 +4,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generate, gptLanguageModel, type GenerateResult } from '@gptlab/decoding';
-import { encodePngGray, saveVisionGPT, VisionGPT } from '@gptlab/model';
+import { encodePngGray, saveVisionGPT, type VisionGPT } from '@gptlab/model';
 import { initBackend, tf } from '@gptlab/tensor';
-import { BPETokenizer } from '@gptlab/tokenizer';
+import type { BPETokenizer } from '@gptlab/tokenizer';
 import { main } from '../src/program';
 import { realRegistry } from '../src/real';
 import { createServer } from '../src/server';
 import { captureIO } from './helpers/io';
+import { tinyVision } from './helpers/tiny-vision';
 
 const TEXT_FIXTURE = path.join(__dirname, 'fixtures', 'tiny');
 let dir: string;
@@ -20,32 +21,7 @@ const pixels = Float32Array.from({ length: 8 * 16 }, (_, i) => ((i * 37) % 11) /
 
 beforeAll(async () => {
   await initBackend();
-  tok = BPETokenizer.train([], { vocabSize: 257, specialTokens: ['<|endoftext|>'] });
-  const text = {
-    vocabSize: 257,
-    nPositions: 32,
-    nEmbd: 16,
-    nLayer: 1,
-    nHead: 2,
-    layerNormEpsilon: 1e-5,
-    activation: 'gelu_new' as const,
-    postLN: false,
-    embdDropout: 0,
-    attnDropout: 0,
-    residDropout: 0,
-  };
-  const vision = {
-    imageHeight: 8,
-    imageWidth: 16,
-    patchHeight: 8,
-    patchWidth: 4,
-    hiddenSize: 8,
-    nLayer: 1,
-    nHead: 2,
-    layerNormEpsilon: 1e-5,
-    projector: 'mlp' as const,
-  };
-  model = VisionGPT.create(text, vision, { seed: 3 });
+  ({ model, tok } = tinyVision());
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gptlab-vision-gen-'));
   await saveVisionGPT(model, path.join(dir, 'model'), { tokenizer: tok });
   fs.writeFileSync(path.join(dir, 'word.png'), encodePngGray({ height: 8, width: 16, pixels }));

@@ -62,13 +62,13 @@ function drawGrid(canvas, n, cell, margin, cellColor, tokens, boundary) {
     g.font = `${Math.min(12, cell - 1)}px ui-monospace, monospace`;
     g.textAlign = 'right';
     g.textBaseline = 'middle';
-    for (let q = 0; q < n; q++) g.fillText(label(tokens[q]), margin - 4, margin + q * cell + cell / 2);
+    for (let q = 0; q < n; q++) g.fillText(tokens[q], margin - 4, margin + q * cell + cell / 2);
     for (let k = 0; k < n; k++) {
       g.save();
       g.translate(margin + k * cell + cell / 2, margin - 4);
       g.rotate(-Math.PI / 2);
       g.textAlign = 'left';
-      g.fillText(label(tokens[k]), 0, 0);
+      g.fillText(tokens[k], 0, 0);
       g.restore();
     }
   }
@@ -98,7 +98,9 @@ export async function showAttention() {
     const cell = Math.max(2, Math.min(26, Math.floor(600 / n)));
     const margin = cell >= 9 ? 80 : 4;
     const canvas = $('#attn-canvas');
-    drawGrid(canvas, n, cell, margin, (q, k) => (k > q ? '#f3f4f6' : color(a.probs[q][k])), a.tokens, a.promptLength);
+    // Text tokens with their whitespace marked; an image's visual tokens (id -1, <img 0>, …) are names, shown as they are.
+    const labels = a.tokens.map((t, i) => (a.ids[i] < 0 ? t : label(t)));
+    drawGrid(canvas, n, cell, margin, (q, k) => (k > q ? '#f3f4f6' : color(a.probs[q][k])), labels, a.promptLength);
     canvas.dataset.rendered = `${n}x${n}`;
     canvas.onmousemove = (ev) => {
       const rect = canvas.getBoundingClientRect();

@@ -55,7 +55,15 @@ export function showImageInput(card) {
       text: `image ${v.height}×${v.width} (${v.visualTokens} visual tokens before the prompt): draw, or upload`,
     }),
     canvas,
-    el('div', {}, el('label', {}, use, ' send the image'), ' ', el('button', { type: 'button', text: 'clear', onclick: clear }), ' ', file),
+    el(
+      'div',
+      {},
+      el('label', { class: 'inline' }, use, ' send the image'),
+      ' ',
+      el('button', { type: 'button', text: 'clear', onclick: clear }),
+      ' ',
+      file,
+    ),
   );
   $('#prompt').after(panel);
 }

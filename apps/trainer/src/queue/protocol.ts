@@ -2,6 +2,7 @@
 // connection. Everything a task needs is in its data, so any worker on any machine can run any task.
 import * as net from 'node:net';
 import type { ConnectionOptions } from 'bullmq';
+import type { ResolvedNearDedup } from '@gptlab/data';
 
 export const QUEUE_NAME = 'gptlab-data';
 /** Bumped whenever a task's data or an intermediate file changes meaning; workers refuse other versions. */
@@ -14,16 +15,8 @@ export type StageName = (typeof STAGES)[number];
 /** A chunk's keep mask (written by the clusters stage): one byte per cleaned document. */
 export const KEEP = { kept: 1, exact: 2, near: 3 } as const;
 
-/** Near-duplicate settings as the local run resolves them (resolveNearDedupOptions). */
-export interface NearParams {
-  threshold: number;
-  numPerm: number;
-  ngram: number;
-  seed: number;
-  bands: number;
-  rows: number;
-  verify: boolean;
-}
+/** Near-duplicate settings as the local run resolves them (resolveNearDedupOptions; the weights stay local). */
+export type NearParams = Omit<ResolvedNearDedup, 'weights'>;
 
 /** One input chunk: which source it came from and where its documents start in the cleaned stream. */
 export interface ChunkInfo {
