@@ -89,12 +89,12 @@ static bool has_avx512() {
 
 static const Isa kIsas[] = {
 #ifdef GL_X86
-    {"avx512", isa_avx512::MR, isa_avx512::NR, isa_avx512::gemm_block, isa_avx512::gemm_parallel, isa_avx512::gemv_block, has_avx512,
+    {"avx512", isa_avx512::MR, isa_avx512::NR, isa_avx512::gemm_block, isa_avx512::gemm_parallel, isa_avx512::gemv_block, isa_avx512::gemm_few_rows, has_avx512,
      {isa_avx512::gelu_fwd, isa_avx512::gelu_bwd, isa_avx512::exp_shift_sum, isa_avx512::max_of, isa_avx512::sum_middle}},
-    {"avx2+fma", isa_avx2::MR, isa_avx2::NR, isa_avx2::gemm_block, isa_avx2::gemm_parallel, isa_avx2::gemv_block, has_avx2,
+    {"avx2+fma", isa_avx2::MR, isa_avx2::NR, isa_avx2::gemm_block, isa_avx2::gemm_parallel, isa_avx2::gemv_block, isa_avx2::gemm_few_rows, has_avx2,
      {isa_avx2::gelu_fwd, isa_avx2::gelu_bwd, isa_avx2::exp_shift_sum, isa_avx2::max_of, isa_avx2::sum_middle}},
 #endif
-    {"scalar", isa_scalar::MR, isa_scalar::NR, isa_scalar::gemm_block, isa_scalar::gemm_parallel, isa_scalar::gemv_block, always,
+    {"scalar", isa_scalar::MR, isa_scalar::NR, isa_scalar::gemm_block, isa_scalar::gemm_parallel, isa_scalar::gemv_block, isa_scalar::gemm_few_rows, always,
      {isa_scalar::gelu_fwd, isa_scalar::gelu_bwd, isa_scalar::exp_shift_sum, isa_scalar::max_of, isa_scalar::sum_middle}},
 };
 

@@ -19,6 +19,8 @@ struct Isa {
   void (*gemm)(const GemmArgs&);
   void (*gemm_parallel)(const GemmArgs&, int);
   void (*gemv)(const float*, long, const float*, long, long, float*, long, long, bool);
+  /** C[M×(n0..n1)] for 2 ≤ M ≤ 8 rows: (A, lda, M, K, W, rs, cs, C, ldc, n0, n1, acc). */
+  void (*gemm_few)(const float*, long, long, long, const float*, long, long, float*, long, long, long, bool);
   bool (*supported)();
   ElementwiseKernels ew;
 };

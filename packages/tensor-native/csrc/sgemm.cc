@@ -98,6 +98,46 @@ void gemv_part(void* ctx, int, int) {
   }
 }
 
+// Few-row products: rows of A (row-contiguous, lda apart) in groups of ≤ 8, each group against one pass over a
+// column slice of op(B) (gemm_few). Units: batch × row groups × column parts.
+struct FewRowsJob {
+  const Isa* isa;
+  long M, N, K;  // rows per matrix, columns, inner size
+  const float* A;
+  long strideA, lda;
+  const float* W;
+  long strideW, rs, cs;
+  float* C;
+  long strideC, ldc;
+  bool acc;
+  long groups, parts, chunk, units;
+  std::atomic<long> next{0};
+};
+
+void few_rows_part(void* ctx, int, int) {
+  FewRowsJob& j = *static_cast<FewRowsJob*>(ctx);
+  for (long u; (u = j.next.fetch_add(1)) < j.units;) {
+    const long p = u % j.parts, g = (u / j.parts) % j.groups, b = u / (j.parts * j.groups);
+    const long n0 = p * j.chunk, n1 = std::min(j.N, n0 + j.chunk);
+    const long r0 = g * 8, rows = std::min(8L, j.M - r0);
+    j.isa->gemm_few(j.A + b * j.strideA + r0 * j.lda, j.lda, rows, j.K, j.W + b * j.strideW, j.rs, j.cs,
+                    j.C + b * j.strideC + r0 * j.ldc, j.ldc, n0, n1, j.acc);
+  }
+}
+
+// Runs the few-row job over the pool; the column parts as the matrix-vector path splits them.
+void run_few_rows(FewRowsJob& j, long batch, int T, bool transB) {
+  j.rs = transB ? 1 : j.N;
+  j.cs = transB ? j.K : 1;
+  j.groups = (j.M + 7) / 8;
+  long parts = 1;
+  if (T > 1 && batch * j.groups < 4L * T) parts = std::max(1L, std::min<long>(4L * T, j.N / 256));
+  j.parts = parts;
+  j.chunk = ((j.N + parts - 1) / parts + 15) / 16 * 16;
+  j.units = batch * j.groups * parts;
+  parallel(T, few_rows_part, &j);
+}
+
 }  // namespace
 
 void sgemm(long batch, long M, long N, long K, const float* A, long strideA, bool transA, const float* B,
@@ -106,6 +146,28 @@ void sgemm(long batch, long M, long N, long K, const float* A, long strideA, boo
   const Isa* is = &isa();
   const double flops = 2.0 * batch * M * N * K;
   const int T = flops < 2e5 ? 1 : threads();
+
+  if (M == 1 && strideB == 0 && batch > 1 && N > 1) {
+    // One row per matrix against a shared B (a batched decode step: [rows, 1, K] × [K, N]): the rows are one
+    // few-row product, so B is streamed once per 8 rows instead of once per row. Each row's result is the
+    // one-row product's to the bit (gemm_few sums as gemv does).
+    FewRowsJob j;
+    j.isa = is;
+    j.M = batch;
+    j.N = N;
+    j.K = K;
+    j.A = A;
+    j.strideA = 0;
+    j.lda = strideA;
+    j.W = B;
+    j.strideW = 0;
+    j.C = C;
+    j.strideC = 0;
+    j.ldc = N;
+    j.acc = acc;
+    run_few_rows(j, 1, T, transB);
+    return;
+  }
 
   if (M == 1 || N == 1) {
     GemvJob j;
@@ -142,6 +204,25 @@ void sgemm(long batch, long M, long N, long K, const float* A, long strideA, boo
     j.chunk = ((j.N + parts - 1) / parts + 15) / 16 * 16;
     j.units = batch * parts;
     parallel(T, gemv_part, &j);
+    return;
+  }
+
+  if (M <= 8 && !transA) {
+    FewRowsJob j;
+    j.isa = is;
+    j.M = M;
+    j.N = N;
+    j.K = K;
+    j.A = A;
+    j.strideA = strideA;
+    j.lda = K;
+    j.W = B;
+    j.strideW = strideB;
+    j.C = C;
+    j.strideC = M * N;
+    j.ldc = N;
+    j.acc = acc;
+    run_few_rows(j, batch, T, transB);
     return;
   }
 

@@ -92,6 +92,73 @@ suite('sgemm', () => {
     }
   });
 
+  it.each(isas.map((i) => [i]))(
+    '%s: a product of 2–8 rows (batched decoding) gives each row the one-row product to the bit, and float64',
+    (isa) => {
+      expect(setIsa(isa)).toBe(true);
+      for (const threads of [1, 2]) {
+        setThreads(threads);
+        for (const [n, k] of [
+          [37, 70],
+          [600, 131],
+          [300, 8],
+        ] as const) {
+          for (const tb of [false, true]) {
+            const b = randomArray(k * n, 31 + n);
+            for (let m = 2; m <= 8; m++) {
+              const a = randomArray(m * k, 40 + m);
+              const c0 = randomArray(m * n, 50 + m);
+              for (const accumulate of [false, true]) {
+                const c = sgemm(a, b, m, n, k, { transB: tb, ...(accumulate && { c: Float32Array.from(c0), accumulate }) });
+                for (let i = 0; i < m; i++) {
+                  const row = sgemm(a.subarray(i * k, (i + 1) * k), b, 1, n, k, {
+                    transB: tb,
+                    ...(accumulate && { c: c0.slice(i * n, (i + 1) * n), accumulate }),
+                  });
+                  const got = c.subarray(i * n, (i + 1) * n);
+                  if (!got.every((v, j) => Object.is(v, row[j])))
+                    throw new Error(`${isa} T=${threads} m=${m} n=${n} k=${k} tb=${tb} row ${i}`);
+                }
+                const ref = matMulFloat64(a, b, { m, n, k, transposeB: tb }).map((v, i) => v + (accumulate ? c0[i]! : 0));
+                expect(maxRelDiff(c, ref)).toBeLessThan(1e-5);
+              }
+            }
+          }
+        }
+      }
+    },
+  );
+
+  it.each(isas.map((i) => [i]))(
+    '%s: one row per matrix against a shared B ([rows, 1, K] × [K, N]) gives each row the one-row product to the bit',
+    (isa) => {
+      expect(setIsa(isa)).toBe(true);
+      for (const threads of [1, 2]) {
+        setThreads(threads);
+        for (const [n, k] of [
+          [37, 70],
+          [600, 131],
+        ] as const) {
+          for (const tb of [false, true]) {
+            const b = randomArray(k * n, 61 + n);
+            for (const batch of [2, 3, 8, 9, 20]) {
+              const a = randomArray(batch * k, 70 + batch);
+              const c = sgemm(a, b, 1, n, k, { transB: tb, batch, strideA: k, strideB: 0 });
+              for (let r = 0; r < batch; r++) {
+                const row = sgemm(a.subarray(r * k, (r + 1) * k), b, 1, n, k, { transB: tb });
+                const got = c.subarray(r * n, (r + 1) * n);
+                if (!got.every((v, j) => Object.is(v, row[j])))
+                  throw new Error(`${isa} T=${threads} batch=${batch} n=${n} tb=${tb} row ${r}`);
+              }
+              const ref = matMulFloat64(a, b, { batch, m: 1, n, k, transposeB: tb, strideA: k, strideB: 0 });
+              expect(maxRelDiff(c, ref)).toBeLessThan(1e-5);
+            }
+          }
+        }
+      }
+    },
+  );
+
   it('a large product split over threads equals the single-threaded one', () => {
     const [m, n, k] = [300, 260, 200];
     const a = randomArray(m * k, 11);
