@@ -69,7 +69,7 @@ export {
   type TokenDatasetOptions,
   type WriteShardsOptions,
 } from './shards';
-export { funnelSvg, funnelOf, writeReport, type PipelineReport } from './report';
+export { funnelSvg, funnelOf, shardsSummary, writeReport, type PipelineReport } from './report';
 export {
   textSource,
   globSource,

@@ -9,7 +9,7 @@ import { nearDedupStage, resolveNearDedupOptions, type NearDedupOptions } from '
 import { QualityClassifier, qualityStage } from './quality';
 import { mixture, type MixtureOptions, type MixtureStats } from './mixture';
 import { writeShards, type ShardDtype, type ShardManifest, type ShardTokenizer } from './shards';
-import { funnelOf, writeReport, type PipelineReport } from './report';
+import { funnelOf, shardsSummary, writeReport, type PipelineReport } from './report';
 import { jsonlSource, type Source } from './sources';
 import { sourceFromSpec } from './source-spec';
 import { pipe } from './stage';
@@ -184,15 +184,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     funnel: funnelOf(stages),
     perSource: summarizeSources(inputs, stageRuns, counter, mixStats, opts.expectedEpochs),
     ...(mixStats ? { mixture: mixStats } : {}),
-    shards: {
-      outDir: opts.outDir,
-      dtype: manifest.dtype,
-      trainTokens: manifest.splits.train.tokens,
-      valTokens: manifest.splits.val.tokens,
-      trainDocs: manifest.splits.train.docs,
-      valDocs: manifest.splits.val.docs,
-      tokenizerHash: manifest.tokenizerHash,
-    },
+    shards: shardsSummary(manifest, opts.outDir),
     totalTimeMs: performance.now() - t0,
   };
   const res: PrepareResult = { manifest, report };

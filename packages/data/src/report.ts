@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { StageStats } from './types';
 import type { SourceStats } from './sources';
+import type { ShardManifest } from './shards';
 import { writeFileAtomic } from '@gptlab/common/node';
 
 export interface PipelineReport {
@@ -12,6 +13,19 @@ export interface PipelineReport {
   funnel: Omit<StageStats, 'examples' | 'extra'>[];
   totalTimeMs: number;
   [key: string]: unknown;
+}
+
+/** The report's `shards` entry: where the shards are and what they hold (the local and the queued runs write the same). */
+export function shardsSummary(manifest: ShardManifest, outDir: string) {
+  return {
+    outDir,
+    dtype: manifest.dtype,
+    trainTokens: manifest.splits.train.tokens,
+    valTokens: manifest.splits.val.tokens,
+    trainDocs: manifest.splits.train.docs,
+    valDocs: manifest.splits.val.docs,
+    tokenizerHash: manifest.tokenizerHash,
+  };
 }
 
 /** Sums stage statistics by stage name, keeping first-seen order. */

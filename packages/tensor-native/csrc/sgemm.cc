@@ -125,15 +125,31 @@ void few_rows_part(void* ctx, int, int) {
   }
 }
 
-// Runs the few-row job over the pool; the column parts as the matrix-vector path splits them.
-void run_few_rows(FewRowsJob& j, long batch, int T, bool transB) {
-  j.rs = transB ? 1 : j.N;
-  j.cs = transB ? j.K : 1;
-  j.groups = (j.M + 7) / 8;
+// Runs `batch` few-row products over the pool (M rows each, lda/ldc apart; matrices strideA/strideB/strideC
+// apart), the column parts split as the matrix-vector path splits them.
+void few_rows(const Isa* is, int T, long batch, long M, long N, long K, const float* A, long strideA, long lda,
+              const float* B, long strideB, bool transB, float* C, long strideC, long ldc, bool acc) {
+  FewRowsJob j;
+  j.isa = is;
+  j.M = M;
+  j.N = N;
+  j.K = K;
+  j.A = A;
+  j.strideA = strideA;
+  j.lda = lda;
+  j.W = B;
+  j.strideW = strideB;
+  j.rs = transB ? 1 : N;
+  j.cs = transB ? K : 1;
+  j.C = C;
+  j.strideC = strideC;
+  j.ldc = ldc;
+  j.acc = acc;
+  j.groups = (M + 7) / 8;
   long parts = 1;
-  if (T > 1 && batch * j.groups < 4L * T) parts = std::max(1L, std::min<long>(4L * T, j.N / 256));
+  if (T > 1 && batch * j.groups < 4L * T) parts = std::max(1L, std::min<long>(4L * T, N / 256));
   j.parts = parts;
-  j.chunk = ((j.N + parts - 1) / parts + 15) / 16 * 16;
+  j.chunk = ((N + parts - 1) / parts + 15) / 16 * 16;
   j.units = batch * j.groups * parts;
   parallel(T, few_rows_part, &j);
 }
@@ -151,21 +167,7 @@ void sgemm(long batch, long M, long N, long K, const float* A, long strideA, boo
     // One row per matrix against a shared B (a batched decode step: [rows, 1, K] × [K, N]): the rows are one
     // few-row product, so B is streamed once per 8 rows instead of once per row. Each row's result is the
     // one-row product's to the bit (gemm_few sums as gemv does).
-    FewRowsJob j;
-    j.isa = is;
-    j.M = batch;
-    j.N = N;
-    j.K = K;
-    j.A = A;
-    j.strideA = 0;
-    j.lda = strideA;
-    j.W = B;
-    j.strideW = 0;
-    j.C = C;
-    j.strideC = 0;
-    j.ldc = N;
-    j.acc = acc;
-    run_few_rows(j, 1, T, transB);
+    few_rows(is, T, 1, batch, N, K, A, 0, strideA, B, 0, transB, C, 0, N, acc);
     return;
   }
 
@@ -208,21 +210,7 @@ void sgemm(long batch, long M, long N, long K, const float* A, long strideA, boo
   }
 
   if (M <= 8 && !transA) {
-    FewRowsJob j;
-    j.isa = is;
-    j.M = M;
-    j.N = N;
-    j.K = K;
-    j.A = A;
-    j.strideA = strideA;
-    j.lda = K;
-    j.W = B;
-    j.strideW = strideB;
-    j.C = C;
-    j.strideC = M * N;
-    j.ldc = N;
-    j.acc = acc;
-    run_few_rows(j, batch, T, transB);
+    few_rows(is, T, batch, M, N, K, A, strideA, K, B, strideB, transB, C, M * N, N, acc);
     return;
   }
 

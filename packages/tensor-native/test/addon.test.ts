@@ -92,71 +92,81 @@ suite('sgemm', () => {
     }
   });
 
+  /** Every thread count, shape and B layout for `isa`; `check` gets a label for its failure message. */
+  function sweepFewRows(
+    isa: string,
+    shapes: readonly (readonly [number, number])[],
+    check: (n: number, k: number, tb: boolean, b: Float32Array, label: string) => void,
+  ) {
+    expect(setIsa(isa)).toBe(true);
+    for (const threads of [1, 2]) {
+      setThreads(threads);
+      for (const [n, k] of shapes)
+        for (const tb of [false, true]) check(n, k, tb, randomArray(k * n, 31 + n), `${isa} T=${threads} n=${n} k=${k} tb=${tb}`);
+    }
+  }
+  /** Row i of c (n wide) is, bit for bit, what `oneRow(i)` computes alone. */
+  function expectRowsAsAlone(c: Float32Array, rows: number, n: number, oneRow: (i: number) => Float32Array, label: string) {
+    for (let i = 0; i < rows; i++) {
+      const row = oneRow(i);
+      if (!c.subarray(i * n, (i + 1) * n).every((v, j) => Object.is(v, row[j]))) throw new Error(`${label} row ${i}`);
+    }
+  }
+
   it.each(isas.map((i) => [i]))(
     '%s: a product of 2–8 rows (batched decoding) gives each row the one-row product to the bit, and float64',
-    (isa) => {
-      expect(setIsa(isa)).toBe(true);
-      for (const threads of [1, 2]) {
-        setThreads(threads);
-        for (const [n, k] of [
+    (isa) =>
+      sweepFewRows(
+        isa,
+        [
           [37, 70],
           [600, 131],
           [300, 8],
-        ] as const) {
-          for (const tb of [false, true]) {
-            const b = randomArray(k * n, 31 + n);
-            for (let m = 2; m <= 8; m++) {
-              const a = randomArray(m * k, 40 + m);
-              const c0 = randomArray(m * n, 50 + m);
-              for (const accumulate of [false, true]) {
-                const c = sgemm(a, b, m, n, k, { transB: tb, ...(accumulate && { c: Float32Array.from(c0), accumulate }) });
-                for (let i = 0; i < m; i++) {
-                  const row = sgemm(a.subarray(i * k, (i + 1) * k), b, 1, n, k, {
-                    transB: tb,
-                    ...(accumulate && { c: c0.slice(i * n, (i + 1) * n), accumulate }),
-                  });
-                  const got = c.subarray(i * n, (i + 1) * n);
-                  if (!got.every((v, j) => Object.is(v, row[j])))
-                    throw new Error(`${isa} T=${threads} m=${m} n=${n} k=${k} tb=${tb} row ${i}`);
-                }
-                const ref = matMulFloat64(a, b, { m, n, k, transposeB: tb }).map((v, i) => v + (accumulate ? c0[i]! : 0));
-                expect(maxRelDiff(c, ref)).toBeLessThan(1e-5);
-              }
+        ],
+        (n, k, tb, b, label) => {
+          for (let m = 2; m <= 8; m++) {
+            const a = randomArray(m * k, 40 + m);
+            const c0 = randomArray(m * n, 50 + m);
+            for (const accumulate of [false, true]) {
+              const c = sgemm(a, b, m, n, k, { transB: tb, ...(accumulate && { c: Float32Array.from(c0), accumulate }) });
+              const alone = (i: number) =>
+                sgemm(a.subarray(i * k, (i + 1) * k), b, 1, n, k, {
+                  transB: tb,
+                  ...(accumulate && { c: c0.slice(i * n, (i + 1) * n), accumulate }),
+                });
+              expectRowsAsAlone(c, m, n, alone, `${label} m=${m} acc=${accumulate}`);
+              const ref = matMulFloat64(a, b, { m, n, k, transposeB: tb }).map((v, i) => v + (accumulate ? c0[i]! : 0));
+              expect(maxRelDiff(c, ref)).toBeLessThan(1e-5);
             }
           }
-        }
-      }
-    },
+        },
+      ),
   );
 
   it.each(isas.map((i) => [i]))(
     '%s: one row per matrix against a shared B ([rows, 1, K] × [K, N]) gives each row the one-row product to the bit',
-    (isa) => {
-      expect(setIsa(isa)).toBe(true);
-      for (const threads of [1, 2]) {
-        setThreads(threads);
-        for (const [n, k] of [
+    (isa) =>
+      sweepFewRows(
+        isa,
+        [
           [37, 70],
           [600, 131],
-        ] as const) {
-          for (const tb of [false, true]) {
-            const b = randomArray(k * n, 61 + n);
-            for (const batch of [2, 3, 8, 9, 20]) {
-              const a = randomArray(batch * k, 70 + batch);
-              const c = sgemm(a, b, 1, n, k, { transB: tb, batch, strideA: k, strideB: 0 });
-              for (let r = 0; r < batch; r++) {
-                const row = sgemm(a.subarray(r * k, (r + 1) * k), b, 1, n, k, { transB: tb });
-                const got = c.subarray(r * n, (r + 1) * n);
-                if (!got.every((v, j) => Object.is(v, row[j])))
-                  throw new Error(`${isa} T=${threads} batch=${batch} n=${n} tb=${tb} row ${r}`);
-              }
-              const ref = matMulFloat64(a, b, { batch, m: 1, n, k, transposeB: tb, strideA: k, strideB: 0 });
-              expect(maxRelDiff(c, ref)).toBeLessThan(1e-5);
-            }
+        ],
+        (n, k, tb, b, label) => {
+          for (const batch of [2, 3, 8, 9, 20]) {
+            const a = randomArray(batch * k, 70 + batch);
+            const c = sgemm(a, b, 1, n, k, { transB: tb, batch, strideA: k, strideB: 0 });
+            expectRowsAsAlone(
+              c,
+              batch,
+              n,
+              (r) => sgemm(a.subarray(r * k, (r + 1) * k), b, 1, n, k, { transB: tb }),
+              `${label} batch=${batch}`,
+            );
+            expect(maxRelDiff(c, matMulFloat64(a, b, { batch, m: 1, n, k, transposeB: tb, strideA: k, strideB: 0 }))).toBeLessThan(1e-5);
           }
-        }
-      }
-    },
+        },
+      ),
   );
 
   it('a large product split over threads equals the single-threaded one', () => {
