@@ -1,7 +1,7 @@
-// Training throughput, side by side in one run: the fastest setup (`gptlab-train bench`), plain wasm with 1
-// and N gradient workers (the data-parallel speed-up; the wasm fallback's targets), plain wasm on tfjs's own
-// kernels only (GPTLAB_WASM_KERNELS=0, what @gptlab/tensor's wasm kernels add), and the PyTorch peer
-// (2 threads) on the same shape.
+// Training throughput, side by side in one run: the fastest setup (`gptlab-train bench`), the native kernels
+// with N gradient workers, plain wasm with 1 and N gradient workers (the data-parallel speed-up; the wasm
+// fallback's targets), plain wasm on tfjs's own kernels only (GPTLAB_WASM_KERNELS=0, what @gptlab/tensor's
+// wasm kernels add), and the PyTorch peer (2 threads) on the same shape.
 // Prints one JSON line per measurement and a summary line with the ratios. Needs the built CLI (dist/).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -44,6 +44,8 @@ function torch(): Record<string, unknown> | null {
 const cores = os.cpus().length;
 const fastest = run('fastest (default)', []);
 const pt1 = torch();
+// The native kernels in every worker (one pool per worker, cores / workers threads each).
+const nativeN = run(`native kernels, ${cores} workers`, ['--workers', String(cores)]);
 const wasm1 = run('plain wasm, 1 worker', ['--workers', '1'], { GPTLAB_NATIVE: '0' });
 const wasmN = run(`plain wasm, ${cores} workers`, ['--workers', String(cores)], { GPTLAB_NATIVE: '0' });
 const tfjsOnly = run(`plain wasm, ${cores} workers, tfjs kernels only`, ['--workers', String(cores)], {
@@ -60,6 +62,8 @@ emit({
   fastest_mfu: fastest?.mfu,
   pytorch_tokens_per_sec: Number(ptMean.toFixed(1)),
   ratio_vs_pytorch: Number((tps(fastest) / ptMean).toFixed(3)),
+  native_workers_tokens_per_sec: nativeN?.worker_native ? tps(nativeN) : null,
+  native_workers_ratio_vs_pytorch: nativeN?.worker_native ? Number((tps(nativeN) / ptMean).toFixed(3)) : null,
   plain_wasm_tokens_per_sec: tps(wasmN),
   plain_wasm_ratio_vs_pytorch: Number((tps(wasmN) / ptMean).toFixed(3)),
   plain_wasm_workers_mfu: wasmN?.mfu,

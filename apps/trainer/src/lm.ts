@@ -65,7 +65,7 @@ export async function gptGradients(
   const gradients = await WorkerGradients.start(params, spec, workers, info.backend, { measurePeak: true });
   const peakGflops = gradients.peakGflops ?? matMulPeakGflops() * workers;
   log(
-    `workers: ${workers} threads (plain ${info.backend}, one core each) ready in ${((performance.now() - t0) / 1000).toFixed(1)}s · ` +
+    `workers: ${workers} threads (${gradients.native ? `native, ${gradients.threadsPerWorker} thread(s)` : `plain ${info.backend}, one core`} each) ready in ${((performance.now() - t0) / 1000).toFixed(1)}s · ` +
       `matMul peak ${peakGflops.toFixed(1)} GFLOP/s together (MFU denominator)`,
   );
   return { gradients, peakGflops };

@@ -1,11 +1,12 @@
 import { tf, initBackend } from '@gptlab/tensor';
 import { AdamW } from '../src/train/adamw';
-import { WindowSampler, splitBatch, type TokenBatch } from '../src/train/batches';
+import { WindowSampler, type TokenBatch } from '../src/train/batches';
 import { LocalGradients } from '../src/train/gradients';
 import { WorkerGradients } from '../src/train/parallel';
 import { TinyLM } from '../src/train/tiny-lm';
 import { trainLoop } from '../src/train/loop';
 import { tokenLossFn } from '../src/train/replica';
+import { stepLosses } from './parallel-helpers';
 
 const V = 40;
 const C = 16;
@@ -19,32 +20,17 @@ beforeAll(async () => {
 async function run(opts: { chunksPerStep: number; rowsPerChunk: number; workers: number; steps: number }): Promise<number[]> {
   const m = new TinyLM({ vocabSize: V, nEmbd: C }, 0);
   const params = m.namedWeights();
-  const opt = new AdamW();
   const sampler = new WindowSampler(corpus, T, 1);
   const gradients =
     opts.workers > 1
       ? await WorkerGradients.start(params, { kind: 'tiny', config: { vocabSize: V, nEmbd: C } }, opts.workers, tf.getBackend())
       : new LocalGradients<TokenBatch>(params, tokenLossFn(m));
-  const losses: number[] = [];
   try {
-    await trainLoop({
-      params,
-      gradients,
-      optimizer: opt,
-      lr: () => 0.05,
-      totalSteps: opts.steps,
-      batches: () => {
-        const global = sampler.sample(opts.chunksPerStep * opts.rowsPerChunk);
-        return { chunks: splitBatch(global, opts.chunksPerStep), seeds: [], tokens: global.rows * T };
-      },
-      onStep: (r) => losses.push(r.loss),
-    });
+    const sample = () => sampler.sample(opts.chunksPerStep * opts.rowsPerChunk);
+    return await stepLosses({ params, gradients, steps: opts.steps, lr: 0.05, chunks: opts.chunksPerStep, sample });
   } finally {
-    await gradients.dispose();
-    opt.dispose();
     m.dispose();
   }
-  return losses;
 }
 
 describe('gradient accumulation and data-parallel workers', () => {
@@ -63,6 +49,14 @@ describe('gradient accumulation and data-parallel workers', () => {
     expect(single[4]!).toBeLessThan(single[0]!);
     single.forEach((l, i) => expect(parallel[i]!).toBeCloseTo(l, 4));
   }, 60000);
+
+  test('uneven chunks: 3 chunks or 1 chunk over 2 workers (an idle worker still takes part in the reduce)', async () => {
+    for (const chunksPerStep of [3, 1]) {
+      const single = await run({ chunksPerStep, rowsPerChunk: 2, workers: 1, steps: 3 });
+      const parallel = await run({ chunksPerStep, rowsPerChunk: 2, workers: 2, steps: 3 });
+      single.forEach((l, i) => expect(parallel[i]!).toBeCloseTo(l, 4));
+    }
+  }, 90000);
 });
 
 describe('time budget', () => {

@@ -1,16 +1,18 @@
 // `pnpm --filter @gptlab/decoding bench -- --json`
 // Greedy and beam-4 tokens/s with the KV cache on the GPT-2 small shape (random weights), 32-token prompt,
-// 64 new tokens, batch 1; the same greedy run without the cache (full re-encoding each step) and the ratio;
+// 64 new tokens, batch 1; beam-4 against greedy per token, interleaved rounds (bench/beam.ts); the same greedy
+// run without the cache (full re-encoding each step) and the ratio;
 // and the decoding logic's own cost per step (a fake model with GPT-2's vocabulary, no network).
 // Last, continuous batching: --rows (8) concurrent requests through one BatchedGenerator vs one alone
 // (bench/batched.ts).
 // Flags: --preset NAME (default gpt2-small) --prompt N (32) --new N (64) --no-cache-new N (64) --layers N
-//        --rows N (8) --only overhead | batched (just that part).
+//        --rows N (8) --rounds N (3, beam) --only overhead | batched | beam (just that part).
 import { emit, machine, parseFlags } from '@gptlab/bench-utils';
 import { initBackendInfo, describeBackend } from '@gptlab/tensor';
 import { GPT, getPreset } from '@gptlab/model';
 import { generate, gptLanguageModel, type GenerateResult, type LanguageModel } from '../src';
 import { batchedBench } from './batched';
+import { beamBench } from './beam';
 
 const flags = parseFlags();
 const int = (name: string, def: number) => (typeof flags[name] === 'string' ? Number(flags[name]) : def);
@@ -60,8 +62,9 @@ async function main() {
   const uncached = gptLanguageModel(model, { useCache: false });
   emit({ bench: 'setup', backend: info.backend, threads: info.threads, ...shape, machine: machine() });
   const batched = () => batchedBench(model, { rows: int('rows', 8), prompt: P, newTokens: N, shape });
-  if (flags.only === 'batched') {
-    await batched();
+  if (flags.only === 'batched' || flags.only === 'beam') {
+    if (flags.only === 'batched') await batched();
+    else await beamBench(model, { prompt: P, newTokens: N, rounds: int('rounds', 3), beams: 4, shape });
     model.dispose();
     return;
   }
@@ -84,19 +87,7 @@ async function main() {
     machine: machine(),
   });
 
-  const beam = await timed(() => generate(cached, prompt, { type: 'beam', numBeams: 4, lengthPenalty: 0, maxNewTokens: N }));
-  emit({
-    bench: 'beam',
-    cache: true,
-    num_beams: 4,
-    ...shape,
-    new_tokens: N,
-    seconds: +beam.toFixed(3),
-    tokens_per_s: +(N / beam).toFixed(2),
-    beam_tokens_per_s: +((4 * N) / beam).toFixed(2),
-    vs_greedy: +(greedy / beam).toFixed(3),
-    machine: machine(),
-  });
+  await beamBench(model, { prompt: P, newTokens: N, rounds: int('rounds', 3), beams: 4, shape });
 
   // no cache: every step re-runs the whole prefix; compared with the cached run over the same number of tokens
   let cachedSame = greedy;

@@ -4,6 +4,7 @@
 // without @gptlab/model's build; at runtime it only needs the model object you pass in.
 
 import { tf } from '@gptlab/tensor';
+import { appendTokens, beamSession, hasBeamCache, isIdentity } from './beam-session';
 import type { LanguageModel, ModelSession } from './types';
 
 /** The part of a KV cache the adapter uses (GPT's KVCache has it). */
@@ -23,6 +24,12 @@ export interface GPTLike<C extends CacheLike = CacheLike> {
 export interface GPTLanguageModelOptions {
   /** Keep keys/values of past positions (default true). false: re-run the whole prefix every step. */
   useCache?: boolean;
+  /**
+   * Beam search over the model's beam cache when it has one (GPT.beamStep; default false): beams are rows of one
+   * step and reordering them copies nothing. Its results equal the default's (a KVCache whose rows are gathered
+   * on every reorder) up to float rounding, not to the bit (the attention sums in another grouping): opt-in.
+   */
+  beamCache?: boolean;
 }
 
 /** Last-position logits of every row, as one Float32Array per row. Disposes `logits`. */
@@ -59,7 +66,7 @@ export function gptLanguageModel<C extends CacheLike>(model: GPTLike<C>, opts: G
   const useCache = opts.useCache ?? true;
   const V = model.config.vocabSize;
   const N = model.config.nPositions;
-  return {
+  const lm: LanguageModel = {
     vocabSize: V,
     contextLength: N,
     start(batch: number): ModelSession {
@@ -70,15 +77,7 @@ export function gptLanguageModel<C extends CacheLike>(model: GPTLike<C>, opts: G
       const run = (ids: number[][], c: C | null) => forwardLastLogits(model, ids, c);
       return {
         async feed(tokens: number[][]): Promise<Float32Array[]> {
-          if (disposed) throw new Error('ModelSession.feed: the session was disposed');
-          if (tokens.length !== rows.length) {
-            throw new Error(`ModelSession.feed: got ${tokens.length} rows, the session has ${rows.length} (use reorder to change rows)`);
-          }
-          const T = tokens[0]?.length ?? 0;
-          if (T === 0 || tokens.some((t) => t.length !== T)) {
-            throw new Error('ModelSession.feed: every row needs the same, non-zero number of tokens');
-          }
-          tokens.forEach((t, r) => rows[r].push(...t));
+          const T = appendTokens(disposed, rows, tokens);
           const total = rows[0].length;
           if (cache && cache.length + T <= N) return run(tokens, cache);
           // no cache, or the window is full: encode the last N tokens of every row from scratch
@@ -90,13 +89,7 @@ export function gptLanguageModel<C extends CacheLike>(model: GPTLike<C>, opts: G
           return run(window, cache);
         },
         reorder(idx: number[]): void {
-          if (disposed) throw new Error('ModelSession.reorder: the session was disposed');
-          for (const i of idx) {
-            if (!Number.isInteger(i) || i < 0 || i >= rows.length)
-              throw new Error(`ModelSession.reorder: row ${i} is outside [0, ${rows.length})`);
-          }
-          const identity = idx.length === rows.length && idx.every((r, i) => r === i);
-          if (identity) return;
+          if (isIdentity(disposed, rows, idx)) return;
           rows = idx.map((i) => rows[i].slice());
           cache?.reorder(idx);
         },
@@ -109,4 +102,13 @@ export function gptLanguageModel<C extends CacheLike>(model: GPTLike<C>, opts: G
       };
     },
   };
+  if (useCache && opts.beamCache === true && hasBeamCache(model)) {
+    lm.startBeams = () =>
+      beamSession(
+        model,
+        (ids, cache) => forwardLastLogits(model, ids, cache),
+        () => lm.start(1),
+      );
+  }
+  return lm;
 }

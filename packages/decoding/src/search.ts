@@ -1,6 +1,7 @@
 // The three searches. All talk to the model only through `ModelSession` (feed / reorder / dispose).
 
 import { Rng, mixSeed } from '@gptlab/common';
+import { rowCandidates } from './beam-pick';
 import { argmax, logSoftmax, topKIndices } from './math';
 import { applyProcessors, type LogitsProcessor } from './processors';
 import type { Strategy } from './schema';
@@ -225,7 +226,8 @@ export async function beamSearch(input: SearchInput): Promise<GenerateResult[]> 
   let beams: Beam[] = [{ ids: [], tokens: prompt.slice(), logprobs: [], score: 0 }];
   let done = false;
   if (s.maxNewTokens > 0) {
-    const session = model.start(1);
+    // the model's beam session when it has one: beams as rows of one step, reordering copies no cache
+    const session = model.startBeams?.() ?? model.start(1);
     try {
       let logits = checkLogits(await session.feed([prompt]), 1, model.vocabSize);
       for (let step = 0; step < s.maxNewTokens; step++) {
@@ -236,8 +238,8 @@ export async function beamSearch(input: SearchInput): Promise<GenerateResult[]> 
           if (processors.length === 0) {
             // log-softmax is a per-row shift: pick the best tokens on the raw logits, convert only those
             const raw = logits[b];
-            const lse = logSumExp(raw);
-            for (const t of topKIndices(raw, 2 * K)) cands.push({ score: beams[b].score + (raw[t] - lse), b, t, lp: raw[t] - lse });
+            const { lse, ids } = rowCandidates(raw, 2 * K);
+            for (const t of ids) cands.push({ score: beams[b].score + (raw[t] - lse), b, t, lp: raw[t] - lse });
             continue;
           }
           const lp = logSoftmax(logits[b]);

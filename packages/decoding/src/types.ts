@@ -12,6 +12,8 @@ export interface LanguageModel {
   /** Longest sequence the model can attend to (its position table size). */
   readonly contextLength: number;
   start(batch: number): ModelSession;
+  /** Optional: a one-row session for beam search, whose reorder (beam parents) copies no model state. */
+  startBeams?(): ModelSession;
 }
 
 export interface ModelSession {

@@ -4,10 +4,14 @@
 //   generate        KV-cached greedy generation, GPT-2 small shape with random weights, batch 1, 32-token prompt,
 //                   64 new tokens (gen_bench.py's definition: new_tokens / (prefill + decode)); and the same
 //                   without the cache (every step re-runs the whole sequence) for contrast
-// Flags: --steps N (timed training steps, default 5), --new-tokens N (default 64), --skip-train, --skip-gen.
+//   native_decode   the same generation with enableNativeDecoding vs the tfjs path vs onnxruntime-node
+//                   (bench/native-decode.ts)
+// Flags: --steps N (timed training steps, default 5), --new-tokens N (default 64), --skip-train, --skip-gen,
+// --skip-native.
 import { describeBackend, initBackendInfo, matMulPeakGflops, tf } from '@gptlab/tensor';
 import { emit, machine, parseFlags } from '@gptlab/bench-utils';
 import { GPT, getPreset, trainingFlopsPerToken, countParameters, type KVCache } from '../src';
+import { nativeDecodeBench } from './native-decode';
 
 const flags = parseFlags();
 const num = (k: string, d: number) => (typeof flags[k] === 'string' ? Number(flags[k]) : d);
@@ -157,6 +161,7 @@ async function genBench(backend: string): Promise<void> {
   const peak = matMulPeakGflops();
   if (!flags['skip-train']) await trainBench(peak, backend);
   if (!flags['skip-gen']) await genBench(backend);
+  if (!flags['skip-native']) await nativeDecodeBench(backend, flags);
 })().catch((e) => {
   console.error(e);
   process.exit(1);

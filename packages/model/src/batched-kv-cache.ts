@@ -9,7 +9,7 @@
 // and its new token takes position embedding len[r] (its own position, not its slot). When the longest rows
 // leave, the leading slots no row uses any more are cut off, so W never exceeds the longest live row.
 import { tf, additiveMask } from '@gptlab/tensor';
-import type { KVCache } from './kv-cache';
+import { checkPromptCache, type KVCache } from './kv-cache';
 import { elementMask, type AttentionPattern } from './sparse';
 
 /** Keys and values of rows with their own lengths, for GPT.decodeStep. Create with GPT.createBatchedCache. */
@@ -54,13 +54,7 @@ export class BatchedKVCache {
    */
   add(cache: KVCache): number {
     this.check('add');
-    if (cache.ownerId !== this.ownerId) throw new Error('BatchedKVCache.add: the KV cache was created by another model');
-    if (cache.isDisposed) throw new Error('BatchedKVCache.add: the KV cache was disposed');
-    if (cache.batchSize !== 1 || cache.length === 0) {
-      throw new Error(
-        `BatchedKVCache.add: expected a one-row cache holding a prompt, got ${cache.batchSize} rows of ${cache.length} positions`,
-      );
-    }
+    checkPromptCache(cache, this.ownerId, 'BatchedKVCache.add');
     const kv: tf.Tensor4D[] = [];
     for (let i = 0; i < this.ks.length; i++) kv.push(...(cache.layer(i) as [tf.Tensor4D, tf.Tensor4D]));
     this.join(kv, [cache.length]);

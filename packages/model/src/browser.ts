@@ -8,6 +8,7 @@ export { toHFConfig, fromHFConfig, hfModelType, type HFModelType } from './hf-co
 export { GPT, type TokenIds, type ForwardOptions, type ForwardResult } from './gpt';
 export { KVCache } from './kv-cache';
 export { BatchedKVCache } from './batched-kv-cache';
+export { BeamKVCache } from './kv-cache-beam';
 export { loadGPTFromFiles, loadGPTFromURL, fetchBytes, fileURL, type GPTFiles, type FileContents, type URLLoadOptions } from './load-files';
 export { gptFromTensors, type TensorSources } from './from-tensors';
 export { TaskHead, type TaskHeadOptions } from './task-head';

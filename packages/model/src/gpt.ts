@@ -14,6 +14,8 @@ import { decodeStep, prefillBatched, type BatchedModelParts } from './batched-st
 import { block } from './block';
 import { validateConfig, type GPTConfig } from './config';
 import { KVCache } from './kv-cache';
+import { BeamKVCache } from './kv-cache-beam';
+import { beamDecodeStep } from './kv-cache-beam-step';
 import { countParameters, initialValue, normalArray, parameterSeed, parameterTable, weightTree, type GPTWeights } from './layers';
 import type { AttentionPattern } from './sparse';
 
@@ -42,6 +44,16 @@ export interface ForwardOptions {
   prefix?: tf.Tensor3D;
 }
 
+/**
+ * @internal A faster path for one-token steps with a KV cache (native-decode.ts installs one through
+ * enableNativeDecoding): its caches, and a step that returns null where it does not apply (the tfjs path runs).
+ */
+export interface DecodeFastPath {
+  createCache(ownerId: number, nLayer: number, batchSize: number): KVCache;
+  forward(ids: tf.Tensor2D, cache: KVCache): tf.Tensor3D | null;
+  dispose(): void;
+}
+
 export interface ForwardResult {
   logits: tf.Tensor3D;
   hidden?: tf.Tensor3D;
@@ -62,6 +74,8 @@ export class GPT {
   private readonly patterns: (AttentionPattern | null)[];
   private readonly seedRng: Rng;
   private disposed = false;
+  /** @internal The fast decode path when enabled (enableNativeDecoding). */
+  decodeFastPath: DecodeFastPath | null = null;
 
   private constructor(config: GPTConfig, tensors: ReadonlyMap<string, tf.Tensor>) {
     this.config = validateConfig({ ...config, attention: config.attention?.map((p) => ({ ...p })) });
@@ -119,13 +133,23 @@ export class GPT {
 
   createCache(batchSize: number): KVCache {
     this.check('createCache');
-    return new KVCache(this.id, this.config.nLayer, batchSize);
+    const fast = this.decodeFastPath;
+    return fast ? fast.createCache(this.id, this.config.nLayer, batchSize) : new KVCache(this.id, this.config.nLayer, batchSize);
   }
 
   /** An empty cache for continuous batching (decodeStep): rows join with BatchedKVCache.add and leave with reorder. */
   createBatchedCache(): BatchedKVCache {
     this.check('createBatchedCache');
     return new BatchedKVCache(this.id, this.config.nLayer);
+  }
+
+  /**
+   * An empty cache for beam search (beamStep): a prompt shared by the beams, reordered without copying keys.
+   * null for a model with sparse attention layers (beam search then uses a KVCache).
+   */
+  createBeamCache(): BeamKVCache | null {
+    this.check('createBeamCache');
+    return this.patterns.some((p) => p !== null) ? null : new BeamKVCache(this.id, this.config.nLayer);
   }
 
   /**
@@ -158,6 +182,8 @@ export class GPT {
 
   dispose(): void {
     if (this.disposed) return;
+    this.decodeFastPath?.dispose();
+    this.decodeFastPath = null;
     for (const v of this.weights.values()) v.dispose();
     for (const t of this.extraTensors.values()) t.dispose();
     this.extraTensors.clear();
@@ -219,6 +245,10 @@ export class GPT {
         throw new Error(`forward: attentionProbs.head ${head} is outside [0, ${c.nHead})`);
     }
     // Dropout draws one seed per dropped tensor, in forward order, from the call's seed.
+    if (cache && this.decodeFastPath && T === 1 && P === 0 && !probsReq && !opts.outputHidden && opts.training !== true) {
+      const logits = this.decodeFastPath.forward(ids, cache);
+      if (logits) return { logits };
+    }
     const rng = opts.training === true ? new Rng(opts.seed ?? this.seedRng.seed()) : null;
     const drop = (rate: number) => (x: tf.Tensor) => (rng && rate > 0 ? dropout(x, rate, rng.seed()) : x);
     const newKV: tf.Tensor4D[] = [];
@@ -275,6 +305,16 @@ export class GPT {
   prefillBatched(prompts: readonly ArrayLike<number>[], cache: BatchedKVCache): tf.Tensor2D {
     this.check('prefillBatched');
     return prefillBatched(this.batchedParts(), prompts, cache);
+  }
+
+  /**
+   * One beam-search step: `tokens[r]` is appended to row r of `cache` (all rows share the prompt and the
+   * position) and every row's next-token logits come back, [B, V]: those forward() gives each row with its own
+   * KVCache, up to float rounding (kv-cache-beam-step.ts). No dropout (inference only).
+   */
+  beamStep(tokens: ArrayLike<number>, cache: BeamKVCache): tf.Tensor2D {
+    this.check('beamStep');
+    return beamDecodeStep(this.batchedParts(), tokens, cache);
   }
 
   private batchedParts(): BatchedModelParts {

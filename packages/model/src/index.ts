@@ -2,3 +2,4 @@
 // '@gptlab/model/node', so `import { loadGPT } from '@gptlab/model'` keeps working.
 export * from './browser';
 export * from './node';
+export * from './native-decode';

@@ -129,3 +129,15 @@ export class KVCache {
     if (this.disposed) throw new Error(`KVCache.${op}: the cache was disposed`);
   }
 }
+
+/**
+ * @internal Checks that `cache` is a one-row KVCache of model `ownerId` holding a prompt (what BatchedKVCache.add
+ * and BeamKVCache.setPrompt take); `op` names the caller in the error.
+ */
+export function checkPromptCache(cache: KVCache, ownerId: number, op: string): void {
+  if (cache?.ownerId !== ownerId) throw new Error(`${op}: the KV cache was created by another model`);
+  if (cache.isDisposed) throw new Error(`${op}: the KV cache was disposed`);
+  if (cache.batchSize !== 1 || cache.length === 0) {
+    throw new Error(`${op}: expected a one-row cache holding a prompt, got ${cache.batchSize} rows of ${cache.length} positions`);
+  }
+}

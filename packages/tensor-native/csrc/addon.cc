@@ -8,7 +8,10 @@
 #include <string>
 
 #include "kernels.h"
+#include "attention.h"
 #include "ops.h"
+
+void register_decode(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -220,6 +223,38 @@ Napi::Value SumMiddle(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// attentionForward(Q, K, V, O, LSE, BH, T, Tk, D, scale): flash-style causal attention (attention.h).
+Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32 Q = f32(env, info[0], "Q"), K = f32(env, info[1], "K"), V = f32(env, info[2], "V"), O = f32(env, info[3], "O"),
+      L = f32(env, info[4], "LSE");
+  const long BH = num(env, info[5], "BH"), T = num(env, info[6], "T"), Tk = num(env, info[7], "Tk"),
+             D = num(env, info[8], "D");
+  if (Tk < T) throw Napi::RangeError::New(env, "attentionForward: Tk must be ≥ T (queries are the last T keys)");
+  need(env, (size_t)(BH * T * D), {&Q, &O});
+  need(env, (size_t)(BH * Tk * D), {&K, &V});
+  need(env, (size_t)(BH * T), {&L});
+  gl::causal_attention_forward(Q.data, K.data, V.data, O.data, L.data, BH, T, Tk, D, (float)fnum(env, info[9], "scale"));
+  return env.Undefined();
+}
+
+// attentionBackward(Q, K, V, O, LSE, dO, dQ, dK, dV, BH, T, Tk, D, scale)
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32 Q = f32(env, info[0], "Q"), K = f32(env, info[1], "K"), V = f32(env, info[2], "V"), O = f32(env, info[3], "O"),
+      L = f32(env, info[4], "LSE"), dO = f32(env, info[5], "dO"), dQ = f32(env, info[6], "dQ"),
+      dK = f32(env, info[7], "dK"), dV = f32(env, info[8], "dV");
+  const long BH = num(env, info[9], "BH"), T = num(env, info[10], "T"), Tk = num(env, info[11], "Tk"),
+             D = num(env, info[12], "D");
+  if (Tk < T) throw Napi::RangeError::New(env, "attentionBackward: Tk must be ≥ T (queries are the last T keys)");
+  need(env, (size_t)(BH * T * D), {&Q, &O, &dO, &dQ});
+  need(env, (size_t)(BH * Tk * D), {&K, &V, &dK, &dV});
+  need(env, (size_t)(BH * T), {&L});
+  gl::causal_attention_backward(Q.data, K.data, V.data, O.data, L.data, dO.data, dQ.data, dK.data, dV.data, BH, T, Tk,
+                                D, (float)fnum(env, info[13], "scale"));
+  return env.Undefined();
+}
+
 // The addon's functions by their JS names (src/addon.ts types them).
 struct Export {
   const char* name;
@@ -239,10 +274,13 @@ const Export kExports[] = {
     {"geluBackward", GeluBackward},
     {"sumMiddle", SumMiddle},
     {"crossEntropy", CrossEntropy},
+    {"attentionForward", AttentionForward},
+    {"attentionBackward", AttentionBackward},
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const Export& e : kExports) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  register_decode(env, exports);  // decode_napi.cc: the native decode step
   return exports;
 }
 

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -33,11 +34,17 @@ static long spin_microseconds() {
 // has descheduled (a shared machine) never holds a job up unless it already took a part. Jobs whose parts
 // synchronise with barriers ("all hands") instead give every part its own thread. Workers spin for a while
 // after each job (kernels come in quick succession), then sleep on a condition variable.
+void mark_pool_worker();
+
 class Pool {
  public:
   explicit Pool(int n) : n_(std::max(1, n)) {
     // Workers start from generation 0: a job posted before a worker first runs is still seen as new.
-    for (int w = 1; w < n_; w++) workers_.emplace_back([this] { loop(0); });
+    for (int w = 1; w < n_; w++)
+      workers_.emplace_back([this] {
+        mark_pool_worker();
+        loop(0);
+      });
   }
   ~Pool() {
     {
@@ -147,23 +154,44 @@ static int default_threads() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-static Pool* g_pool = nullptr;
+// One pool per calling thread, never one per process. Pool::run has a single caller by design (it publishes
+// the job in plain fields), and a process may hold several JS threads that call kernels: the data-parallel
+// trainer's worker_threads each load this addon. With one process-wide pool two callers overwrote each other's
+// job and then both waited forever for parts nobody would take (the "workers + native" hang). Each JS thread
+// now owns its pool (sized by its own GPTLAB_THREADS through setThreads, see src/addon.ts); the pool's own
+// threads run parts only, and a kernel that asks for parallelism from inside a part runs it serially.
+static thread_local std::unique_ptr<Pool> t_pool;
+static thread_local bool t_in_pool_worker = false;
+
 static Pool& pool() {
-  if (!g_pool) g_pool = new Pool(default_threads());
-  return *g_pool;
+  if (!t_pool) t_pool.reset(new Pool(default_threads()));
+  return *t_pool;
 }
 
-int threads() { return pool().size(); }
+void mark_pool_worker() { t_in_pool_worker = true; }
+
+int threads() { return t_in_pool_worker ? 1 : pool().size(); }
 
 void set_threads(int n) {
   n = std::max(1, std::min(n, 256));
-  if (g_pool && g_pool->size() == n) return;
-  delete g_pool;
-  g_pool = new Pool(n);
+  if (t_pool && t_pool->size() == n) return;
+  t_pool.reset();  // joins the old pool's threads first
+  t_pool.reset(new Pool(n));
 }
 
-void parallel(int nparts, void (*fn)(void*, int, int), void* ctx) { pool().run(nparts, fn, ctx, false); }
+static void run_here(int nparts, void (*fn)(void*, int, int), void* ctx) {
+  for (int p = 0; p < nparts; p++) fn(ctx, p, nparts);
+}
 
-void parallel_all_hands(int nparts, void (*fn)(void*, int, int), void* ctx) { pool().run(nparts, fn, ctx, true); }
+void parallel(int nparts, void (*fn)(void*, int, int), void* ctx) {
+  if (t_in_pool_worker) return run_here(nparts, fn, ctx);
+  pool().run(nparts, fn, ctx, false);
+}
+
+// From inside a part there is no second thread to meet at a barrier: callers plan with threads() (1 there).
+void parallel_all_hands(int nparts, void (*fn)(void*, int, int), void* ctx) {
+  if (t_in_pool_worker) return fn(ctx, 0, 1);
+  pool().run(nparts, fn, ctx, true);
+}
 
 }  // namespace gl

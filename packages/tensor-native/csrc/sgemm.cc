@@ -162,12 +162,16 @@ void sgemm(long batch, long M, long N, long K, const float* A, long strideA, boo
   const Isa* is = &isa();
   const double flops = 2.0 * batch * M * N * K;
   const int T = flops < 2e5 ? 1 : threads();
+  // Few-row products run near the fma peak (~30 µs for 2 MFLOP on one core), so below that waking a worker
+  // and meeting it again costs more than it saves — far more on a loaded machine, where a descheduled worker
+  // holds the caller up (a batched decode step of a small model paid ~5× per product for it).
+  const int Tfew = flops < 2e6 ? 1 : T;
 
   if (M == 1 && strideB == 0 && batch > 1 && N > 1) {
     // One row per matrix against a shared B (a batched decode step: [rows, 1, K] × [K, N]): the rows are one
     // few-row product, so B is streamed once per 8 rows instead of once per row. Each row's result is the
     // one-row product's to the bit (gemm_few sums as gemv does).
-    few_rows(is, T, 1, batch, N, K, A, 0, strideA, B, 0, transB, C, 0, N, acc);
+    few_rows(is, Tfew, 1, batch, N, K, A, 0, strideA, B, 0, transB, C, 0, N, acc);
     return;
   }
 
@@ -210,7 +214,7 @@ void sgemm(long batch, long M, long N, long K, const float* A, long strideA, boo
   }
 
   if (M <= 8 && !transA) {
-    few_rows(is, T, batch, M, N, K, A, strideA, K, B, strideB, transB, C, M * N, N, acc);
+    few_rows(is, Tfew, batch, M, N, K, A, strideA, K, B, strideB, transB, C, M * N, N, acc);
     return;
   }
 

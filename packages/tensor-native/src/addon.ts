@@ -2,9 +2,10 @@
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { AttentionAddon } from './attention-kernels';
 
 /** The raw addon. Arrays are Float32Array views (for wasm, views into the WebAssembly heap). */
-export interface NativeAddon {
+export interface NativeAddon extends AttentionAddon {
   info(): { isa: string; isas: string[]; threads: number };
   setIsa(name: string): boolean;
   setThreads(n: number): number;
@@ -88,6 +89,10 @@ function load(): { addon: NativeAddon | null; status: AddonStatus } {
   }
   try {
     const addon = req(ADDON_PATH) as NativeAddon;
+    // Each JS thread has its own pool (csrc/pool.cc). The C++ side reads the process environment; a
+    // worker_thread's own `env` (GPTLAB_THREADS=1 from the data-parallel trainer) only reaches it from here.
+    const threads = Number(process.env.GPTLAB_THREADS);
+    if (Number.isInteger(threads) && threads > 0) addon.setThreads(Math.min(threads, 256));
     cached = { addon, status: { built: true, path: ADDON_PATH } };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);

@@ -4,6 +4,7 @@
 import { rowsAndCols, sizeOf } from '@gptlab/common';
 import type { NativeAddon } from './addon';
 import { ioFor, need, type KernelFunc, type MakeKernel, type TensorInfo } from './kernel-io';
+import { makeCausalAttention, makeCausalAttentionGrad } from './attention-kernels';
 
 /** GptlabSoftmax {x} attrs {scale, causal}: softmax(scale·x) over the last axis; causal masks key j > query + (S − T). */
 function makeSoftmax(addon: NativeAddon, backendName: string): KernelFunc {
@@ -167,6 +168,8 @@ export const FUSED_KERNELS = {
   gelu: 'GptlabGelu',
   geluGrad: 'GptlabGeluGrad',
   crossEntropy: 'GptlabCrossEntropy',
+  causalAttention: 'GptlabCausalAttention',
+  causalAttentionGrad: 'GptlabCausalAttentionGrad',
 } as const;
 
 /** The fused kernels by name, in registration order (they replace nothing: no fallback). */
@@ -178,4 +181,6 @@ export const FUSED: Record<string, MakeKernel> = {
   [FUSED_KERNELS.gelu]: makeGelu,
   [FUSED_KERNELS.geluGrad]: makeGeluGrad,
   [FUSED_KERNELS.crossEntropy]: makeCrossEntropy,
+  [FUSED_KERNELS.causalAttention]: makeCausalAttention,
+  [FUSED_KERNELS.causalAttentionGrad]: makeCausalAttentionGrad,
 };

@@ -6,6 +6,7 @@ import { REPLACEMENTS } from './replaced-kernels';
 import { FUSED, FUSED_KERNELS } from './fused-kernels';
 
 export { addonStatus, nativeAddon, ADDON_PATH, FUSED_KERNELS };
+export * from './decode';
 export type { NativeAddon, AddonStatus, KernelConfig, KernelFunc };
 
 /** The part of a tfjs instance register() uses (pass `tf` from '@gptlab/tensor'). */

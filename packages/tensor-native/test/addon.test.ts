@@ -122,6 +122,10 @@ suite('sgemm', () => {
           [37, 70],
           [600, 131],
           [300, 8],
+          [45, 600], // in cache, K over one block of 256: sums stored and reloaded between blocks
+          // streamed (a slice over 256 KB at 1 and 2 threads): 5–8 rows in strips of 64 k with a K tail, ≤ 4 rows
+          // in row order with a K % 4 tail, a column tail under one vector; transposed, 3 columns per pass + 1
+          [1156, 301],
         ],
         (n, k, tb, b, label) => {
           for (let m = 2; m <= 8; m++) {

@@ -4,6 +4,7 @@
 // tfjs kernel, so regressions in either show.
 import { emit, machine, parseFlags } from '@gptlab/bench-utils';
 import { tf, initBackendInfo, describeBackend, measureMatMul, batchMatMul, setMatMulStrategy } from '@gptlab/tensor';
+import { benchAttention } from './attention';
 
 function gflopsOf(fn: () => tf.Tensor, flops: number, seconds: number): number {
   const warm = fn();
@@ -62,6 +63,8 @@ async function main() {
   }
   setMatMulStrategy(null);
   tf.dispose([a, b, q, k, s]);
+  // Long-context attention, fused vs the current path (bench/attention.ts; needs the native kernels).
+  if (info.native.active) await benchAttention(flags);
 }
 
 main().catch((e) => {

@@ -20,6 +20,7 @@ export { crossEntropy, IGNORE_INDEX } from './ops/cross-entropy';
 export { causalMask, clearCausalMaskCache, MASK_VALUE } from './ops/causal-mask';
 export { additiveMask } from './ops/mask';
 export { dropout } from './ops/dropout';
+export { causalAttention, hasFusedCausalAttention } from './ops/attention';
 export { linear } from './ops/linear';
 export {
   matMul2d,

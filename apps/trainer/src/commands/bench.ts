@@ -11,6 +11,7 @@ import { AdamW } from '../train/adamw';
 import { RandomTokenSampler, splitBatch, type TokenBatch } from '../train/batches';
 import { trainLoop } from '../train/loop';
 import { defaultWorkers, gptGradients, namedWeights } from '../lm';
+import { WorkerGradients, type WorkerTiming } from '../train/parallel';
 
 export const BENCH_FLAGS: FlagSpecs = {
   ...shapeFlags({ nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 128, batchSize: 8 }),
@@ -55,12 +56,13 @@ export async function trainBench(o: BenchOptions, log: (s: string) => void = () 
   // The peer's optimizer settings (AdamW lr 3e-4, weight decay 0.1 on matrices).
   const optimizer = new AdamW({ weightDecay: 0.1 });
   // MFU denominator: the measured matMul peak of the instances that compute the gradients (each worker
-  // measures its own; workers run without native kernels, one core each).
+  // measures its own, with its share of the cores).
   const { gradients, peakGflops: peakTotal } = await gptGradients(model, params, info, workers);
   const sampler = new RandomTokenSampler(o.vocabSize, o.blockSize, o.seed);
   const times: number[] = [];
   const losses: number[] = [];
   const cpu0 = process.cpuUsage();
+  let timing: WorkerTiming | null = null;
   try {
     await trainLoop<TokenBatch>({
       params,
@@ -77,12 +79,14 @@ export async function trainBench(o: BenchOptions, log: (s: string) => void = () 
         losses.push(r.loss);
       },
     });
+    if (gradients instanceof WorkerGradients) timing = gradients.timing();
   } finally {
     await gradients.dispose();
     optimizer.dispose();
     model.dispose();
   }
   const cpu = process.cpuUsage(cpu0);
+  const workerNative = gradients instanceof WorkerGradients ? gradients.native : info.native.active;
   const timed = times.slice(o.warmup);
   const seconds = timed.reduce((a, b) => a + b, 0);
   const tokensPerSec = (o.batchSize * o.blockSize * timed.length) / seconds;
@@ -99,8 +103,11 @@ export async function trainBench(o: BenchOptions, log: (s: string) => void = () 
     mfu: Number((achieved / peakTotal).toFixed(4)),
     achieved_gflops: Number(achieved.toFixed(2)),
     matmul_peak_gflops: Number(peakTotal.toFixed(2)),
-    matmul_peak_scope: workers > 1 ? `sum of ${workers} workers (plain wasm each)` : 'this thread',
-    worker_native: workers > 1 ? false : info.native.active,
+    matmul_peak_scope:
+      workers > 1 ? `sum of ${workers} workers (${workerNative ? 'native' : 'plain ' + info.backend} each)` : 'this thread',
+    worker_native: workerNative,
+    // Mean ms per step of the data-parallel step's parts (all steps, warm-up included).
+    ...(timing ? { worker_timing: timing } : {}),
     params: countParameters(config),
     model_flops_per_token: fpt,
     flops_formula: '6*N + 12*L*C*T, N = params excluding wpe (wte counted once, tied)',

@@ -1,18 +1,21 @@
-// Data-parallel gradients over worker_threads (for the wasm backend, whose kernels run on one thread).
-// Each worker owns a tfjs/wasm instance and a replica of the model. Per step the main thread writes the
-// current weights into a SharedArrayBuffer, hands each worker its micro-batches, and each worker writes the
-// sum of its gradients into its own slot of a shared gradient buffer; the main thread averages the slots
-// and runs the single optimizer step. With equal micro-batches the mean of the chunk gradients is the
-// gradient of the global batch, so the losses match a single worker up to float rounding.
+// Data-parallel gradients over worker_threads (for plain wasm, whose kernels run on one thread, and with the
+// native kernels, one thread pool per worker). Each worker owns a tfjs instance and a replica of the model.
+// Per step the main thread writes the current weights into a SharedArrayBuffer, hands each worker its
+// micro-batches, and each worker writes the sum of its gradients into its own slot of a shared gradient
+// buffer; the workers then average the slots together (parallel-reduce.ts) and the main thread runs the single
+// optimizer step. With equal micro-batches the mean of the chunk gradients is the gradient of the global
+// batch, so the losses match a single worker up to float rounding.
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { createRequire } from 'node:module';
-import { tf } from '@gptlab/tensor';
+import { tf, backendInfo } from '@gptlab/tensor';
 import type { TokenBatch } from './batches';
 import type { FlatParam } from './adamw';
 import type { GradientSource, StepGradients } from './gradients';
 import type { ReplicaSpec } from './replica';
+import { abortReduce, createReduceBuffers, type ReduceBuffers } from './parallel-reduce';
 
 /** Where each parameter sits in the shared flat buffers (the optimizer's flat layout). */
 export type ParamLayout = FlatParam;
@@ -23,19 +26,57 @@ export interface WorkerInit {
   layout: ParamLayout[];
   params: SharedArrayBuffer;
   grads: SharedArrayBuffer;
+  reduce: ReduceBuffers;
   index: number;
   total: number;
   /** Measure the worker's own matMul peak at start (the MFU denominator). */
   measurePeak: boolean;
 }
 
+/** Seconds a worker spent in one step: loading the shared weights, forward + backward, writing its slot. */
+export interface WorkerPhases {
+  load: number;
+  grad: number;
+  write: number;
+  /** Waiting at the barrier for the other workers. */
+  wait: number;
+  /** Averaging this worker's range of the slots. */
+  reduce: number;
+}
+
+/** Mean milliseconds per step of the data-parallel step's parts (`WorkerGradients.timing()`). */
+export interface WorkerTiming {
+  steps: number;
+  /** Main thread: from posting the step to the last reply. */
+  wait_ms: number;
+  /** The slowest worker's own time. */
+  worker_ms: number;
+  /** Means over the workers: loading the weights, forward + backward, writing the slot, waiting at the reduce
+   * barrier for the others (load imbalance), averaging its share of the slots (parallel-reduce.ts). */
+  worker_load_ms: number;
+  worker_grad_ms: number;
+  worker_write_ms: number;
+  worker_wait_ms: number;
+  worker_reduce_ms: number;
+  /** Main thread: the new weights into its own tensors (paramsUpdated). */
+  publish_ms: number;
+}
+
 export type WorkerRequest =
-  | { type: 'step'; step: number; chunks: { tokens: Int32Array; rows: number; T: number; seed: number; index: number }[] }
+  | {
+      type: 'step';
+      step: number;
+      chunks: { tokens: Int32Array; rows: number; T: number; seed: number; index: number }[];
+      /** Workers whose slots hold gradients this step (those with chunks), summed in this order. */
+      active: number[];
+      /** 1 / the number of chunks of the step (the mean over chunks). */
+      inv: number;
+    }
   | { type: 'stop' };
 
 export type WorkerReply =
-  | { type: 'ready'; peakGflops: number | null }
-  | { type: 'done'; losses: { index: number; loss: number }[]; seconds: number }
+  | { type: 'ready'; peakGflops: number | null; native: boolean }
+  | { type: 'done'; losses: { index: number; loss: number }[]; sumSquares: number; seconds: number; phases: WorkerPhases }
   | { type: 'error'; message: string };
 
 /** The worker script next to this module: dist/worker.(c)js when built, src/worker.ts under ts runners. */
@@ -80,38 +121,46 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
     private readonly params: Record<string, tf.Variable>,
     private readonly workersList: Worker[],
     private readonly layout: ParamLayout[],
-    private readonly total: number,
     private readonly paramView: Float32Array,
-    private readonly gradView: Float32Array,
-  ) {}
+    private readonly reduceBufs: ReduceBuffers,
+  ) {
+    this.mean = new Float32Array(reduceBufs.mean);
+  }
 
   get workers(): number {
     return this.workersList.length;
   }
 
-  /** Starts `n` workers, each building `spec`; resolves when all are ready. */
   /** Sum of the workers' measured matMul peaks (GFLOP/s), when measured. */
   peakGflops: number | null = null;
+  /** Whether every worker computes with the native kernels of @gptlab/tensor-native. */
+  native = false;
+  /** Native kernel threads per worker (0 when the workers run plain tfjs). */
+  threadsPerWorker = 0;
 
   /**
-   * Starts `n` workers, each building `spec`; resolves when all are ready. Workers run without the optional
-   * native kernels (GPTLAB_NATIVE=0): those use several threads per instance already, and one instance per
-   * core is the point of the workers.
+   * Starts `n` workers, each building `spec`; resolves when all are ready. The workers use the optional native
+   * kernels when this thread does (`opts.native` overrides), each with its share of the cores
+   * (GPTLAB_THREADS = cores / n, at least 1): the addon keeps one thread pool per JS thread.
    */
   static async start(
     params: Record<string, tf.Variable>,
     spec: ReplicaSpec,
     n: number,
     backend: string,
-    opts: { measurePeak?: boolean } = {},
+    opts: { measurePeak?: boolean; native?: boolean } = {},
   ): Promise<WorkerGradients> {
     if (!(n >= 1)) throw new Error(`workers must be ≥ 1, got ${n}`);
+    const native = opts.native ?? backendInfo()?.native.active ?? false;
+    const threadsPerWorker = native ? Math.max(1, Math.floor(os.availableParallelism() / n)) : 0;
+    const env = native ? { ...process.env, GPTLAB_THREADS: String(threadsPerWorker) } : { ...process.env, GPTLAB_NATIVE: '0' };
     const { layout, total } = layoutOf(params);
     const paramsSab = new SharedArrayBuffer(total * 4);
     const gradsSab = new SharedArrayBuffer(total * 4 * n);
+    const reduce = createReduceBuffers(total);
     const { file, execArgv, eval: isEval } = workerScript();
     const list: Worker[] = [];
-    const ready: Promise<number | null>[] = [];
+    const ready: Promise<{ peakGflops: number | null; native: boolean }>[] = [];
     for (let i = 0; i < n; i++) {
       const init: WorkerInit = {
         spec,
@@ -119,6 +168,7 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
         layout,
         params: paramsSab,
         grads: gradsSab,
+        reduce,
         index: i,
         total: n,
         measurePeak: opts.measurePeak ?? false,
@@ -128,14 +178,14 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
         execArgv,
         eval: isEval ?? false,
         stderr: false,
-        env: { ...process.env, GPTLAB_NATIVE: '0' },
+        env,
       });
       list.push(w);
       ready.push(
-        new Promise<number | null>((resolve, reject) => {
+        new Promise<{ peakGflops: number | null; native: boolean }>((resolve, reject) => {
           const onMsg = (m: WorkerReply) => {
             off();
-            if (m.type === 'ready') resolve(m.peakGflops);
+            if (m.type === 'ready') resolve(m);
             else reject(new Error(`worker ${i}: ${m.type === 'error' ? m.message : 'unexpected ' + m.type}`));
           };
           const onError = (e: Error) => {
@@ -158,15 +208,18 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
         }),
       );
     }
-    let peaks: (number | null)[];
+    let replies: { peakGflops: number | null; native: boolean }[];
     try {
-      peaks = await Promise.all(ready);
+      replies = await Promise.all(ready);
     } catch (e) {
       await Promise.all(list.map((w) => w.terminate()));
       throw e;
     }
-    const g = new WorkerGradients(params, list, layout, total, new Float32Array(paramsSab), new Float32Array(gradsSab));
+    const g = new WorkerGradients(params, list, layout, new Float32Array(paramsSab), reduce);
+    const peaks = replies.map((r) => r.peakGflops);
     if (peaks.every((p) => p !== null)) g.peakGflops = (peaks as number[]).reduce((a, b) => a + b, 0);
+    g.native = replies.every((r) => r.native);
+    g.threadsPerWorker = g.native ? threadsPerWorker : 0;
     for (const w of list) {
       w.on('error', (e) => g.failAll(new Error(`a gradient worker failed: ${e.message}`)));
       w.on('exit', (code) => {
@@ -177,15 +230,36 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
   }
 
   private failAll(e: Error): void {
+    // Workers waiting at the reduce barrier for the one that died reply with an error instead of waiting on.
+    abortReduce(this.reduceBufs);
     const p = this.pending;
     this.pending = [];
     for (const x of p) x.reject(e);
   }
 
+  private sums = { steps: 0, mainWait: 0, worker: 0, load: 0, grad: 0, write: 0, wait: 0, reduce: 0, publish: 0 };
+  /** The mean gradient the workers write (parallel-reduce.ts). */
+  private readonly mean: Float32Array;
+
+  /** Where the steps so far spent their time (means per step), to see what the data-parallel path loses. */
+  timing(): WorkerTiming {
+    const t = this.sums;
+    const ms = (x: number) => Number(((1000 * x) / Math.max(1, t.steps)).toFixed(2));
+    return {
+      steps: t.steps,
+      wait_ms: ms(t.mainWait),
+      worker_ms: ms(t.worker),
+      worker_load_ms: ms(t.load),
+      worker_grad_ms: ms(t.grad),
+      worker_write_ms: ms(t.write),
+      worker_wait_ms: ms(t.wait),
+      worker_reduce_ms: ms(t.reduce),
+      publish_ms: ms(t.publish),
+    };
+  }
+
   /** Whether the shared weights are those of the main thread's tensors (set after each optimizer step). */
   private shared = false;
-  /** The mean gradient, reused every step. */
-  private mean: Float32Array | null = null;
 
   /** Copies the main thread's weights into shared memory. */
   private async syncParams(): Promise<void> {
@@ -200,6 +274,7 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
    * take them too (evaluation, checkpoints and samples read those), and the next step needs no copy.
    */
   paramsUpdated(): void {
+    const t0 = performance.now();
     for (const l of this.layout) {
       const v = this.params[l.name]!;
       const next = tf.tensor(ownedCopy(this.paramView.subarray(l.offset, l.offset + l.size)), v.shape, 'float32');
@@ -207,6 +282,7 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
       next.dispose();
     }
     this.shared = true;
+    this.sums.publish += (performance.now() - t0) / 1000;
   }
 
   /** Posts `msg` to a worker and resolves with its reply (rejected if a worker fails meanwhile). */
@@ -229,9 +305,10 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
     // From here the shared weights are only valid again once the optimizer has written them.
     this.shared = false;
     const n = this.workersList.length;
-    const per: WorkerRequest[] = Array.from({ length: n }, () => ({ type: 'step' as const, step, chunks: [] }));
+    type Step = Extract<WorkerRequest, { type: 'step' }>;
+    const per: Step[] = Array.from({ length: n }, () => ({ type: 'step' as const, step, chunks: [], active: [], inv: 1 / chunks.length }));
     chunks.forEach((c, i) => {
-      (per[i % n] as Extract<WorkerRequest, { type: 'step' }>).chunks.push({
+      per[i % n]!.chunks.push({
         tokens: c.tokens,
         rows: c.rows,
         T: c.T,
@@ -239,35 +316,33 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
         index: i,
       });
     });
-    const active = this.workersList
-      .map((w, i) => ({ w, i }))
-      .filter(({ i }) => (per[i] as Extract<WorkerRequest, { type: 'step' }>).chunks.length > 0);
-    const replies = await Promise.all(active.map(({ w, i }) => this.ask(w, per[i]!)));
+    // Every worker takes part in the reduce, also one without chunks this step.
+    const active = per.flatMap((p, i) => (p.chunks.length > 0 ? [i] : []));
+    for (const p of per) p.active = active;
+    const t0 = performance.now();
+    const replies = await Promise.all(this.workersList.map((w, i) => this.ask(w, per[i]!)));
+    const t1 = performance.now();
     const chunkLosses = new Array<number>(chunks.length).fill(NaN);
+    let sumSquares = 0;
     for (const r of replies) {
       if (r.type === 'error') throw new Error(`gradient worker: ${r.message}`);
       if (r.type !== 'done') throw new Error(`gradient worker replied ${r.type}`);
       for (const { index, loss } of r.losses) chunkLosses[index] = loss;
+      sumSquares += r.sumSquares;
     }
-    // Mean of the slots of the workers that ran (each slot holds the sum over its chunks), and its squared
-    // norm, in one pass.
-    const total = this.total;
-    const mean = (this.mean ??= new Float32Array(total));
-    const slots = active.map(({ i }) => this.gradView.subarray(i * total, (i + 1) * total));
-    mean.set(slots[0]!);
-    for (let k = 1; k < slots.length; k++) {
-      const sk = slots[k]!;
-      for (let j = 0; j < total; j++) mean[j] += sk[j]!;
-    }
-    const inv = 1 / chunks.length;
-    let sumSquares = 0;
-    for (let j = 0; j < total; j++) {
-      const g = mean[j]! * inv;
-      mean[j] = g;
-      sumSquares += g * g;
-    }
+    this.count(replies as Extract<WorkerReply, { type: 'done' }>[], (t1 - t0) / 1000);
     const loss = chunkLosses.reduce((a, b) => a + b, 0) / chunkLosses.length;
-    return { loss, chunkLosses, grads: {}, flat: { layout: this.layout, grads: mean, params: this.paramView, sumSquares } };
+    return { loss, chunkLosses, grads: {}, flat: { layout: this.layout, grads: this.mean, params: this.paramView, sumSquares } };
+  }
+
+  private count(replies: Extract<WorkerReply, { type: 'done' }>[], mainWait: number): void {
+    const t = this.sums;
+    t.steps += 1;
+    t.mainWait += mainWait;
+    t.worker += Math.max(...replies.map((r) => r.seconds));
+    for (const r of replies) {
+      for (const k of ['load', 'grad', 'write', 'wait', 'reduce'] as const) t[k] += r.phases[k] / replies.length;
+    }
   }
 
   async dispose(): Promise<void> {
