@@ -5,7 +5,7 @@
 // Random weights of the given shape (the speed does not depend on them); the iteration measured is the second
 // (the first includes kernel warm-up). Two JSON lines. Runs in-process from source (tsx), no build needed:
 //   pnpm --filter @gptlab/trainer exec tsx bench/ppo.ts [--layers 4] [--embd 128] [--heads 4] [--vocab 1024]
-//       [--positions 128] [--batch 8] [--mini-batch 4] [--epochs 2] [--new 32]
+//       [--positions 128] [--batch 8] [--mini-batch 4] [--epochs 2] [--new 32] [--rounds 5]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,7 +16,7 @@ import { GPT, getPreset, loadGPT, saveGPT } from '@gptlab/model';
 import { BPETokenizer } from '@gptlab/tokenizer';
 import { generate, gptLanguageModel } from '@gptlab/decoding';
 import { newValueHead, PPO_DEFAULTS, trainPpo } from '../src/align/ppo';
-import { encodePrompt } from '../src/align/ppo-rollout';
+import { encodePrompt, sampleResponses } from '../src/align/ppo-rollout';
 import { rewardModelFn, type PpoPrompt } from '../src/align/ppo-prompts';
 import { loadRewardModel, newRewardHead, saveRewardModel } from '../src/align/reward';
 import { DEFAULT_CHAT_TEMPLATE, ChatTemplate } from '../src/align/template';
@@ -106,29 +106,50 @@ emit({
   machine: machine(),
 });
 
-// Decoding speed: the rollout's rows (mean response length over the generation time) against one stream.
-const rolloutTokens = Number(it.response_length) * batch;
-const perSequence = Number(it.response_length) / gen;
+// Decoding speed: the rollout's generation (sampleResponses: all prompts in one BatchedGenerator) against
+// @gptlab/decoding's single-stream `generate` of the same prompts one after another, same seeds and eos,
+// alternated `--rounds` times so both see the same machine load; medians. Per sequence: a row's tokens over the
+// batch's time (what each rollout sequence gets); aggregate: all rows' tokens over it.
+const rounds = num('rounds', 5);
+const encoded = prompts.map((p) => encodePrompt(tok, template, p, shape.nPositions - newTokens));
+const eos = tok.eosId!;
 const lm = gptLanguageModel(policy);
-let single = 0;
-let singleTokens = 0;
-for (let i = 0; i < 3; i++) {
-  const ids = encodePrompt(tok, template, prompts[i]!, shape.nPositions - newTokens);
-  const ts = performance.now();
-  const r = await generate(lm, ids, { type: 'sample', seed: 100 + i, maxNewTokens: newTokens });
-  single += (performance.now() - ts) / 1000;
-  singleTokens += (Array.isArray(r) ? r[0]! : r).ids.length;
+const perSeqRates: number[] = [];
+const aggRates: number[] = [];
+const singleRates: number[] = [];
+const ratios: number[] = [];
+for (let r = 0; r < rounds; r++) {
+  const seeds = encoded.map((_, i) => 1000 * r + i);
+  let ts = performance.now();
+  const responses = await sampleResponses(policy, encoded, seeds, { temperature: 1, maxNewTokens: newTokens, eos });
+  const batchS = (performance.now() - ts) / 1000;
+  const batchTokens = responses.reduce((a, x) => a + x.length, 0);
+  ts = performance.now();
+  let singleTokens = 0;
+  for (let i = 0; i < encoded.length; i++) {
+    const out = await generate(lm, encoded[i]!, { type: 'sample', seed: seeds[i]!, maxNewTokens: newTokens, eosTokenId: eos });
+    singleTokens += (Array.isArray(out) ? out[0]! : out).ids.length;
+  }
+  const singleS = (performance.now() - ts) / 1000;
+  perSeqRates.push(batchTokens / batch / batchS);
+  aggRates.push(batchTokens / batchS);
+  singleRates.push(singleTokens / singleS);
+  ratios.push(perSeqRates[r]! / singleRates[r]!);
 }
-const singleRate = singleTokens / single;
+const median = (a: number[]) => {
+  const b = [...a].sort((x, y) => x - y);
+  return b.length % 2 ? b[(b.length - 1) / 2]! : (b[b.length / 2 - 1]! + b[b.length / 2]!) / 2;
+};
 emit({
   bench: 'ppo-rollout-speed',
   ...common,
-  rollout_tokens: rolloutTokens,
-  rollout_tokens_per_s: r3(rolloutTokens / gen),
-  rollout_tokens_per_s_per_sequence: r3(perSequence),
-  single_stream_tokens_per_s: r3(singleRate),
-  ratio_per_sequence: r3(perSequence / singleRate),
-  ratio_aggregate: r3(rolloutTokens / gen / singleRate),
+  rounds,
+  rollout_tokens_per_s: r3(median(aggRates)),
+  rollout_tokens_per_s_per_sequence: r3(median(perSeqRates)),
+  single_stream_tokens_per_s: r3(median(singleRates)),
+  ratio_per_sequence: r3(median(ratios)),
+  ratio_per_sequence_rounds: ratios.map(r3),
+  ratio_aggregate: r3(median(aggRates.map((a, i) => a / singleRates[i]!))),
   target_ratio: 0.8,
   machine: machine(),
 });

@@ -13,8 +13,7 @@ import { newValueHead, PPO_DEFAULTS, trainPpo, VALUE_HEAD, type PpoModels, type 
 import { checkSameTokenizer, readPromptFile, type PpoPrompt } from '../src/align/ppo-prompts';
 import { collectRollouts, type RewardFn } from '../src/align/ppo-rollout';
 import { gae } from '../src/align/ppo-math';
-import { checkpointTemplate } from '../src/align/sft';
-import { DEFAULT_CHAT_TEMPLATE } from '../src/align/template';
+import { checkpointTemplate, DEFAULT_CHAT_TEMPLATE } from '../src/align/template';
 import { listCheckpoints, readTrainerState } from '../src/train/checkpoint';
 import { readMetrics, tmpDir } from './helpers';
 

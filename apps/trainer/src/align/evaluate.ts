@@ -16,9 +16,8 @@ import { BPETokenizer } from '@gptlab/tokenizer';
 import { initCheckpointDir } from '../pretrain/init-from';
 import { inBatches, sequenceLogProbs } from './logprobs';
 import { loadRewardModel, type RewardModel } from './reward';
-import { checkpointTemplate } from './sft';
 import { judge, SYSTEM_PROMPTS, type SystemPromptKind, type Verdict } from './judge';
-import type { ChatTemplate } from './template';
+import { checkpointTemplate, type ChatTemplate } from './template';
 import type { EvalPrompt } from './evaluate-prompts';
 
 /** A loaded model with what answering needs. */

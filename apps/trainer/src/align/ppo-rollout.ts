@@ -162,6 +162,33 @@ export function encodePrompt(tok: PpoTokenizer, template: ChatTemplate, prompt: 
 }
 
 /**
+ * The rollout's generation: one sampled response per prompt (row i with seed seeds[i]), every prompt decoding
+ * together in @gptlab/decoding's BatchedGenerator (one batched KV-cache step per token for all rows). A response
+ * ends with `eos` or at maxNewTokens.
+ */
+export async function sampleResponses(
+  policy: GPT,
+  prompts: readonly number[][],
+  seeds: readonly number[],
+  s: { temperature: number; maxNewTokens: number; eos: number },
+): Promise<number[][]> {
+  const engine = new BatchedGenerator(policy, { maxBatch: Math.max(1, prompts.length) });
+  try {
+    const results = await Promise.all(
+      prompts.map((ids, i) =>
+        engine.add({
+          ids,
+          strategy: { type: 'sample', temperature: s.temperature, seed: seeds[i]!, maxNewTokens: s.maxNewTokens, eosTokenId: s.eos },
+        }),
+      ),
+    );
+    return results.map((r) => r[0]!.ids);
+  } finally {
+    await engine.close();
+  }
+}
+
+/**
  * Samples one response per prompt (row i with seed seeds[i]), scores it, and turns it into per-token rewards with
  * the KL coefficient `beta`, GAE advantages (whitened over the batch) and returns.
  */
@@ -180,21 +207,8 @@ export async function collectRollouts(
   const encoded = prompts.map((p) => encodePrompt(m.tok, m.template, p, nPositions - s.maxNewTokens));
 
   let t0 = performance.now();
-  const engine = new BatchedGenerator(m.policy, { maxBatch: Math.max(1, prompts.length) });
-  let results;
-  try {
-    results = await Promise.all(
-      encoded.map((ids, i) =>
-        engine.add({
-          ids,
-          strategy: { type: 'sample', temperature: s.temperature, seed: seeds[i]!, maxNewTokens: s.maxNewTokens, eosTokenId: eos },
-        }),
-      ),
-    );
-  } finally {
-    await engine.close();
-  }
-  const rows = encoded.map((prompt, i) => ({ prompt, response: results[i]![0]!.ids }));
+  const responses = await sampleResponses(m.policy, encoded, seeds, { ...s, eos });
+  const rows = encoded.map((prompt, i) => ({ prompt, response: responses[i]! }));
   const generate = (performance.now() - t0) / 1000;
 
   t0 = performance.now();

@@ -3,8 +3,6 @@
 // token (system, user, the template's role markers) masked out. Optional packing concatenates conversations
 // into rows of the model's context (TRL's packing=True), which wastes no compute on padding; a packed row's
 // conversations attend to each other as in TRL's default packing, but no target crosses a boundary.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Rng } from '@gptlab/common';
 import { tf, IGNORE_INDEX } from '@gptlab/tensor';
 import { saveGPT, type GPT } from '@gptlab/model';
@@ -13,7 +11,7 @@ import { chunkSeeds } from '../train/batches';
 import { Trainer, type BatchSource, type EvalResult, type TrainerHooks, type TrainResult } from '../train/trainer';
 import { namedWeights } from '../lm';
 import { inBatches, PAIR_RUN_DEFAULTS, pairTrainerOptions, type PairRunOptions } from './logprobs';
-import { ChatTemplate, DEFAULT_CHAT_TEMPLATE } from './template';
+import type { ChatTemplate } from './template';
 import type { ChatMessage } from './chat';
 
 /** TRL SFTConfig's defaults: TrainingArguments' (as for reward and DPO), with lr 2e-5 and 3 epochs. */
@@ -138,14 +136,6 @@ export async function sftEvalLoss(model: GPT, seqs: readonly SftSequence[], batc
     n += k;
   }
   return n ? sum / n : NaN;
-}
-
-/** The chat template saved with checkpoint `dir` (tokenizer_config.json chat_template), or the default. */
-export function checkpointTemplate(dir: string): ChatTemplate {
-  const file = path.join(dir, 'tokenizer_config.json');
-  const cfg = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { chat_template?: unknown }) : {};
-  const source = typeof cfg.chat_template === 'string' ? cfg.chat_template : DEFAULT_CHAT_TEMPLATE;
-  return new ChatTemplate({ source });
 }
 
 export interface SftRunOptions extends PairRunOptions {

@@ -7,6 +7,8 @@
 // ChatML's <|im_start|>/<|im_end|>: a pretrained gptlab model already treats <|endoftext|> as a boundary, the
 // vocabulary and embeddings stay as they are (no new rows to learn from scratch during a short SFT), and
 // generation stops at the eos token every decoder already knows. A turn is "role:\ncontent<|endoftext|>".
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Template } from '@huggingface/jinja';
 import type { ChatMessage } from './chat';
 
@@ -82,4 +84,12 @@ export class ChatTemplate {
     if (rest.length > done.length) out.push({ text: rest.slice(done.length), train: false });
     return out;
   }
+}
+
+/** The chat template saved with checkpoint `dir` (tokenizer_config.json chat_template), or the default. */
+export function checkpointTemplate(dir: string): ChatTemplate {
+  const file = path.join(dir, 'tokenizer_config.json');
+  const cfg = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { chat_template?: unknown }) : {};
+  const source = typeof cfg.chat_template === 'string' ? cfg.chat_template : DEFAULT_CHAT_TEMPLATE;
+  return new ChatTemplate({ source });
 }

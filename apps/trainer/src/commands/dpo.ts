@@ -7,7 +7,7 @@ import { BPETokenizer } from '@gptlab/tokenizer';
 import { EXIT_INTERRUPTED, interruptOnSigint, printResult, type TrainerCommand } from '../cli/command';
 import { DPO_DEFAULTS, trainDpo } from '../align/dpo';
 import { readPreferenceFile, splitPairs } from '../align/preference';
-import { checkpointTemplate } from '../align/sft';
+import { checkpointTemplate } from '../align/template';
 import { pairCommandFlags, pairSettings, type PairSettings } from './reward';
 
 const FLAGS = {

@@ -15,7 +15,7 @@ import { KL_ESTIMATORS } from '../align/ppo-math';
 import { newValueHead, PPO_DEFAULTS, trainPpo, VALUE_HEAD, type PpoSettings } from '../align/ppo';
 import { checkSameTokenizer, readPromptFile, rewardModelFn, WORDNET_PROMPTS, wordnetPrompts } from '../align/ppo-prompts';
 import { loadRewardModel } from '../align/reward';
-import { checkpointTemplate } from '../align/sft';
+import { checkpointTemplate } from '../align/template';
 
 const D = PPO_DEFAULTS;
 const FLAGS = {

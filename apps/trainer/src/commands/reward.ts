@@ -13,7 +13,7 @@ import { initCheckpointDir } from '../pretrain/init-from';
 import { readTrainerState, resolveCheckpoint, resumedSettings, runDirOf, type TrainerState } from '../train/checkpoint';
 import type { PairRunOptions } from '../align/logprobs';
 import { readPreferenceFile, splitPairs } from '../align/preference';
-import { checkpointTemplate } from '../align/sft';
+import { checkpointTemplate } from '../align/template';
 import { newRewardHead, REWARD_DEFAULTS, REWARD_HEAD, trainRewardModel } from '../align/reward';
 
 /** The settings of a pair run as the CLI holds them (saved in checkpoints for --resume). */

@@ -8,7 +8,8 @@ import { loadGPT } from '@gptlab/model';
 import { BPETokenizer } from '@gptlab/tokenizer';
 import { EXIT_INTERRUPTED, interruptOnSigint, printResult, type TrainerCommand } from '../cli/command';
 import { readChatFile, type ChatMessage } from '../align/chat';
-import { checkpointTemplate, SFT_DEFAULTS, trainSft } from '../align/sft';
+import { SFT_DEFAULTS, trainSft } from '../align/sft';
+import { checkpointTemplate } from '../align/template';
 import { buildWordNetInstruct, instructConversation } from '../align/wordnet-instruct';
 import { pairCommandFlags, pairSettings, type PairSettings } from './reward';
 
