@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = path.join(root, 'apps/trainer/dist/cli.js');
+export const cli = path.join(root, 'apps/trainer/dist/cli.js');
 
 /** `--name value` from argv, else the default. */
 export function flagReader(argv = process.argv.slice(2)) {
@@ -61,9 +61,12 @@ export function cliRun(argv) {
   return r.stdout;
 }
 
+/** {flag: value} settings as command-line arguments: `--flag value` each. */
+export const settingsFlags = (settings) => Object.entries(settings).flatMap(([k, v]) => [`--${k}`, String(v)]);
+
 /** `gptlab-train pretrain` with `settings` ({flag: value}) into `dir`; the final checkpoint's directory. */
 export function pretrainRun(dir, settings) {
-  cliRun(['pretrain', ...Object.entries(settings).flatMap(([k, v]) => [`--${k}`, String(v)]), '--out', dir]);
+  cliRun(['pretrain', ...settingsFlags(settings), '--out', dir]);
   return path.join(dir, 'checkpoints', readFileSync(path.join(dir, 'checkpoints/LATEST'), 'utf8').trim());
 }
 

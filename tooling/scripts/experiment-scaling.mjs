@@ -24,7 +24,8 @@ const command = `pnpm experiment:scaling --seeds ${seeds.join(',')} --items ${nI
 const t0 = performance.now();
 const machine = kit.machine();
 
-const { m: meanOf, sd: sdOf } = { m: (xs) => kit.stats(xs).m, sd: (xs) => kit.stats(xs).sd };
+const meanOf = (xs) => kit.stats(xs).m;
+const sdOf = (xs) => kit.stats(xs).sd;
 const fmtSd = (xs, digits) => `${meanOf(xs).toFixed(digits)} ± ${sdOf(xs).toFixed(digits)}`;
 const law = (p) => `${p.fit.a.toPrecision(3)}·C^(−${p.fit.b.toPrecision(3)}) + ${p.fit.c.toFixed(3)}`;
 

@@ -46,14 +46,18 @@ const MODELS = [
   { name: 'dense (every layer)', slug: 'dense', preset: 'gpt2-small' },
   { name: 'GPT-3: dense / local:256 alternating', slug: 'sparse', preset: 'gpt3-small' },
 ];
-const cli = path.join(kit.root, 'apps/trainer/dist/cli.js');
 const corpus = path.join(out, 'brown.jsonl');
 const cacheDir = path.join(out, 'cache');
-const asFlags = (settings) => Object.entries(settings).flatMap(([k, v]) => [`--${k}`, String(v)]);
 
 /** `gptlab-train pretrain` as a child process; resolves with its exit status, stderr kept in DIR.log. */
 function pretrainAsync(dir, settings) {
-  const argv = [cli, 'pretrain', ...asFlags({ corpus: `jsonl:${corpus}`, 'cache-dir': cacheDir, ...SHAPE, ...settings }), '--out', dir];
+  const argv = [
+    kit.cli,
+    'pretrain',
+    ...kit.settingsFlags({ corpus: `jsonl:${corpus}`, 'cache-dir': cacheDir, ...SHAPE, ...settings }),
+    '--out',
+    dir,
+  ];
   console.error(`$ gptlab-train ${argv.slice(1).join(' ')}  (log: ${path.relative(kit.root, dir)}.log)`);
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr.pipe(createWriteStream(`${dir}.log`));
