@@ -21,11 +21,15 @@ import { fileURLToPath } from 'node:url';
 const OPEN = /^<!-- results: ([^#\s]+)#(\S+) -->$/gm;
 const CLOSE = '<!-- /results -->';
 
-/** A table cell: numbers with at most 4 significant digits (integers whole), null as a dash. */
+/**
+ * A table cell: numbers with at most 4 significant digits (integers whole below 10^9, larger ones — FLOP
+ * counts — as 1.34e+12), null as a dash.
+ */
 export function formatCell(v) {
   if (v === null || v === undefined) return '–';
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return String(v);
+    if (Math.abs(v) >= 1e9) return v.toPrecision(3);
     return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
   }
   return String(v).replace(/\|/g, '\\|').replace(/\n/g, ' ');

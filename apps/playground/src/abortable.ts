@@ -14,22 +14,23 @@ const breathe: () => Promise<void> =
  */
 export function abortableLanguageModel(lm: LanguageModel, signal?: AbortSignal): LanguageModel {
   if (!signal) return lm;
+  const abortable = (inner: ModelSession): ModelSession => ({
+    async feed(tokens: number[][]): Promise<Float32Array[]> {
+      if (signal.aborted) throw abortError();
+      const out = await inner.feed(tokens);
+      await breathe();
+      if (signal.aborted) throw abortError();
+      return out;
+    },
+    reorder: (rows) => inner.reorder(rows),
+    dispose: () => inner.dispose(),
+  });
+  // The beam session (a cache that reorders without copying) passes through too, so beam requests keep it.
+  const startBeams = lm.startBeams?.bind(lm);
   return {
     vocabSize: lm.vocabSize,
     contextLength: lm.contextLength,
-    start(batch: number): ModelSession {
-      const inner = lm.start(batch);
-      return {
-        async feed(tokens: number[][]): Promise<Float32Array[]> {
-          if (signal.aborted) throw abortError();
-          const out = await inner.feed(tokens);
-          await breathe();
-          if (signal.aborted) throw abortError();
-          return out;
-        },
-        reorder: (rows) => inner.reorder(rows),
-        dispose: () => inner.dispose(),
-      };
-    },
+    start: (batch: number) => abortable(lm.start(batch)),
+    ...(startBeams ? { startBeams: () => abortable(startBeams()) } : {}),
   };
 }
