@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "gptlab_native",
-      "sources": ["csrc/addon.cc", "csrc/isa.cc", "csrc/pool.cc", "csrc/sgemm.cc", "csrc/ops.cc", "csrc/attention.cc", "csrc/decode.cc", "csrc/decode_napi.cc", "csrc/decode_bf16.cc"],
+      "sources": ["csrc/addon.cc", "csrc/isa.cc", "csrc/pool.cc", "csrc/sgemm.cc", "csrc/ops.cc", "csrc/attention.cc", "csrc/decode.cc", "csrc/decode_napi.cc", "csrc/decode_rows.cc", "csrc/decode_rows_napi.cc", "csrc/decode_bf16.cc", "csrc/decode_q8.cc", "csrc/train_ops.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions", "-O2"],

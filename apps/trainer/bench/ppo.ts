@@ -9,10 +9,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { emit, machine, parseFlags } from '@gptlab/bench-utils';
+import { emit, machine, othersCores, parseFlags } from '@gptlab/bench-utils';
 import { Rng } from '@gptlab/common';
 import { initBackendInfo, describeBackend } from '@gptlab/tensor';
-import { GPT, getPreset, loadGPT, saveGPT } from '@gptlab/model';
+import { GPT, getPreset, loadGPT, saveGPT, enableNativeDecoding } from '@gptlab/model';
 import { BPETokenizer } from '@gptlab/tokenizer';
 import { generate, gptLanguageModel } from '@gptlab/decoding';
 import { newValueHead, PPO_DEFAULTS, trainPpo } from '../src/align/ppo';
@@ -108,22 +108,33 @@ emit({
 
 // Decoding speed: the rollout's generation (sampleResponses: all prompts in one BatchedGenerator) against
 // @gptlab/decoding's single-stream `generate` of the same prompts one after another, same seeds and eos,
-// alternated `--rounds` times so both see the same machine load; medians. Per sequence: a row's tokens over the
-// batch's time (what each rollout sequence gets); aggregate: all rows' tokens over it.
+// alternated `--rounds` times so both see the same machine load; medians and [min, max]. Per sequence: a row's
+// tokens over the batch's time (what each rollout sequence gets); aggregate: all rows' tokens over it. Both sides
+// decode on the same path: native (the R-row step for the rollout, the one-row step for `generate`) where the addon
+// is built, else tfjs — the line says which.
 const rounds = num('rounds', 5);
+const nativeStatus = enableNativeDecoding(policy);
+const decodePath = nativeStatus.active ? nativeStatus.detail : `tfjs (${nativeStatus.detail})`;
 const encoded = prompts.map((p) => encodePrompt(tok, template, p, shape.nPositions - newTokens));
 const eos = tok.eosId!;
 const lm = gptLanguageModel(policy);
+const calls = timeCalls(policy);
 const perSeqRates: number[] = [];
 const aggRates: number[] = [];
 const singleRates: number[] = [];
 const ratios: number[] = [];
+const others: number[] = [];
+const splits = { batch: [] as Record<string, number>[], single: [] as Record<string, number>[] };
 for (let r = 0; r < rounds; r++) {
+  others.push(othersCores(100) ?? NaN);
   const seeds = encoded.map((_, i) => 1000 * r + i);
+  calls.reset();
   let ts = performance.now();
   const responses = await sampleResponses(policy, encoded, seeds, { temperature: 1, maxNewTokens: newTokens, eos });
   const batchS = (performance.now() - ts) / 1000;
   const batchTokens = responses.reduce((a, x) => a + x.length, 0);
+  splits.batch.push({ ...calls.ms, total: batchS * 1000 });
+  calls.reset();
   ts = performance.now();
   let singleTokens = 0;
   for (let i = 0; i < encoded.length; i++) {
@@ -131,6 +142,7 @@ for (let r = 0; r < rounds; r++) {
     singleTokens += (Array.isArray(out) ? out[0]! : out).ids.length;
   }
   const singleS = (performance.now() - ts) / 1000;
+  splits.single.push({ ...calls.ms, total: singleS * 1000 });
   perSeqRates.push(batchTokens / batch / batchS);
   aggRates.push(batchTokens / batchS);
   singleRates.push(singleTokens / singleS);
@@ -149,10 +161,58 @@ emit({
   single_stream_tokens_per_s: r3(median(singleRates)),
   ratio_per_sequence: r3(median(ratios)),
   ratio_per_sequence_rounds: ratios.map(r3),
+  ratio_per_sequence_spread: [r3(Math.min(...ratios)), r3(Math.max(...ratios))],
   ratio_aggregate: r3(median(aggRates.map((a, i) => a / singleRates[i]!))),
   target_ratio: 0.8,
+  decode_path: `both sides: ${decodePath}`,
+  others_cores_rounds: others.map((x) => Number(x.toFixed(2))),
+  // where each side's time goes (ms per round, medians): prompt forwards, one-token steps (the rollout's R-row
+  // steps, generate's one-row steps), and the rest (sampling each row, the generator's bookkeeping)
+  time_split_ms: { rollout: medianSplit(splits.batch), single_stream: medianSplit(splits.single) },
   machine: machine(),
 });
+/** Medians of each field over rounds, with `other` = total − prompts − steps. */
+function medianSplit(rs: Record<string, number>[]): Record<string, number> {
+  const f = (k: string) => r3(median(rs.map((r) => r[k] ?? 0)));
+  const n = (k: string) => median(rs.map((r) => r[k] ?? 0));
+  return {
+    total: f('total'),
+    prompts: f('prompts'),
+    steps: f('steps'),
+    step_calls: f('stepCalls'),
+    ms_per_step: r3(n('steps') / Math.max(1, n('stepCalls'))),
+    other: r3(n('total') - n('prompts') - n('steps')),
+  };
+}
+
+/**
+ * Wraps the policy's forward, prefillBatched and decodeStep to time them: `prompts` (prefillBatched, forwards of
+ * several tokens), `steps` (decodeStep, one-token forwards) in ms, `stepCalls`.
+ */
+function timeCalls(m: GPT): { ms: Record<string, number>; reset(): void } {
+  const ms: Record<string, number> = { prompts: 0, steps: 0, stepCalls: 0 };
+  const timed = <R>(kind: 'prompts' | 'steps', f: () => R): R => {
+    const t0 = performance.now();
+    try {
+      return f();
+    } finally {
+      ms[kind]! += performance.now() - t0;
+      if (kind === 'steps') ms.stepCalls! += 1;
+    }
+  };
+  const { forward, prefillBatched, decodeStep } = {
+    forward: m.forward.bind(m),
+    prefillBatched: m.prefillBatched.bind(m),
+    decodeStep: m.decodeStep.bind(m),
+  };
+  const width = (ids: Parameters<GPT['forward']>[0]) =>
+    Array.isArray(ids) ? (ids[0]?.length ?? 0) : (ids as { shape: number[] }).shape[1]!;
+  m.forward = (ids, opts) => timed(width(ids) === 1 ? 'steps' : 'prompts', () => forward(ids, opts));
+  m.prefillBatched = (prompts, cache) => timed('prompts', () => prefillBatched(prompts, cache));
+  m.decodeStep = (tokens, cache) => timed('steps', () => decodeStep(tokens, cache));
+  return { ms, reset: () => Object.keys(ms).forEach((k) => (ms[k] = 0)) };
+}
+
 rm.dispose();
 valueHead.dispose();
 reference.dispose();

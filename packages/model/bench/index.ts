@@ -5,7 +5,8 @@
 //                   64 new tokens (gen_bench.py's definition: new_tokens / (prefill + decode)); and the same
 //                   without the cache (every step re-runs the whole sequence) for contrast
 //   native_decode   the same generation with enableNativeDecoding vs the tfjs path vs onnxruntime-node
-//                   (bench/native-decode.ts)
+//                   (bench/native-decode.ts); native_decode_quant: float32 vs bfloat16 vs int8 weights, alternated,
+//                   with their log-prob drift (bench/native-decode-quant.ts)
 // Flags: --steps N (timed training steps, default 5), --new-tokens N (default 64), --skip-train, --skip-gen,
 // --skip-native.
 import { describeBackend, initBackendInfo, matMulPeakGflops, tf } from '@gptlab/tensor';

@@ -4,60 +4,19 @@
 // directory exists; then the same checkpoint and prompt, ids checked against the PyTorch reference ref_greedy.json).
 // Also the weight-streaming bound: the matrix-vector products of one token alone (every weight read once), timed
 // through the same native kernel. Flags: --ort-peer DIR (the peer), --ort-build DIR (its checkpoint directory),
-// --runs N (default 3, median).
+// --runs N (default 3, median). bfloat16 / int8 weights against float32: native-decode-quant.ts, also on a trained
+// checkpoint with --quant-ckpt DIR (random weights exaggerate drift); --quant-only runs just those.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tf } from '@gptlab/tensor';
 import { emit, machine } from '@gptlab/bench-utils';
 import { nativeInfo, sgemm } from '@gptlab/tensor-native';
 import { GPT, getPreset, loadGPT, enableNativeDecoding, disableNativeDecoding, countParameters } from '../src';
+import { greedy, median } from './greedy-run';
+import { quantDecodeBench } from './native-decode-quant';
 
 const DEFAULT_PEER = '/work/shared/peers/onnxruntime';
 const SHAPE_DIR = 'gpt2-L12-H12-C768-V50257-P1024-seed7-std0.2';
-
-interface Run {
-  ids: number[];
-  logits: Float32Array[];
-  prefill: number;
-  total: number;
-  /** Seconds of each one-token step (forward + argmax). */
-  steps: number[];
-}
-
-/**
- * Greedy generation through forward + KVCache (what @gptlab/decoding's session does), timed; with `forced`, those
- * ids are fed instead of the argmax (teacher forcing: another model's log-probs on the same sequence).
- */
-function greedy(model: GPT, prompt: number[], n: number, keepLogits: boolean, forced?: number[]): Run {
-  const t0 = performance.now();
-  const cache = model.createCache(1);
-  let input = tf.tensor2d([prompt], [1, prompt.length], 'int32');
-  const ids: number[] = [];
-  const logits: Float32Array[] = [];
-  let prefill = 0;
-  const steps: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const s0 = performance.now();
-    const out = model.forward(input, { cache }).logits;
-    input.dispose();
-    const [, T, V] = out.shape;
-    const last = (out.dataSync() as Float32Array).subarray((T - 1) * V);
-    let best = 0;
-    for (let j = 1; j < V; j++) if (last[j]! > last[best]!) best = j;
-    if (keepLogits) logits.push(last.slice());
-    out.dispose();
-    if (i === 0) prefill = (performance.now() - t0) / 1000;
-    else steps.push((performance.now() - s0) / 1000);
-    ids.push(best);
-    input = tf.tensor2d([[forced ? forced[i]! : best]], [1, 1], 'int32');
-  }
-  input.dispose();
-  cache.dispose();
-  return { ids, logits, prefill, total: (performance.now() - t0) / 1000, steps };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 interface Timing {
   tokensPerSec: number;
@@ -125,27 +84,6 @@ function sameAsReference(ids: number[], ref: { ids: number[]; margins?: number[]
   return { equal: ids.slice(0, n).every((t, i) => t === ref.ids[i]), compared: n };
 }
 
-/** log-softmax of `logits` at `id`. */
-function logProb(logits: Float32Array, id: number): number {
-  let m = -Infinity;
-  for (const v of logits) m = Math.max(m, v);
-  let z = 0;
-  for (const v of logits) z += Math.exp(v - m);
-  return logits[id]! - m - Math.log(z);
-}
-
-/** Log-prob drift of `other` (teacher-forced on base's ids) against `base`, and how often its argmax agrees. */
-function drift(base: Run, other: Run): Record<string, number> {
-  const d = base.ids.map((id, i) => Math.abs(logProb(other.logits[i]!, id) - logProb(base.logits[i]!, id)));
-  const agree = base.ids.filter((id, i) => other.ids[i] === id).length;
-  return {
-    max_abs_logprob_diff: +Math.max(...d).toExponential(3),
-    mean_abs_logprob_diff: +(d.reduce((a, b) => a + b, 0) / d.length).toExponential(3),
-    argmax_agreement: +(agree / base.ids.length).toFixed(3),
-    steps: base.ids.length,
-  };
-}
-
 export async function nativeDecodeBench(backend: string, flags: Record<string, string | true>): Promise<void> {
   // Load the addon now: a rebuild running elsewhere while this bench runs removes the file for a minute.
   nativeInfo();
@@ -173,6 +111,21 @@ export async function nativeDecodeBench(backend: string, flags: Record<string, s
     model.dispose();
     return;
   }
+  const common = {
+    backend,
+    config: withPeer ? `gpt2-small (${SHAPE_DIR}, the peer's checkpoint)` : 'gpt2-small (random weights)',
+    params: countParameters(model.config),
+    batch: 1,
+    prompt_len: prompt.length,
+    new_tokens: n,
+    runs,
+  };
+  if (flags['quant-only']) {
+    quantDecodeBench(model, prompt, n, runs, common);
+    model.dispose();
+    if (typeof flags['quant-ckpt'] === 'string') await quantOnCheckpoint(flags['quant-ckpt'], backend, runs);
+    return;
+  }
   const m0 = machine();
   const before = withPeer ? ortRun(peer, build, runs) : null;
   // tfjs path, then native (each warmed up once; the native warm-up takes the weight snapshot)
@@ -181,11 +134,9 @@ export async function nativeDecodeBench(backend: string, flags: Record<string, s
   const status = enableNativeDecoding(model);
   const nativeCheck = greedy(model, prompt, n, true);
   const native = timed(model, prompt, n, runs);
-  // bfloat16 weights (opt-in): speed, and drift on the float32 run's sequence
-  const bf16Status = enableNativeDecoding(model, { weights: 'bfloat16' });
-  const bf16Check = greedy(model, prompt, n, true, nativeCheck.ids);
-  const bf16 = timed(model, prompt, n, runs);
   disableNativeDecoding(model);
+  // bfloat16 and int8 weights (opt-in): alternating rounds against float32, and their drift
+  const quant = quantDecodeBench(model, prompt, n, runs, common);
   const bound = weightStreamSeconds(model, 10);
   const after = withPeer ? ortRun(peer, build, runs) : null;
   const m1 = machine();
@@ -197,19 +148,11 @@ export async function nativeDecodeBench(backend: string, flags: Record<string, s
     for (let j = 0; j < l.length; j++) maxLogitDiff = Math.max(maxLogitDiff, Math.abs(l[j]! - p[j]!));
   });
   const refCheck = ref ? sameAsReference(nativeCheck.ids, ref) : null;
-  const common = {
-    backend,
-    config: withPeer ? `gpt2-small (${SHAPE_DIR}, the peer's checkpoint)` : 'gpt2-small (random weights)',
-    params: countParameters(model.config),
-    batch: 1,
-    prompt_len: prompt.length,
-    new_tokens: n,
-    runs,
-  };
   for (const [mode, r, detail] of [
     ['tfjs', plain, null],
     ['native', native, status.detail],
-    ['native_bf16', bf16, bf16Status.detail],
+    ['native_bf16', quant.get('bfloat16')!, quant.get('bfloat16')!.detail],
+    ['native_int8', quant.get('int8')!, quant.get('int8')!.detail],
   ] as const) {
     emit({
       bench: 'native_decode',
@@ -236,11 +179,6 @@ export async function nativeDecodeBench(backend: string, flags: Record<string, s
     native_over_tfjs: +(native.tokensPerSec / plain.tokensPerSec).toFixed(3),
   });
   emit({
-    bench: 'native_decode_bf16_drift',
-    ...drift(nativeCheck, bf16Check),
-    bf16_over_fp32: +(bf16.tokensPerSec / native.tokensPerSec).toFixed(3),
-  });
-  emit({
     bench: 'weight_stream_bound',
     ...common,
     ms_per_token: +(bound * 1000).toFixed(2),
@@ -251,5 +189,25 @@ export async function nativeDecodeBench(backend: string, flags: Record<string, s
     native_over_bound_time: +(native.fastestStep / bound).toFixed(3),
     target: 'native decode step ≤ 1.5 × the weight products alone (fastest step vs fastest products)',
   });
+  model.dispose();
+  if (typeof flags['quant-ckpt'] === 'string') await quantOnCheckpoint(flags['quant-ckpt'], backend, runs);
+}
+
+/** The quantised-weights comparison on a trained checkpoint (a fixed pseudo-random prompt within its vocabulary). */
+async function quantOnCheckpoint(dir: string, backend: string, runs: number): Promise<void> {
+  const model = await loadGPT(dir);
+  const { vocabSize: V, nPositions: P } = model.config;
+  const prompt = Array.from({ length: Math.min(32, P >> 2) }, (_, i) => (i * 7919 + 13) % V);
+  const n = Math.min(64, P - prompt.length);
+  const common = {
+    backend,
+    config: `trained checkpoint ${dir}`,
+    params: countParameters(model.config),
+    batch: 1,
+    prompt_len: prompt.length,
+    new_tokens: n,
+    runs,
+  };
+  quantDecodeBench(model, prompt, n, runs, common);
   model.dispose();
 }

@@ -51,6 +51,9 @@ export interface ForwardOptions {
 export interface DecodeFastPath {
   createCache(ownerId: number, nLayer: number, batchSize: number): KVCache;
   forward(ids: tf.Tensor2D, cache: KVCache): tf.Tensor3D | null;
+  /** Optional: its own batched caches (null: the tfjs one) and steps over them (null: the tfjs step runs). */
+  createBatchedCache?(ownerId: number): BatchedKVCache | null;
+  decodeStep?(ownerId: number, tokens: ArrayLike<number>, cache: BatchedKVCache): tf.Tensor2D | null;
   dispose(): void;
 }
 
@@ -140,7 +143,7 @@ export class GPT {
   /** An empty cache for continuous batching (decodeStep): rows join with BatchedKVCache.add and leave with reorder. */
   createBatchedCache(): BatchedKVCache {
     this.check('createBatchedCache');
-    return new BatchedKVCache(this.id, this.config.nLayer);
+    return this.decodeFastPath?.createBatchedCache?.(this.id) ?? new BatchedKVCache(this.id, this.config.nLayer);
   }
 
   /**
@@ -294,7 +297,7 @@ export class GPT {
    */
   decodeStep(tokens: ArrayLike<number>, cache: BatchedKVCache): tf.Tensor2D {
     this.check('decodeStep');
-    return decodeStep(this.batchedParts(), tokens, cache);
+    return this.decodeFastPath?.decodeStep?.(this.id, tokens, cache) ?? decodeStep(this.batchedParts(), tokens, cache);
   }
 
   /**

@@ -3,3 +3,4 @@
 export * from './browser';
 export * from './node';
 export * from './native-decode';
+export { NativeBatchedKVCache } from './native-batched';

@@ -1,21 +1,30 @@
 // Native decoding (Node): enableNativeDecoding(model) makes every one-token step of a batch-1 KVCache run as ONE
 // call into @gptlab/tensor-native's decode step (csrc/decode.cc) over a native snapshot of the weights and a
 // native key/value cache, instead of ~20 tfjs ops per layer. The arithmetic is the tfjs path's kernel for kernel,
-// so logits and ids are those of the tfjs path. Prompts (several tokens), batches, beams and everything else keep
-// running on tfjs; the cache moves between the two sides when needed (see NativeKVCache).
+// so logits and ids are those of the tfjs path. One-token steps of a KVCache with several rows (a batch, or beam
+// search's beams after reorder) run as ONE R-row call with float32 weights, and reorder moves rows natively
+// (native-kv-cache.ts). Prompts (several tokens) and everything else keep running on tfjs; the cache moves between
+// the two sides when needed.
 import { createRequire } from 'node:module';
 import { tf } from '@gptlab/tensor';
-import type { DecodeWeightDtype, NativeDecodeCache, NativeDecodeModel } from '@gptlab/tensor-native';
+import type { DecodeWeightDtype, NativeDecodeModel } from '@gptlab/tensor-native';
 import type { DecodeFastPath, GPT } from './gpt';
-import { KVCache } from './kv-cache';
+import type { KVCache } from './kv-cache';
+import type { BatchedKVCache } from './batched-kv-cache';
+import { NativeBatchedKVCache, nativeBatchedStep } from './native-batched';
+import { NativeKVCache } from './native-kv-cache';
+
+export { NativeKVCache };
 
 type NativeModule = typeof import('@gptlab/tensor-native');
 
 export interface NativeDecodingOptions {
   /**
    * 'float32' (default): the tfjs path's logits exactly. 'bfloat16': the weight matrices and wte rounded to
-   * bfloat16, half the bytes read per token (faster where decoding is memory-bound); the logits drift, by how much
-   * depends on the model (the model bench reports the log-prob drift against float32: check it on yours).
+   * bfloat16, half the bytes read per token (faster where decoding is memory-bound). 'int8': weight-only int8, one
+   * float scale per output column per group of 64 inputs (absmax / 127), ~0.27 of the bytes (products still
+   * accumulate in float32; LayerNorms, biases and wpe stay float32). Both drift from float32 by an amount that
+   * depends on the model: the model bench reports the log-prob drift against float32 — check it on yours.
    */
   weights?: DecodeWeightDtype;
 }
@@ -43,7 +52,8 @@ function loadNative(): NativeModule | string {
 /**
  * Runs `model`'s one-token KV-cached steps natively where the addon is built and the model is a plain dense GPT
  * (no sparse attention layers). Caches created afterwards (model.createCache) are NativeKVCaches; a step with a
- * prefix, hidden states, attention probabilities, training, or more than one row runs on tfjs as before.
+ * prefix, hidden states, attention probabilities or training runs on tfjs as before, and so does a step of more
+ * than one row with bfloat16/int8 weights (the R-row step is float32 only).
  *
  * The weights are snapshotted into native memory on the first native step (a copy: 0.5 GB for GPT-2 small).
  * A weight that changes afterwards (an optimizer's assign, resizeTokenEmbeddings) is noticed at the next step
@@ -51,8 +61,8 @@ function loadNative(): NativeModule | string {
  */
 export function enableNativeDecoding(model: GPT, opts: NativeDecodingOptions = {}): NativeDecodingStatus {
   const dtype = opts.weights ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'bfloat16') {
-    throw new Error(`enableNativeDecoding: weights must be 'float32' or 'bfloat16', got '${String(dtype)}'`);
+  if (dtype !== 'float32' && dtype !== 'bfloat16' && dtype !== 'int8') {
+    throw new Error(`enableNativeDecoding: weights must be 'float32', 'bfloat16' or 'int8', got '${String(dtype)}'`);
   }
   const native = loadNative();
   if (typeof native === 'string') return { active: false, detail: native };
@@ -65,7 +75,8 @@ export function enableNativeDecoding(model: GPT, opts: NativeDecodingOptions = {
   }
   const info = native.nativeInfo();
   const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}`;
-  return { active: true, detail: `native decode step (${dtype === 'bfloat16' ? 'bfloat16 weights, ' : ''}${info.isa}, ${threads})` };
+  const weights = dtype === 'float32' ? '' : `${dtype} weights, `;
+  return { active: true, detail: `native decode step (${weights}${info.isa}, ${threads})` };
 }
 
 /** Back to the tfjs path for new caches and steps; frees the snapshot. */
@@ -94,18 +105,41 @@ class NativeDecoder implements DecodeFastPath {
   }
 
   createCache(ownerId: number, nLayer: number, batchSize: number): KVCache {
-    return new NativeKVCache(ownerId, nLayer, batchSize, this, this.model.config.nHead);
+    const c = this.model.config;
+    const newRows = this.rowsCapable() ? () => new this.native.NativeDecodeRows(c) : null;
+    return new NativeKVCache(ownerId, nLayer, batchSize, this, c.nHead, newRows);
+  }
+
+  /** Batched caches whose steps run natively (native-batched.ts); float32 only (others batch on tfjs). */
+  createBatchedCache(ownerId: number): BatchedKVCache | null {
+    if (!this.rowsCapable()) return null;
+    return new NativeBatchedKVCache(ownerId, this.model.config, this.native);
+  }
+
+  /** Whether steps of several rows can run natively: the R-row step takes float32 snapshots only. */
+  private rowsCapable(): boolean {
+    return this.dtype === 'float32' && this.native.nativeDecodeRowsUnavailable() === null;
+  }
+
+  decodeStep(ownerId: number, tokens: ArrayLike<number>, cache: BatchedKVCache): tf.Tensor2D | null {
+    if (this.dtype !== 'float32') return null;
+    return nativeBatchedStep(this.model.config, ownerId, () => this.current(), tokens, cache);
   }
 
   forward(ids: tf.Tensor2D, cache: KVCache): tf.Tensor3D | null {
-    if (!(cache instanceof NativeKVCache) || cache.decoder !== this || ids.shape[0] !== 1 || cache.batchSize !== 1) return null;
-    const token = ids.dataSync()[0]!;
+    if (!(cache instanceof NativeKVCache) || cache.decoder !== this || ids.shape[0] !== cache.batchSize) return null;
+    const B = cache.batchSize;
+    const oneRow = B === 1 && !cache.inRows;
+    if (!oneRow && !cache.rowsCapable) return null;
+    const tokens = ids.dataSync();
     const V = this.model.config.vocabSize;
-    if (!(Number.isInteger(token) && token >= 0 && token < V)) {
-      throw new Error(`forward: token id ${token} at [0, 0] is outside the vocabulary [0, ${V})`);
+    for (let r = 0; r < B; r++) {
+      const t = tokens[r]!;
+      if (!(Number.isInteger(t) && t >= 0 && t < V))
+        throw new Error(`forward: token id ${t} at [${r}, 0] is outside the vocabulary [0, ${V})`);
     }
-    const logits = cache.nativeStep(this.current(), token);
-    return tf.tensor3d(logits, [1, 1, V]);
+    const logits = oneRow ? cache.nativeStep(this.current(), tokens[0]!) : cache.rowsStep(this.current(), tokens);
+    return tf.tensor3d(logits, [B, 1, V]);
   }
 
   /** The snapshot, taken again when any weight changed since. */
@@ -131,114 +165,5 @@ class NativeDecoder implements DecodeFastPath {
     this.snapshot?.free();
     this.snapshot = null;
     this.dataIds = [];
-  }
-}
-
-/**
- * A KVCache whose positions may live in native memory. Native steps append there; the tfjs tensors are brought
- * up to date only when tfjs needs them (a multi-token forward, reorder, truncate, clone), and the native cache
- * reloads from tfjs when tfjs appended positions it has not seen. At any time one side holds every position and
- * the other a prefix.
- */
-export class NativeKVCache extends KVCache {
-  private positions = 0;
-  private tfPositions = 0;
-  private nativePositions = 0;
-  private nativeCache: NativeDecodeCache | null = null;
-
-  /** Use GPT.createCache after enableNativeDecoding. */
-  constructor(
-    ownerId: number,
-    private readonly nLayer: number,
-    batchSize: number,
-    /** @internal */ readonly decoder: object,
-    private readonly nHead: number,
-  ) {
-    super(ownerId, nLayer, batchSize);
-  }
-
-  override get length(): number {
-    return this.positions;
-  }
-
-  /** @internal */
-  override layer(i: number): [tf.Tensor4D | null, tf.Tensor4D | null] {
-    this.toTf();
-    return super.layer(i);
-  }
-
-  /** @internal */
-  override commit(kv: tf.Tensor4D[], length: number, batchSize: number): void {
-    if (batchSize !== this.batchSize) this.dropNative(0);
-    super.commit(kv, length, batchSize);
-    this.positions = this.tfPositions = length;
-  }
-
-  override reorder(rows: number[]): void {
-    this.toTf();
-    super.reorder(rows);
-    if (!(rows.length === 1 && rows[0] === 0)) this.dropNative(0);
-  }
-
-  override truncate(length: number): void {
-    this.toTf();
-    super.truncate(length);
-    this.positions = this.tfPositions = length;
-    this.dropNative(Math.min(length, this.nativePositions));
-  }
-
-  override clone(): KVCache {
-    this.toTf();
-    return super.clone();
-  }
-
-  override dispose(): void {
-    this.nativeCache?.free();
-    this.nativeCache = null;
-    super.dispose();
-    this.positions = this.tfPositions = this.nativePositions = 0;
-  }
-
-  /** @internal Appends `token` natively; returns the next-token logits. */
-  nativeStep(model: NativeDecodeModel, token: number): Float32Array {
-    if (this.isDisposed) throw new Error('KVCache.forward: the cache was disposed');
-    this.nativeCache ??= model.createCache();
-    if (this.nativePositions !== this.positions) {
-      // tfjs holds positions the native cache lacks (a prompt): load them all.
-      const keys: Float32Array[] = [];
-      const values: Float32Array[] = [];
-      for (let l = 0; l < this.nLayer; l++) {
-        const [k, v] = super.layer(l);
-        keys.push(k ? (k.dataSync() as Float32Array) : new Float32Array(0));
-        values.push(v ? (v.dataSync() as Float32Array) : new Float32Array(0));
-      }
-      this.nativeCache.load(keys, values, this.positions);
-      this.nativePositions = this.positions;
-    }
-    const logits = model.step(this.nativeCache, token);
-    this.positions++;
-    this.nativePositions++;
-    return logits;
-  }
-
-  /** Copies native positions the tfjs tensors lack into new tensors (kept: a forward's tidy must not take them). */
-  private toTf(): void {
-    if (this.tfPositions === this.positions || !this.nativeCache) return;
-    const nHead = this.nHead;
-    const T = this.positions;
-    const kv: tf.Tensor4D[] = [];
-    for (let l = 0; l < this.nLayer; l++) {
-      const { keys, values } = this.nativeCache.read(l);
-      const D = keys.length / (nHead * T);
-      kv.push(tf.keep(tf.tensor4d(keys, [1, nHead, T, D])), tf.keep(tf.tensor4d(values, [1, nHead, T, D])));
-    }
-    super.commit(kv, T, this.batchSize);
-    this.tfPositions = T;
-  }
-
-  /** Keeps only the first `keep` native positions (0: the native side starts over from tfjs). */
-  private dropNative(keep: number): void {
-    if (this.nativeCache && keep < this.nativePositions) this.nativeCache.truncate(keep);
-    this.nativePositions = Math.min(keep, this.nativePositions);
   }
 }

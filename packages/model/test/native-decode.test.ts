@@ -197,7 +197,7 @@ describe('native decoding', () => {
     const d = worst(bf16.logits.slice(1), exact.logits.slice(1));
     expect(d).toBeGreaterThan(0);
     expect(d).toBeLessThan(2e-2);
-    expect(() => enableNativeDecoding(model, { weights: 'int8' as never })).toThrow(/weights must be 'float32' or 'bfloat16'/);
+    expect(() => enableNativeDecoding(model, { weights: 'int4' as never })).toThrow(/weights must be 'float32', 'bfloat16' or 'int8'/);
     model.dispose();
   });
 

@@ -12,6 +12,8 @@
 #include "ops.h"
 
 void register_decode(Napi::Env env, Napi::Object exports);
+void register_decode_rows(Napi::Env env, Napi::Object exports);
+void register_train(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -281,6 +283,8 @@ const Export kExports[] = {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const Export& e : kExports) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   register_decode(env, exports);  // decode_napi.cc: the native decode step
+  register_decode_rows(env, exports);  // decode_rows_napi.cc: the decode step of R rows
+  register_train(env, exports);   // train_ops.cc: the fused AdamW update
   return exports;
 }
 

@@ -4,16 +4,11 @@
 #include <cstring>
 
 #include "decode.h"
+#include "decode_vec.h"
 #include "isa.h"
 
 namespace bf16_scalar {
-typedef float V;
-static constexpr int VL = 1;
-static inline V vzero() { return 0.f; }
-static inline V vset1(float x) { return x; }
-static inline V vload(const float* p) { return *p; }
-static inline void vstore(float* p, V v) { *p = v; }
-static inline V vfma(V a, V b, V c) { return a * b + c; }
+GL_DECODE_SCALAR_OPS
 static inline float vhsum(V a) { return a; }
 static inline V vload_bf16(const uint16_t* p) {
   const uint32_t bits = (uint32_t)*p << 16;
@@ -25,20 +20,10 @@ static inline V vload_bf16(const uint16_t* p) {
 }  // namespace bf16_scalar
 
 #ifdef GL_X86
-// The float vector primitives decode_bf16.inc needs, for the intrinsics prefix P (_mm256, _mm512).
-#define GL_BF16_VECTOR_OPS(VT, lanes, P)                                      \
-  typedef VT V;                                                              \
-  static constexpr int VL = lanes;                                           \
-  static inline V vzero() { return P##_setzero_ps(); }                       \
-  static inline V vset1(float x) { return P##_set1_ps(x); }                  \
-  static inline V vload(const float* p) { return P##_loadu_ps(p); }          \
-  static inline void vstore(float* p, V v) { P##_storeu_ps(p, v); }          \
-  static inline V vfma(V a, V b, V c) { return P##_fmadd_ps(a, b, c); }
-
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 namespace bf16_avx2 {
-GL_BF16_VECTOR_OPS(__m256, 8, _mm256)
+GL_DECODE_VECTOR_OPS(__m256, 8, _mm256)
 static inline float vhsum(V a) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -56,7 +41,7 @@ static inline V vload_bf16(const uint16_t* p) {
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx2,fma")
 namespace bf16_avx512 {
-GL_BF16_VECTOR_OPS(__m512, 16, _mm512)
+GL_DECODE_VECTOR_OPS(__m512, 16, _mm512)
 static inline float vhsum(V a) { return _mm512_reduce_add_ps(a); }
 static inline V vload_bf16(const uint16_t* p) {
   const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
@@ -76,6 +61,21 @@ void gemv_bf16(const float* x, long K, const uint16_t* W, long rs, long cs, floa
   if (std::strcmp(name, "avx2+fma") == 0) return bf16_avx2::gemv_bf16(x, K, W, rs, cs, y, n0, n1);
 #endif
   bf16_scalar::gemv_bf16(x, K, W, rs, cs, y, n0, n1);
+}
+
+void gemv_bf16_panels(const float* x, long K, const uint16_t* P, float* y, long N, long n0, long n1) {
+  const char* name = isa().name;
+#ifdef GL_X86
+  if (std::strcmp(name, "avx512") == 0) return bf16_avx512::gemv_bf16_panels(x, K, P, y, N, n0, n1);
+  if (std::strcmp(name, "avx2+fma") == 0) return bf16_avx2::gemv_bf16_panels(x, K, P, y, N, n0, n1);
+#endif
+  bf16_scalar::gemv_bf16_panels(x, K, P, y, N, n0, n1);
+}
+
+void bf16_pack_panels(const float* W, long K, long N, uint16_t* dst) {
+  const long N64 = (N + 63) / 64 * 64;
+  for (long k = 0; k < K; k++)
+    for (long n = 0; n < N64; n++) dst[(n / 64) * K * 64 + k * 64 + n % 64] = n < N ? f32_to_bf16(W[k * N + n]) : 0;
 }
 
 uint16_t f32_to_bf16(float f) {

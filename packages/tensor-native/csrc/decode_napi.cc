@@ -3,20 +3,20 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "decode.h"
+#include "decode_handle.h"
 
 namespace {
 
-// What a JS handle points to: the object, or nothing once decodeFree released it early.
+// What a JS handle points to (decode_handle.h, shared with decode_rows_napi.cc).
 template <typename T>
-struct Holder {
-  uint32_t tag = T::kTag;
-  std::unique_ptr<T> obj;
-};
+using Holder = gl::DecodeHandle<T>;
 
 template <typename T>
 Napi::Value wrap(Napi::Env env, std::unique_ptr<T> obj) {
@@ -57,8 +57,9 @@ Napi::Float32Array floats(const Napi::Env& env, const Napi::Value& v, const std:
   return a;
 }
 
-// decodeModel(nLayer, nHead, nEmbd, vocab, nPositions, eps, postLN, weights: Float32Array[], bf16?) → handle; bf16:
-// the weight matrices and wte are rounded to bfloat16 and streamed at half the bytes.
+// decodeModel(nLayer, nHead, nEmbd, vocab, nPositions, eps, postLN, weights: Float32Array[], dtype?) → handle; dtype
+// 'bfloat16' (or true): the weight matrices and wte rounded to bfloat16, half the bytes streamed; 'int8': quantised
+// per column and group of k (decode_q8.cc), about a quarter; 'float32' / absent / false: exact.
 Napi::Value DecodeModelNew(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const long L = count(env, info[0], "nLayer"), H = count(env, info[1], "nHead"), C = count(env, info[2], "nEmbd"),
@@ -68,7 +69,19 @@ Napi::Value DecodeModelNew(const Napi::CallbackInfo& info) {
   if (!info[5].IsNumber()) throw Napi::TypeError::New(env, "eps must be a number");
   const float eps = (float)info[5].As<Napi::Number>().DoubleValue();
   const bool postLN = info[6].ToBoolean();
-  const bool bf16 = info.Length() > 8 && info[8].ToBoolean();
+  using Weights = gl::DecodeModel::Weights;
+  Weights dtype = Weights::float32;
+  if (info.Length() > 8 && info[8].IsString()) {
+    const std::string d = info[8].As<Napi::String>().Utf8Value();
+    if (d == "bfloat16")
+      dtype = Weights::bfloat16;
+    else if (d == "int8")
+      dtype = Weights::int8;
+    else if (d != "float32")
+      throw Napi::TypeError::New(env, "decodeModel: dtype must be 'float32', 'bfloat16' or 'int8', got '" + d + "'");
+  } else if (info.Length() > 8 && info[8].ToBoolean()) {
+    dtype = Weights::bfloat16;
+  }
   if (!info[7].IsArray()) throw Napi::TypeError::New(env, "weights must be an array of Float32Array");
   auto arr = info[7].As<Napi::Array>();
   const std::vector<long> sizes = gl::DecodeModel::sizes(L, C, V, P, postLN);
@@ -79,7 +92,7 @@ Napi::Value DecodeModelNew(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < arr.Length(); i++)
     ptrs.push_back(floats(env, arr.Get(i), "weights[" + std::to_string(i) + "]", sizes[i]).Data());
   try {
-    return wrap(env, std::make_unique<gl::DecodeModel>(L, H, C, V, P, eps, postLN, ptrs, bf16));
+    return wrap(env, std::make_unique<gl::DecodeModel>(L, H, C, V, P, eps, postLN, ptrs, dtype));
   } catch (const std::exception& e) {  // out of memory: a JS error, not an abort
     throw Napi::Error::New(env, std::string("decodeModel: ") + e.what());
   }
@@ -177,6 +190,34 @@ Napi::Value DecodeCacheTruncate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// decodeQ8Product(w, K, N, transposed, x) → { y, dequantized }: quantises W (w as [K, N], or [N, K] when transposed,
+// as the tied head) the way an int8 snapshot does and returns x·W through the decode step's int8 kernel and split
+// (pool, column slices), with the dequantised W as [K, N] — what the tests hold the kernel to.
+Napi::Value DecodeQ8Product(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const long K = count(env, info[1], "K"), N = count(env, info[2], "N");
+  if (K < 1 || N < 1) throw Napi::RangeError::New(env, "decodeQ8Product: K and N must be positive");
+  const bool transposed = info[3].ToBoolean();
+  const float* w = floats(env, info[0], "w", (size_t)(K * N)).Data();
+  const float* x = floats(env, info[4], "x", (size_t)K).Data();
+  std::unique_ptr<char, void (*)(void*)> block(static_cast<char*>(std::aligned_alloc(64, gl::q8_bytes(K, N))),
+                                               std::free);
+  if (!block) throw Napi::Error::New(env, "decodeQ8Product: out of memory");
+  const gl::Q8Matrix q = gl::q8_quantize(w, transposed ? 1 : N, transposed ? K : 1, K, N, block.get());
+  auto y = Napi::Float32Array::New(env, (size_t)N);
+  gl::decode_gemv_q8(x, q, y.Data());
+  auto dq = Napi::Float32Array::New(env, (size_t)(K * N));
+  std::vector<float> col((size_t)K);
+  for (long n = 0; n < N; n++) {
+    gl::q8_column(q, n, col.data());
+    for (long k = 0; k < K; k++) dq[(size_t)(k * N + n)] = col[(size_t)k];
+  }
+  auto out = Napi::Object::New(env);
+  out.Set("y", y);
+  out.Set("dequantized", dq);
+  return out;
+}
+
 // decodeFree(handle): releases a model or cache now (later use throws "… was freed"); the GC would otherwise.
 Napi::Value DecodeFree(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -203,4 +244,5 @@ void register_decode(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeCacheLength", Napi::Function::New(env, DecodeCacheLength, "decodeCacheLength"));
   exports.Set("decodeCacheTruncate", Napi::Function::New(env, DecodeCacheTruncate, "decodeCacheTruncate"));
   exports.Set("decodeFree", Napi::Function::New(env, DecodeFree, "decodeFree"));
+  exports.Set("decodeQ8Product", Napi::Function::New(env, DecodeQ8Product, "decodeQ8Product"));
 }

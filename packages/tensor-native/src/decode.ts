@@ -17,7 +17,7 @@ interface DecodeAddon {
     eps: number,
     postLN: boolean,
     weights: Float32Array[],
-    bf16: boolean,
+    dtype: DecodeWeightDtype,
   ): Handle;
   decodeCache(model: Handle): Handle;
   decodeStep(model: Handle, cache: Handle, token: number, logits: Float32Array): void;
@@ -42,10 +42,14 @@ export interface DecodeModelShape {
 
 /**
  * How the weight matrices (c_attn, c_proj, c_fc, mlp c_proj, and wte for the embedding and the tied head) are
- * held: 'float32' (the tfjs path's numbers exactly) or 'bfloat16' (rounded to nearest even, half the bytes
- * streamed per token; products still accumulate in float32). LayerNorms, biases and wpe stay float32.
+ * held: 'float32' (the tfjs path's numbers exactly), 'bfloat16' (rounded to nearest even, half the bytes
+ * streamed per token) or 'int8' (weight-only: one float scale per output column per group of 64 k's, absmax / 127,
+ * round to nearest even; ~0.27 of float32's bytes). Products still accumulate in float32; LayerNorms, biases and
+ * wpe stay float32.
  */
-export type DecodeWeightDtype = 'float32' | 'bfloat16';
+export type DecodeWeightDtype = 'float32' | 'bfloat16' | 'int8';
+
+const WEIGHT_DTYPES: readonly DecodeWeightDtype[] = ['float32', 'bfloat16', 'int8'];
 
 /** Why the native decode step cannot run here, or null when it can. */
 export function nativeDecodeUnavailable(): string | null {
@@ -93,11 +97,10 @@ export class NativeDecodeModel {
     this.addon = decodeAddon();
     this.shape = { ...shape };
     this.weightDtype = opts.weightDtype ?? 'float32';
-    if (this.weightDtype !== 'float32' && this.weightDtype !== 'bfloat16') {
-      throw new Error(`NativeDecodeModel: weightDtype must be 'float32' or 'bfloat16', got '${String(this.weightDtype)}'`);
+    if (!WEIGHT_DTYPES.includes(this.weightDtype)) {
+      throw new Error(`NativeDecodeModel: weightDtype must be 'float32' or 'bfloat16' or 'int8', got '${String(this.weightDtype)}'`);
     }
     const s = shape;
-    const bf16 = this.weightDtype === 'bfloat16';
     this.handle = this.addon.decodeModel(
       s.nLayer,
       s.nHead,
@@ -107,7 +110,7 @@ export class NativeDecodeModel {
       s.layerNormEpsilon,
       s.postLN,
       weights,
-      bf16,
+      this.weightDtype,
     );
   }
 

@@ -4,9 +4,11 @@ import { nativeAddon, addonStatus, ADDON_PATH, type NativeAddon, type AddonStatu
 import type { KernelConfig, KernelFunc, MakeKernel } from './kernel-io';
 import { REPLACEMENTS } from './replaced-kernels';
 import { FUSED, FUSED_KERNELS } from './fused-kernels';
+import { TRAIN, TRAIN_KERNELS } from './train-kernels';
 
-export { addonStatus, nativeAddon, ADDON_PATH, FUSED_KERNELS };
+export { addonStatus, nativeAddon, ADDON_PATH, FUSED_KERNELS, TRAIN_KERNELS };
 export * from './decode';
+export * from './decode-rows';
 export type { NativeAddon, AddonStatus, KernelConfig, KernelFunc };
 
 /** The part of a tfjs instance register() uses (pass `tf` from '@gptlab/tensor'). */
@@ -23,7 +25,7 @@ export const SUPPORTED_BACKENDS = ['wasm', 'cpu'] as const;
 export const REPLACED_KERNELS = Object.keys(REPLACEMENTS) as readonly (keyof typeof REPLACEMENTS)[];
 
 /** Every kernel register() installs: the replacements, then the fused kernels @gptlab/tensor's ops call. */
-const KERNELS: [string, MakeKernel][] = [...Object.entries(REPLACEMENTS), ...Object.entries(FUSED)];
+const KERNELS: [string, MakeKernel][] = [...Object.entries(REPLACEMENTS), ...Object.entries(FUSED), ...Object.entries(TRAIN)];
 
 export interface RegisterResult {
   /** e.g. "avx512, 2 threads". */

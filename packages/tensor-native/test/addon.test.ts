@@ -40,6 +40,7 @@ suite('sgemm', () => {
     [2, 130, 70, 300],
     [1, 13, 300, 70], // short and wide: columns split over threads
     [3, 20, 200, 90],
+    [1, 67, 45, 800], // K over two cache blocks (KC 256–384) with a tail: the blocks' partial sums accumulate
   ];
   const combos: [boolean, boolean][] = [
     [false, false],
@@ -123,9 +124,13 @@ suite('sgemm', () => {
           [600, 131],
           [300, 8],
           [45, 600], // in cache, K over one block of 256: sums stored and reloaded between blocks
-          // streamed (a slice over 256 KB at 1 and 2 threads): 5–8 rows in strips of 64 k with a K tail, ≤ 4 rows
-          // in row order with a K % 4 tail, a column tail under one vector; transposed, 3 columns per pass + 1
+          // streamed (a slice over 256 KB at 1 and 2 threads): blocks of 16 k with a K tail, one-line strips,
+          // 5–8 rows in a second group 8 lines behind, a column tail under one vector; transposed, 3 columns per
+          // pass + 1
           [1156, 301],
+          [1180, 131], // a one-vector strip and a scalar tail after the whole lines
+          [1024, 131], // rows 4 KB apart: blocks of 4 k with a K % 4 tail
+          [3072, 768], // GPT-2 small's MLP fc (12 KB rows), the shape the blocks were tuned on
         ],
         (n, k, tb, b, label) => {
           for (let m = 2; m <= 8; m++) {
@@ -140,7 +145,8 @@ suite('sgemm', () => {
                 });
               expectRowsAsAlone(c, m, n, alone, `${label} m=${m} acc=${accumulate}`);
               const ref = matMulFloat64(a, b, { m, n, k, transposeB: tb }).map((v, i) => v + (accumulate ? c0[i]! : 0));
-              expect(maxRelDiff(c, ref)).toBeLessThan(1e-5);
+              // float32 rounding of a sum grows with K (the one-row product is as far off at K = 768: 1.1e-5)
+              expect(maxRelDiff(c, ref)).toBeLessThan(k >= 768 ? 3e-5 : 1e-5);
             }
           }
         },

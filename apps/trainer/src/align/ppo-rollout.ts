@@ -8,7 +8,7 @@
 // are the positions promptLength−1 … promptLength+responseLength−2; every array of a Rollout has one entry per
 // action, and a PpoBatch carries them at those positions with a mask of 1 there and 0 on prompt and padding.
 import { tf, IGNORE_INDEX } from '@gptlab/tensor';
-import type { GPT, TaskHead } from '@gptlab/model';
+import { disableNativeDecoding, enableNativeDecoding, nativeDecodingEnabled, type GPT, type TaskHead } from '@gptlab/model';
 import { BatchedGenerator } from '@gptlab/decoding';
 import { gae, tokenEntropy, tokenLogProbs, tokenRewards, whiten, type KlEstimator } from './ppo-math';
 import type { ChatTemplate } from './template';
@@ -164,7 +164,10 @@ export function encodePrompt(tok: PpoTokenizer, template: ChatTemplate, prompt: 
 /**
  * The rollout's generation: one sampled response per prompt (row i with seed seeds[i]), every prompt decoding
  * together in @gptlab/decoding's BatchedGenerator (one batched KV-cache step per token for all rows). A response
- * ends with `eos` or at maxNewTokens.
+ * ends with `eos` or at maxNewTokens. Where the native addon is built, the steps run natively (all rows in one
+ * call, @gptlab/model's native batched cache; each row's logits those of its sequence decoded alone) over a
+ * snapshot of the policy's current weights — taken again after every PPO update, since the weights changed; the
+ * policy is left as it was found (native decoding switched off again unless it was on).
  */
 export async function sampleResponses(
   policy: GPT,
@@ -172,6 +175,8 @@ export async function sampleResponses(
   seeds: readonly number[],
   s: { temperature: number; maxNewTokens: number; eos: number },
 ): Promise<number[][]> {
+  const wasNative = nativeDecodingEnabled(policy);
+  if (!wasNative) enableNativeDecoding(policy);
   const engine = new BatchedGenerator(policy, { maxBatch: Math.max(1, prompts.length) });
   try {
     const results = await Promise.all(
@@ -185,6 +190,7 @@ export async function sampleResponses(
     return results.map((r) => r[0]!.ids);
   } finally {
     await engine.close();
+    if (!wasNative) disableNativeDecoding(policy);
   }
 }
 
