@@ -393,6 +393,10 @@ describe('gptlab-train bench and demo', () => {
       // 1 block of width 32: 12·C² + 13·C, plus wte 64×32, wpe 16×32, ln_f 2×32
       expect(j.params).toBe(12 * 32 * 32 + 13 * 32 + 64 * 32 + 16 * 32 + 64);
       expect(j.model_flops_per_token).toBe(6 * (j.params - 16 * 32) + 12 * 1 * 32 * 16);
+      // The step split (rounded to 0.1 ms each) and the cores used, as bench/train-vs-torch.ts quotes them.
+      expect(j.split_ms_per_step.gradients).toBeGreaterThan(0);
+      expect(Math.abs(j.split_ms_per_step.gradients + j.split_ms_per_step.norm_clip_optimizer - j.ms_per_step)).toBeLessThanOrEqual(0.11);
+      expect(j.cpu.self_cores).toBeGreaterThan(0);
     }
   }, 60000);
 

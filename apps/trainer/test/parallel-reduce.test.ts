@@ -1,7 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { SlotReducer, abortReduce, createReduceBuffers, reduceRange } from '../src/train/parallel-reduce';
+import { SlotReducer, abortReduce, createReduceBuffers, reduceRange, type RangeUpdate } from '../src/train/parallel-reduce';
+import { adamwElements, type FlatParam } from '../src/train/adamw';
+import { clipScale } from '../src/train/clip';
 
 const req = createRequire(__filename);
 const reduceModule = path.join(__dirname, '..', 'src', 'train', 'parallel-reduce.ts');
@@ -47,7 +49,7 @@ describe('the workers all-reduce (parallel-reduce.ts)', () => {
     // One, two (slot 1 not active) and three slots: each element summed in float32, in worker order.
     for (const active of [[1], [0, 2], [0, 1, 2]]) {
       const inv = 1 / (2 * active.length);
-      const bufs = createReduceBuffers(total);
+      const bufs = createReduceBuffers(total, 2);
       // The other thread reduces range 1; it posts its squared norm.
       const w = thread(
         `const r = new m.SlotReducer(workerData.bufs, workerData.grads, 1, workerData.total);
@@ -73,10 +75,63 @@ parentPort.postMessage(r.reduce(workerData.active, 2, workerData.inv));`,
     }
   }, 60000);
 
+  test('reduceAndUpdate: two threads run AdamW on their ranges as one pass over all values would (clip from both norms)', async () => {
+    const total = 1000;
+    // Three parameters, the middle one across the two ranges (512 | 488), only the first decays.
+    const layout: FlatParam[] = [
+      { name: 'a', shape: [10, 30], offset: 0, size: 300 },
+      { name: 'b', shape: [400], offset: 300, size: 400 },
+      { name: 'c', shape: [300], offset: 700, size: 300 },
+    ];
+    const keeps = [1 - 0.1 * 0.01, 1, 1];
+    const coefficients = { beta1: 0.9, beta2: 0.95, eps: 1e-8, stepSize: 0.1 / (1 - 0.9 ** 3), invBc2: 1 / (1 - 0.95 ** 3) };
+    const shared = (f: (j: number) => number) => {
+      const a = new Float32Array(new SharedArrayBuffer(total * 4));
+      for (let j = 0; j < total; j++) a[j] = f(j);
+      return a;
+    };
+    for (const lossSum of [3.5, NaN]) {
+      const grads = new SharedArrayBuffer(2 * total * 4);
+      const slots = new Float32Array(grads);
+      for (let j = 0; j < slots.length; j++) slots[j] = Math.cos(j * 0.11) * 3;
+      const [params, m, v] = [shared((j) => Math.sin(j)), shared((j) => 0.01 * Math.cos(j)), shared((j) => 0.001 * (1 + Math.sin(j)))];
+      const expected = { p: params.slice(), m: m.slice(), v: v.slice() };
+      const bufs = createReduceBuffers(total, 2);
+      const u = { layout, keeps, coefficients, clip: 1 };
+      const w = thread(
+        `const d = workerData;
+const u = { ...d.u, params: new Float32Array(d.params), m: new Float32Array(d.m), v: new Float32Array(d.v) };
+parentPort.postMessage(new m.SlotReducer(d.bufs, d.grads, 1, d.total).reduceAndUpdate([0, 1], 2, 0.5, 1, u));`,
+        { bufs, grads, total, u, params: params.buffer, m: m.buffer, v: v.buffer },
+      );
+      const theirs = new Promise<{ sumSquares: number; updated: boolean }>((resolve) => w.once('message', resolve));
+      const range: RangeUpdate = { ...u, params, m, v };
+      const mine = new SlotReducer(bufs, grads, 0, total).reduceAndUpdate([0, 1], 2, 0.5, lossSum, range);
+      const other = await theirs;
+      await exited(w);
+      expect(mine.updated).toBe(Number.isFinite(lossSum));
+      expect(other.updated).toBe(mine.updated);
+      // The reference: the mean gradient over all values, one clipping scale, AdamW per parameter.
+      const mean = new Float32Array(bufs.mean);
+      const scale = clipScale(Math.sqrt(0 + mine.sumSquares + other.sumSquares), 1);
+      expect(scale).toBeLessThan(1);
+      if (mine.updated) {
+        layout.forEach((l, i) => {
+          const at = (a: Float32Array) => a.subarray(l.offset, l.offset + l.size);
+          const c = { ...coefficients, keep: keeps[i]!, gradScale: scale };
+          adamwElements(at(expected.p), at(expected.p), at(expected.m), at(expected.v), at(mean), c);
+        });
+      }
+      expect(Array.from(params)).toEqual(Array.from(expected.p));
+      expect(Array.from(m)).toEqual(Array.from(expected.m));
+      expect(Array.from(v)).toEqual(Array.from(expected.v));
+    }
+  }, 60000);
+
   test('a worker that fails releases the others from the barrier (an error, not a hang)', async () => {
     const total = 64;
     const grads = new SharedArrayBuffer(2 * total * 4);
-    const bufs = createReduceBuffers(total);
+    const bufs = createReduceBuffers(total, 2);
     const w = thread(`setTimeout(() => m.abortReduce(workerData.bufs), 200);`, { bufs });
     const t0 = performance.now();
     expect(() => new SlotReducer(bufs, grads, 0, total).reduce([0, 1], 2, 0.5)).toThrow(/another gradient worker failed/);

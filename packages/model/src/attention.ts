@@ -49,10 +49,10 @@ export function causalSelfAttention(x: tf.Tensor, w: AttentionWeights, o: Attent
   const H = o.nHead;
   const D = C / H;
   // [B, T, 3C] → [B, 3H, T, D]: q heads, then k heads, then v heads.
-  const qkv = tf.transpose(tf.reshape(conv1d(x, w.c_attn), [B, T, 3 * H, D]), [0, 2, 1, 3]);
-  const q = tf.slice(qkv, [0, 0, 0, 0], [B, H, T, D]) as tf.Tensor4D;
-  let k = tf.slice(qkv, [0, H, 0, 0], [B, H, T, D]) as tf.Tensor4D;
-  let v = tf.slice(qkv, [0, 2 * H, 0, 0], [B, H, T, D]) as tf.Tensor4D;
+  const qkv = tf.transpose(tf.reshape(conv1d(x, w.c_attn), [B, T, 3 * H, D]), [0, 2, 1, 3]) as tf.Tensor4D;
+  const [q, k0, v0] = splitHeads(qkv, H);
+  let k = k0;
+  let v = v0;
   const [pastK, pastV] = o.past ?? [null, null];
   if (pastK && pastV) {
     k = tf.concat([pastK, k], 2) as tf.Tensor4D;
@@ -86,6 +86,29 @@ export function causalSelfAttention(x: tf.Tensor, w: AttentionWeights, o: Attent
   }
   const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B, T, C]);
   return { y: conv1d(merged, w.c_proj), k, v, probs };
+}
+
+interface MultiOutputOp {
+  forwardFunc: () => tf.Tensor[];
+  backwardsFunc: (dys: tf.Tensor | tf.Tensor[]) => Record<string, () => tf.Tensor>;
+  inputs: Record<string, tf.Tensor>;
+}
+
+/**
+ * qkv [B, 3H, T, D] → q, k, v [B, H, T, D]: three slices whose gradient is one concat. Three tf.slice ops would
+ * each backpropagate a zero-padded [B, 3H, T, D] copy, then two adds; tf.split's wasm kernel is ~20× slower than
+ * the slices (the same values every way).
+ */
+export function splitHeads(qkv: tf.Tensor4D, H: number): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+  const [B, , T, D] = qkv.shape;
+  // tf.customGrad allows one output; the engine's runKernelFunc (what customGrad calls; typed private in
+  // tfjs 4.22) takes several, and hands their gradients to backwardsFunc as one array.
+  const engine = tf.engine() as unknown as { runKernelFunc(params: MultiOutputOp): tf.Tensor[] };
+  return engine.runKernelFunc({
+    forwardFunc: () => [0, 1, 2].map((i) => tf.slice(qkv, [0, i * H, 0, 0], [B, H, T, D])),
+    backwardsFunc: (dys: tf.Tensor | tf.Tensor[]) => ({ qkv: () => tf.concat(dys as tf.Tensor[], 1) }),
+    inputs: { qkv },
+  }) as unknown as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
 }
 
 /** Additive mask [Tq, Tk] for the last Tq of Tk positions, or null when nothing is masked. */

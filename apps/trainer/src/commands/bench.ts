@@ -1,5 +1,6 @@
 // `gptlab-train bench --json`: training throughput on random tokens (AdamW, the fastest setup: data-parallel
 // workers on plain wasm), one JSON line. FLOPs per token as the PyTorch peer counts them: 6·N + 12·L·C·T.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { UsageError, withDefaults, type FlagSpecs } from '@gptlab/common/node';
 import { tf, initBackendInfo, describeBackend } from '@gptlab/tensor';
@@ -10,6 +11,7 @@ import { settingsOf } from '../cli/settings';
 import { AdamW } from '../train/adamw';
 import { RandomTokenSampler, splitBatch, type TokenBatch } from '../train/batches';
 import { trainLoop } from '../train/loop';
+import type { GradientSource } from '../train/gradients';
 import { defaultWorkers, gptGradients, namedWeights } from '../lm';
 import { WorkerGradients, type WorkerTiming } from '../train/parallel';
 
@@ -59,14 +61,30 @@ export async function trainBench(o: BenchOptions, log: (s: string) => void = () 
   // measures its own, with its share of the cores).
   const { gradients, peakGflops: peakTotal } = await gptGradients(model, params, info, workers);
   const sampler = new RandomTokenSampler(o.vocabSize, o.blockSize, o.seed);
+  // The step's split: gradient computation (forward + backward, or the workers' round trip, which includes
+  // AdamW where the workers run it) vs the rest (global norm, clipping, AdamW, the loop's bookkeeping).
+  const gradientSeconds: number[] = [];
+  const timedGradients: GradientSource<TokenBatch> = {
+    workers: gradients.workers,
+    async compute(chunks, step, seeds, update) {
+      const t0 = performance.now();
+      const out = await gradients.compute(chunks, step, seeds, update);
+      gradientSeconds.push((performance.now() - t0) / 1000);
+      return out;
+    },
+    ...(gradients.paramsUpdated ? { paramsUpdated: () => gradients.paramsUpdated!() } : {}),
+    dispose: () => gradients.dispose(),
+  };
   const times: number[] = [];
   const losses: number[] = [];
   const cpu0 = process.cpuUsage();
+  const busy0 = busyCoreSeconds();
+  const wall0 = performance.now();
   let timing: WorkerTiming | null = null;
   try {
     await trainLoop<TokenBatch>({
       params,
-      gradients,
+      gradients: timedGradients,
       optimizer,
       lr: () => 3e-4,
       totalSteps: o.warmup + o.steps,
@@ -86,9 +104,13 @@ export async function trainBench(o: BenchOptions, log: (s: string) => void = () 
     model.dispose();
   }
   const cpu = process.cpuUsage(cpu0);
+  const wall = (performance.now() - wall0) / 1000;
+  const busy1 = busyCoreSeconds();
+  const selfCores = (cpu.user + cpu.system) / 1e6 / wall;
   const workerNative = gradients instanceof WorkerGradients ? gradients.native : info.native.active;
   const timed = times.slice(o.warmup);
   const seconds = timed.reduce((a, b) => a + b, 0);
+  const gradientMs = (1000 * gradientSeconds.slice(o.warmup).reduce((a, b) => a + b, 0)) / timed.length;
   const tokensPerSec = (o.batchSize * o.blockSize * timed.length) / seconds;
   const fpt = trainingFlopsPerToken(config, o.blockSize);
   const achieved = (tokensPerSec * fpt) / 1e9;
@@ -100,6 +122,10 @@ export async function trainBench(o: BenchOptions, log: (s: string) => void = () 
     native_detail: info.native.detail,
     tokens_per_sec: Number(tokensPerSec.toFixed(1)),
     ms_per_step: Number(((1000 * seconds) / timed.length).toFixed(1)),
+    split_ms_per_step: {
+      gradients: Number(gradientMs.toFixed(1)),
+      norm_clip_optimizer: Number(((1000 * seconds) / timed.length - gradientMs).toFixed(1)),
+    },
     mfu: Number((achieved / peakTotal).toFixed(4)),
     achieved_gflops: Number(achieved.toFixed(2)),
     matmul_peak_gflops: Number(peakTotal.toFixed(2)),
@@ -124,9 +150,27 @@ export async function trainBench(o: BenchOptions, log: (s: string) => void = () 
     loss_first: Number(losses[0]!.toFixed(4)),
     loss_last: Number(losses[losses.length - 1]!.toFixed(4)),
     main_thread_cpu_s: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+    // As the PyTorch peer's CpuMeter reports them: cores this process used, and cores everything else used
+    // over the same window (well above 0: the timing was disturbed by other processes).
+    cpu: {
+      self_cores: Number(selfCores.toFixed(2)),
+      others_cores: busy0 === null || busy1 === null ? null : Number(Math.max(0, (busy1 - busy0) / wall - selfCores).toFixed(2)),
+    },
     cores: os.cpus().length,
     tf_tensors_after: tf.memory().numTensors,
   };
+}
+
+/** Busy CPU seconds of the whole machine so far (/proc/stat, all cores), or null where there is no /proc. */
+function busyCoreSeconds(): number | null {
+  try {
+    const v = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    const idle = v[3]! + (v[4] ?? 0);
+    // USER_HZ is 100 on every Linux this runs on (the peer reads it from sysconf).
+    return (v.reduce((a, b) => a + b, 0) - idle) / 100;
+  } catch {
+    return null;
+  }
 }
 
 export const benchCommand: TrainerCommand = {

@@ -7,8 +7,13 @@
 // The moments live in JS Float32Arrays and the update is one fused loop per parameter (float64 arithmetic,
 // float32 storage): a chain of tfjs ops made ~12 full passes and allocations per parameter. Gradients can
 // come as tensors (apply) or as one flat array in a parameter layout (applyFlat, the worker-thread path,
-// which updates the flat weights in place and folds gradient clipping into the same pass).
+// which updates the flat weights in place and folds gradient clipping into the same pass). With
+// @gptlab/tensor-native, apply() runs each parameter's update as its kernel GptlabAdamW: the same bits in one
+// native pass, written straight into the new parameter tensor.
 import { tf, readFloat32 } from '@gptlab/tensor';
+
+/** @gptlab/tensor-native's fused AdamW kernel (registered only when the native kernels are active). */
+const NATIVE_ADAMW = 'GptlabAdamW';
 
 export interface AdamWOptions {
   beta1?: number;
@@ -107,23 +112,48 @@ export class AdamW {
     bc2: number,
     gradScale: number,
   ): void {
-    const { m, v } = s;
-    const b1 = this.beta1;
-    const b2 = this.beta2;
-    const c1 = 1 - b1;
-    const c2 = 1 - b2;
-    const keep = 1 - decay;
-    const eps = this.eps;
-    const invBc2 = 1 / bc2;
-    for (let i = 0; i < p.length; i++) {
-      const gi = g[i]! * gradScale;
-      const mi = b1 * m[i]! + c1 * gi;
-      const vi = b2 * v[i]! + c2 * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      // Moments are rounded to float32 before use, as a float32 implementation stores them.
-      out[i] = p[i]! * keep - (stepSize * m[i]!) / (Math.sqrt(v[i]! * invBc2) + eps);
+    const c = { beta1: this.beta1, beta2: this.beta2, eps: this.eps, keep: 1 - decay, stepSize, invBc2: 1 / bc2, gradScale };
+    adamwElements(p, out, s.m, s.v, g, c);
+  }
+
+  /**
+   * The coefficients of the next update (t = step + 1) without taking it, for updates applied elsewhere
+   * (gradient workers, on ranges of `shareMoments`); commitStep() then counts it.
+   */
+  nextCoefficients(lr: number): { stepSize: number; invBc2: number } {
+    const { stepSize, bc2 } = this.begin(lr);
+    this.step -= 1;
+    return { stepSize, invBc2: 1 / bc2 };
+  }
+
+  commitStep(): void {
+    this.step += 1;
+  }
+
+  private sharedMoments: { m: Float32Array; v: Float32Array; layout: readonly FlatParam[] } | null = null;
+
+  /**
+   * The moments of the parameters in `layout` as two flat arrays over SharedArrayBuffers (worker threads
+   * update their ranges in place). The slots become views of them, so checkpoints (stateArrays) read what the
+   * workers wrote; loadState and dispose replace the slots, and the next call shares the new ones.
+   */
+  shareMoments(layout: readonly FlatParam[]): { m: Float32Array; v: Float32Array } {
+    if (this.sharedMoments?.layout === layout) return this.sharedMoments;
+    const total = layout.reduce((a, l) => Math.max(a, l.offset + l.size), 0);
+    const m = new Float32Array(new SharedArrayBuffer(total * 4));
+    const v = new Float32Array(new SharedArrayBuffer(total * 4));
+    for (const l of layout) {
+      const old = this.slots.get(l.name);
+      if (old && old.m.length !== l.size) throw new Error(`AdamW: "${l.name}" has ${l.size} values, its moments ${old.m.length}`);
+      const s = { m: m.subarray(l.offset, l.offset + l.size), v: v.subarray(l.offset, l.offset + l.size), shape: [...l.shape] };
+      if (old) {
+        s.m.set(old.m);
+        s.v.set(old.v);
+      }
+      this.slots.set(l.name, s);
     }
+    this.sharedMoments = { m, v, layout };
+    return this.sharedMoments;
   }
 
   /**
@@ -133,12 +163,21 @@ export class AdamW {
    */
   apply(params: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number, gradScale = 1): void {
     const { stepSize, bc2 } = this.begin(lr);
+    const native = tf.getKernel(NATIVE_ADAMW, tf.getBackend()) !== undefined;
     for (const [name, p] of Object.entries(params)) {
       const g = grads[name];
       if (!g) continue;
       if (g.size !== p.size) throw new Error(`AdamW: gradient for ${name} has shape [${g.shape}], parameter [${p.shape}]`);
       const s = this.slot(name, p.shape, p.size);
       const decay = this.decaysParam(name, p) ? lr * this.weightDecay : 0;
+      if (native && p.dtype === 'float32' && g.dtype === 'float32') {
+        const coefficients = { beta1: this.beta1, beta2: this.beta2, eps: this.eps, keep: 1 - decay, stepSize, invBc2: 1 / bc2 };
+        const attrs = { m: s.m, v: s.v, ...coefficients, gradScale } as unknown as tf.NamedAttrMap;
+        const next = tf.engine().runKernel(NATIVE_ADAMW, { param: p, grad: g }, attrs) as tf.Tensor;
+        p.assign(next);
+        next.dispose();
+        continue;
+      }
       // Reads without copies (wasm: views of the heap, valid until the tensor below is allocated); the new
       // values go to a reused buffer. Fresh 20 MB arrays per step cost more than the arithmetic.
       const out = this.scratch(p.size);
@@ -196,5 +235,37 @@ export class AdamW {
   /** Drops the moments (nothing else to free: they are JS arrays). */
   dispose(): void {
     this.slots.clear();
+    this.sharedMoments = null;
+  }
+}
+
+/** What one AdamW update shares across elements (keep = 1 − lr·λ for decaying parameters, else 1). */
+export type AdamWCoefficients = Record<'beta1' | 'beta2' | 'eps' | 'keep' | 'stepSize' | 'invBc2' | 'gradScale', number>;
+
+/**
+ * The fused AdamW update of aligned arrays: `out` = `p` updated with gradient `g`·gradScale, moments `m`, `v`
+ * in place (`out` may be `p`). AdamW.apply/applyFlat and the gradient workers (their ranges) all run this loop.
+ */
+export function adamwElements(
+  p: Float32Array,
+  out: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  g: Float32Array,
+  c: AdamWCoefficients,
+): void {
+  const b1 = c.beta1;
+  const b2 = c.beta2;
+  const c1 = 1 - b1;
+  const c2 = 1 - b2;
+  const { keep, eps, stepSize, invBc2, gradScale } = c;
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i]! * gradScale;
+    const mi = b1 * m[i]! + c1 * gi;
+    const vi = b2 * v[i]! + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    // Moments are rounded to float32 before use, as a float32 implementation stores them.
+    out[i] = p[i]! * keep - (stepSize * m[i]!) / (Math.sqrt(v[i]! * invBc2) + eps);
   }
 }

@@ -3,7 +3,7 @@
 // the gradient/loss of the whole global batch. LocalGradients computes them in this thread (gradient
 // accumulation = several chunks in sequence); WorkerGradients (parallel.ts) spreads chunks over threads.
 import { tf } from '@gptlab/tensor';
-import type { FlatParam } from './adamw';
+import type { AdamW, FlatParam } from './adamw';
 
 export interface LossContext {
   /** Seed for dropout and other randomness of this chunk. */
@@ -34,13 +34,25 @@ export interface StepGradients {
   grads: Record<string, tf.Tensor>;
   /**
    * The mean gradient as one flat array (worker threads): the optimizer updates `params` (the flat weights
-   * the workers read) in place, then the source's paramsUpdated() copies them to the tensors.
+   * the workers read) in place, then the source's paramsUpdated() copies them to the tensors; `updated`: the
+   * source already applied the step it was handed (FlatUpdate).
    */
-  flat?: { layout: FlatParam[]; grads: Float32Array; params: Float32Array; sumSquares: number };
+  flat?: { layout: FlatParam[]; grads: Float32Array; params: Float32Array; sumSquares: number; updated?: boolean };
+}
+
+/**
+ * The optimizer step a gradient source may apply itself (worker threads update their ranges of the weights,
+ * ZeRO-1 style); it then sets `flat.updated` and has counted the step (AdamW.commitStep).
+ */
+export interface FlatUpdate {
+  optimizer: AdamW;
+  lr: number;
+  /** Global-norm clip (0 disables). */
+  clip: number;
 }
 
 export interface GradientSource<B> {
-  compute(chunks: B[], step: number, seeds: number[]): Promise<StepGradients>;
+  compute(chunks: B[], step: number, seeds: number[], update?: FlatUpdate): Promise<StepGradients>;
   /** Called after the optimizer changed the parameters (workers copy the new weights). */
   paramsUpdated?(): Promise<void> | void;
   dispose(): Promise<void> | void;

@@ -118,7 +118,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
     const ts = performance.now();
     const { chunks, seeds, tokens } = await o.batches(step);
     const lr = o.lr(step, totalSteps);
-    const res = await o.gradients.compute(chunks, step, seeds);
+    const res = await o.gradients.compute(chunks, step, seeds, { optimizer: o.optimizer, lr, clip });
     const grads = res.grads;
     let gradNorm: number;
     try {
@@ -128,7 +128,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainLoopRes
         // the optimizer's single pass over the weights.
         gradNorm = Math.sqrt(res.flat.sumSquares);
         if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step + 1, 'gradient norm', gradNorm);
-        o.optimizer.applyFlat(res.flat.layout, res.flat.params, res.flat.grads, lr, clipScale(gradNorm, clip));
+        if (!res.flat.updated) o.optimizer.applyFlat(res.flat.layout, res.flat.params, res.flat.grads, lr, clipScale(gradNorm, clip));
       } else {
         gradNorm = await globalNorm(grads);
         if (!Number.isFinite(gradNorm)) throw new NonFiniteLossError(step + 1, 'gradient norm', gradNorm);

@@ -3,6 +3,13 @@
 // then worker i averages range i of the slots into the shared mean and returns the squared norm of that range.
 // The main thread used to do this pass alone while every worker sat idle (a serial part of each step); split
 // over the workers it takes 1/n of the time. Each element still sums the slots in worker order, as before.
+// With reduceAndUpdate the workers also run the optimizer step on their ranges (ZeRO-1 style: the AdamW moments
+// live in shared memory, each worker updates its range of weights and moments): a second barrier publishes each
+// range's squared norm and loss sum, every worker adds them up in worker order (the clipping scale the main thread
+// would compute, bit for bit), and then runs AdamW's own loop (adamwElements) on its range. The main thread's
+// serial optimizer pass, during which every worker sat idle, is gone.
+import { adamwElements, type AdamWCoefficients, type FlatParam } from './adamw';
+import { clipScale } from './clip';
 
 /** Indices into the control Int32Array. */
 const ARRIVED = 0;
@@ -17,10 +24,30 @@ export interface ReduceBuffers {
   ctrl: SharedArrayBuffer;
   /** The mean gradient, `total` floats (the optimizer reads it). */
   mean: SharedArrayBuffer;
+  /** Per worker [its range's Σ mean², its chunks' loss sum] (float64), for the update on the workers. */
+  partials: SharedArrayBuffer;
 }
 
-export function createReduceBuffers(total: number): ReduceBuffers {
-  return { ctrl: new SharedArrayBuffer(CTRL_INTS * 4), mean: new SharedArrayBuffer(total * 4) };
+export function createReduceBuffers(total: number, parties: number): ReduceBuffers {
+  return {
+    ctrl: new SharedArrayBuffer(CTRL_INTS * 4),
+    mean: new SharedArrayBuffer(total * 4),
+    partials: new SharedArrayBuffer(2 * parties * 8),
+  };
+}
+
+/** What a worker needs to run the optimizer step on its range (AdamW, parameters in the flat layout). */
+export interface RangeUpdate {
+  layout: readonly FlatParam[];
+  /** The flat weights (updated in place) and the AdamW moments, all shared. */
+  params: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+  /** 1 − lr·λ for each layout entry (1 where the parameter does not decay). */
+  keeps: readonly number[];
+  coefficients: Omit<AdamWCoefficients, 'keep' | 'gradScale'>;
+  /** Global-norm clip (0 disables). */
+  clip: number;
 }
 
 /** Worker `index` of `parties` reduces [start, end) of `total` values. */
@@ -46,6 +73,8 @@ export class SlotReducer {
   private readonly mean: Float32Array;
   private readonly slots: Float32Array;
 
+  private readonly partials: Float64Array;
+
   constructor(
     bufs: ReduceBuffers,
     grads: SharedArrayBuffer,
@@ -55,6 +84,7 @@ export class SlotReducer {
     this.ctrl = new Int32Array(bufs.ctrl);
     this.mean = new Float32Array(bufs.mean);
     this.slots = new Float32Array(grads);
+    this.partials = new Float64Array(bufs.partials);
   }
 
   /** Waits until all `parties` workers arrived (throws when the step was aborted). */
@@ -109,5 +139,48 @@ export class SlotReducer {
       }
     }
     return sumSquares;
+  }
+
+  /**
+   * reduce(), then the optimizer step on this worker's range: waits until every worker published its range's
+   * squared norm and loss sum (`lossSum`: NaN or ±∞ when a loss was), adds them in worker order and, when the
+   * norm and the losses are finite, updates the weights and moments of its range with the clipped mean gradient
+   * (nothing changes otherwise: the main thread stops the run). Returns this range's Σ mean² and whether it
+   * updated (the same answer on every worker); `waited.reducedAt` gets the time the average was done.
+   */
+  reduceAndUpdate(
+    active: readonly number[],
+    parties: number,
+    inv: number,
+    lossSum: number,
+    u: RangeUpdate,
+    waited?: { ms: number; reducedAt?: number },
+  ): { sumSquares: number; updated: boolean } {
+    const sumSquares = this.reduce(active, parties, inv, waited);
+    if (waited) waited.reducedAt = performance.now();
+    const p = this.partials;
+    p[2 * this.index] = sumSquares;
+    p[2 * this.index + 1] = lossSum;
+    this.barrier(parties);
+    // The main thread's order: 0 + s₀ + s₁ + …
+    let total = 0;
+    let lossesFinite = true;
+    for (let k = 0; k < parties; k++) {
+      total += p[2 * k]!;
+      if (!Number.isFinite(p[2 * k + 1]!)) lossesFinite = false;
+    }
+    const norm = Math.sqrt(total);
+    if (!lossesFinite || !Number.isFinite(norm)) return { sumSquares, updated: false };
+    const gradScale = clipScale(norm, u.clip);
+    const { start, end } = reduceRange(this.index, parties, this.total);
+    u.layout.forEach((l, i) => {
+      const from = Math.max(start, l.offset);
+      const to = Math.min(end, l.offset + l.size);
+      if (from >= to) return;
+      const w = u.params.subarray(from, to);
+      const c = { ...u.coefficients, keep: u.keeps[i]!, gradScale };
+      adamwElements(w, w, u.m.subarray(from, to), u.v.subarray(from, to), this.mean.subarray(from, to), c);
+    });
+    return { sumSquares, updated: true };
   }
 }

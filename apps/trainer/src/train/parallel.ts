@@ -2,9 +2,10 @@
 // native kernels, one thread pool per worker). Each worker owns a tfjs instance and a replica of the model.
 // Per step the main thread writes the current weights into a SharedArrayBuffer, hands each worker its
 // micro-batches, and each worker writes the sum of its gradients into its own slot of a shared gradient
-// buffer; the workers then average the slots together (parallel-reduce.ts) and the main thread runs the single
-// optimizer step. With equal micro-batches the mean of the chunk gradients is the gradient of the global
-// batch, so the losses match a single worker up to float rounding.
+// buffer; the workers then average the slots together (parallel-reduce.ts) and, when the loop hands them the
+// optimizer step (compute's `update`), each runs AdamW on its range of the weights (the moments shared, ZeRO-1
+// style) instead of the main thread running it alone while they wait. With equal micro-batches the mean of the
+// chunk gradients is the gradient of the global batch, so the losses match a single worker up to float rounding.
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
@@ -12,72 +13,12 @@ import * as os from 'node:os';
 import { createRequire } from 'node:module';
 import { tf, backendInfo } from '@gptlab/tensor';
 import type { TokenBatch } from './batches';
-import type { FlatParam } from './adamw';
-import type { GradientSource, StepGradients } from './gradients';
+import type { FlatUpdate, GradientSource, StepGradients } from './gradients';
 import type { ReplicaSpec } from './replica';
 import { abortReduce, createReduceBuffers, type ReduceBuffers } from './parallel-reduce';
+import type { ParamLayout, WorkerInit, WorkerReply, WorkerRequest, WorkerTiming, WorkerUpdate } from './parallel-protocol';
 
-/** Where each parameter sits in the shared flat buffers (the optimizer's flat layout). */
-export type ParamLayout = FlatParam;
-
-export interface WorkerInit {
-  spec: ReplicaSpec;
-  backend: string;
-  layout: ParamLayout[];
-  params: SharedArrayBuffer;
-  grads: SharedArrayBuffer;
-  reduce: ReduceBuffers;
-  index: number;
-  total: number;
-  /** Measure the worker's own matMul peak at start (the MFU denominator). */
-  measurePeak: boolean;
-}
-
-/** Seconds a worker spent in one step: loading the shared weights, forward + backward, writing its slot. */
-export interface WorkerPhases {
-  load: number;
-  grad: number;
-  write: number;
-  /** Waiting at the barrier for the other workers. */
-  wait: number;
-  /** Averaging this worker's range of the slots. */
-  reduce: number;
-}
-
-/** Mean milliseconds per step of the data-parallel step's parts (`WorkerGradients.timing()`). */
-export interface WorkerTiming {
-  steps: number;
-  /** Main thread: from posting the step to the last reply. */
-  wait_ms: number;
-  /** The slowest worker's own time. */
-  worker_ms: number;
-  /** Means over the workers: loading the weights, forward + backward, writing the slot, waiting at the reduce
-   * barrier for the others (load imbalance), averaging its share of the slots (parallel-reduce.ts). */
-  worker_load_ms: number;
-  worker_grad_ms: number;
-  worker_write_ms: number;
-  worker_wait_ms: number;
-  worker_reduce_ms: number;
-  /** Main thread: the new weights into its own tensors (paramsUpdated). */
-  publish_ms: number;
-}
-
-export type WorkerRequest =
-  | {
-      type: 'step';
-      step: number;
-      chunks: { tokens: Int32Array; rows: number; T: number; seed: number; index: number }[];
-      /** Workers whose slots hold gradients this step (those with chunks), summed in this order. */
-      active: number[];
-      /** 1 / the number of chunks of the step (the mean over chunks). */
-      inv: number;
-    }
-  | { type: 'stop' };
-
-export type WorkerReply =
-  | { type: 'ready'; peakGflops: number | null; native: boolean }
-  | { type: 'done'; losses: { index: number; loss: number }[]; sumSquares: number; seconds: number; phases: WorkerPhases }
-  | { type: 'error'; message: string };
+export type { ParamLayout, WorkerInit, WorkerPhases, WorkerTiming, WorkerRequest, WorkerUpdate, WorkerReply } from './parallel-protocol';
 
 /** The worker script next to this module: dist/worker.(c)js when built, src/worker.ts under ts runners. */
 function workerScript(): { file: string; execArgv: string[]; eval?: boolean } {
@@ -157,7 +98,7 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
     const { layout, total } = layoutOf(params);
     const paramsSab = new SharedArrayBuffer(total * 4);
     const gradsSab = new SharedArrayBuffer(total * 4 * n);
-    const reduce = createReduceBuffers(total);
+    const reduce = createReduceBuffers(total, n);
     const { file, execArgv, eval: isEval } = workerScript();
     const list: Worker[] = [];
     const ready: Promise<{ peakGflops: number | null; native: boolean }>[] = [];
@@ -237,7 +178,23 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
     for (const x of p) x.reject(e);
   }
 
-  private sums = { steps: 0, mainWait: 0, worker: 0, load: 0, grad: 0, write: 0, wait: 0, reduce: 0, publish: 0 };
+  private sums = {
+    steps: 0,
+    mainWait: 0,
+    worker: 0,
+    load: 0,
+    grad: 0,
+    write: 0,
+    wait: 0,
+    reduce: 0,
+    update: 0,
+    gradCpu: 0,
+    publish: 0,
+    main: 0,
+    mainSteps: 0,
+  };
+  /** When the last reply of the previous step arrived (main_ms). */
+  private lastReply: number | null = null;
   /** The mean gradient the workers write (parallel-reduce.ts). */
   private readonly mean: Float32Array;
 
@@ -254,7 +211,10 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
       worker_write_ms: ms(t.write),
       worker_wait_ms: ms(t.wait),
       worker_reduce_ms: ms(t.reduce),
+      worker_update_ms: ms(t.update),
+      worker_grad_cpu_ms: t.gradCpu < 0 ? null : ms(t.gradCpu),
       publish_ms: ms(t.publish),
+      main_ms: Number(((1000 * t.main) / Math.max(1, t.mainSteps)).toFixed(2)),
     };
   }
 
@@ -299,7 +259,18 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
     return reply;
   }
 
-  async compute(chunks: TokenBatch[], step: number, seeds: number[]): Promise<StepGradients> {
+  /** The optimizer step for the workers' ranges: the moments shared (AdamW.shareMoments), t not yet counted. */
+  private workerUpdate(u: FlatUpdate): WorkerUpdate {
+    const { optimizer: opt, lr, clip } = u;
+    const { m, v } = opt.shareMoments(this.layout);
+    const keeps = this.layout.map((l) =>
+      opt.decaysParam(l.name, { rank: l.shape.length, shape: l.shape }) ? 1 - lr * opt.weightDecay : 1,
+    );
+    const coefficients = { beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps, ...opt.nextCoefficients(lr) };
+    return { m: m.buffer as SharedArrayBuffer, v: v.buffer as SharedArrayBuffer, keeps, coefficients, clip };
+  }
+
+  async compute(chunks: TokenBatch[], step: number, seeds: number[], update?: FlatUpdate): Promise<StepGradients> {
     if (this.closed) throw new Error('gradient workers are stopped');
     if (!this.shared) await this.syncParams();
     // From here the shared weights are only valid again once the optimizer has written them.
@@ -318,10 +289,20 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
     });
     // Every worker takes part in the reduce, also one without chunks this step.
     const active = per.flatMap((p, i) => (p.chunks.length > 0 ? [i] : []));
-    for (const p of per) p.active = active;
+    // GPTLAB_WORKER_OPTIMIZER=0 leaves the optimizer step to the main thread (the former path, to compare).
+    const workerUpdate = update && process.env.GPTLAB_WORKER_OPTIMIZER !== '0' ? this.workerUpdate(update) : undefined;
+    for (const p of per) {
+      p.active = active;
+      if (workerUpdate) p.update = workerUpdate;
+    }
     const t0 = performance.now();
+    if (this.lastReply !== null) {
+      this.sums.main += (t0 - this.lastReply) / 1000;
+      this.sums.mainSteps += 1;
+    }
     const replies = await Promise.all(this.workersList.map((w, i) => this.ask(w, per[i]!)));
     const t1 = performance.now();
+    this.lastReply = t1;
     const chunkLosses = new Array<number>(chunks.length).fill(NaN);
     let sumSquares = 0;
     for (const r of replies) {
@@ -330,9 +311,14 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
       for (const { index, loss } of r.losses) chunkLosses[index] = loss;
       sumSquares += r.sumSquares;
     }
-    this.count(replies as Extract<WorkerReply, { type: 'done' }>[], (t1 - t0) / 1000);
+    const done = replies as Extract<WorkerReply, { type: 'done' }>[];
+    this.count(done, (t1 - t0) / 1000);
     const loss = chunkLosses.reduce((a, b) => a + b, 0) / chunkLosses.length;
-    return { loss, chunkLosses, grads: {}, flat: { layout: this.layout, grads: this.mean, params: this.paramView, sumSquares } };
+    // The workers all decide alike (from the same shared sums); they skip the update on a non-finite loss or
+    // norm, and the loop then stops the run without an optimizer step.
+    const updated = workerUpdate !== undefined && done.every((r) => r.updated);
+    if (updated) update!.optimizer.commitStep();
+    return { loss, chunkLosses, grads: {}, flat: { layout: this.layout, grads: this.mean, params: this.paramView, sumSquares, updated } };
   }
 
   private count(replies: Extract<WorkerReply, { type: 'done' }>[], mainWait: number): void {
@@ -341,7 +327,9 @@ export class WorkerGradients implements GradientSource<TokenBatch> {
     t.mainWait += mainWait;
     t.worker += Math.max(...replies.map((r) => r.seconds));
     for (const r of replies) {
-      for (const k of ['load', 'grad', 'write', 'wait', 'reduce'] as const) t[k] += r.phases[k] / replies.length;
+      for (const k of ['load', 'grad', 'write', 'wait', 'reduce', 'update'] as const) t[k] += r.phases[k] / replies.length;
+      // -1 (unreadable) anywhere keeps the sum negative: reported as null.
+      t.gradCpu += r.phases.gradCpu < 0 ? -1e9 : r.phases.gradCpu / replies.length;
     }
   }
 

@@ -52,7 +52,12 @@ function makeNativeCrossEntropy(ignoreIndex: number) {
     save([grad!]);
     return {
       value: loss!,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(saved[0]!, dy), tf.zerosLike(targets)],
+      // The loss is usually the differentiated output itself (dy = 1): then the kept gradient is the answer,
+      // and multiplying [rows, V] by 1 would be one more full pass (native backends only: dy is on the CPU).
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        dy.size === 1 && dy.dataSync()[0] === 1 ? tf.clone(saved[0]!) : tf.mul(saved[0]!, dy),
+        tf.zerosLike(targets),
+      ],
     };
   }) as (logits: tf.Tensor, targets: tf.Tensor) => tf.Scalar;
 }
