@@ -70,3 +70,4 @@ export { COMMANDS, GROUPS, main } from './commands';
 export { runTrainerCli, PROGRAM, VERSION } from './cli/program';
 export { CommandError, type CommandIO, type TrainerCommand, type CommandGroup } from './cli/command';
 export { readConfigFile, defaultsOf, settingsOf } from './cli/settings';
+export { chooseShape, fitComputeOptimal, isoFlopVertex, type IsoFlopProfile, type ShapeCandidate } from './scaling/compute-optimal';

@@ -46,7 +46,11 @@ const DEMO_SETTINGS: FlagSpecs = {
     metavar: 'DIR',
   },
   'vocab-size': vocabSizeFlag(4096),
-  ...shapeFlags({ nLayer: 4, nHead: 4, nEmbd: 256, blockSize: 64, batchSize: 16 }),
+  // The shape `pnpm experiment:demo-shape` chose for a 10-minute budget on the 2 shared cores (docs/results/
+  // demo-shape.json): the size nearest the compute-optimal one for the tokens it processes in 600 s, then the best
+  // context × batch at that size. Until then the demo trained 4 layers × 256, context 64 × batch 16: about 12× the
+  // compute-optimal number of non-embedding parameters for the tokens 10 minutes give it here.
+  ...shapeFlags({ nLayer: 2, nHead: 3, nEmbd: 96, blockSize: 128, batchSize: 8 }),
   lr: { type: 'float', help: 'peak learning rate', default: 2e-3 },
   workers: WORKERS_FLAG,
   seed: seedFlag(1, 'seed of the initialisation, data order, dropout and sampling'),
