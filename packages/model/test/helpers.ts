@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf, initBackend } from '@gptlab/tensor';
+import { getPreset, type GPTConfig } from '../src';
 
 // The float64 references and deterministic inputs every numeric test in gptlab shares.
 export { maxAbsDiff, logSoftmaxRows, randomIds } from '@gptlab/common/testing';
@@ -37,3 +38,18 @@ export function tmpDir(prefix = 'gptlab-model-'): string {
 }
 
 export { tf };
+
+/** The tiny GPT the native decoding tests run (2 layers × 64, 48 positions, 300 tokens, no dropout). */
+export function tinyDecodeConfig(postLN = false): GPTConfig {
+  return getPreset('gpt2-small', {
+    nLayer: 2,
+    nHead: 4,
+    nEmbd: 64,
+    nPositions: 48,
+    vocabSize: 300,
+    postLN,
+    embdDropout: 0,
+    attnDropout: 0,
+    residDropout: 0,
+  });
+}

@@ -4,7 +4,7 @@
 // joining (forward + add, prefillBatched, append) and leaving or repeating (reorder) between steps; a tfjs step on
 // the same cache (native decoding switched off) continues it; no tensors leak; the errors are the tfjs step's.
 import { GPT, getPreset, enableNativeDecoding, disableNativeDecoding, NativeBatchedKVCache, type BatchedKVCache } from '../src';
-import { ids2d, maxAbsDiff, randomIds, setup, tf } from './helpers';
+import { ids2d, maxAbsDiff, randomIds, setup, tf, tinyDecodeConfig } from './helpers';
 
 /** Whether this machine runs batched caches natively (the addon built with the R-row step). */
 let available = false;
@@ -20,18 +20,7 @@ beforeAll(async () => {
   if (!available) console.warn('SKIPPED native batched decoding checks: no native R-row decode step here');
 });
 
-const config = (postLN: boolean) =>
-  getPreset('gpt2-small', {
-    nLayer: 2,
-    nHead: 4,
-    nEmbd: 64,
-    nPositions: 48,
-    vocabSize: 300,
-    postLN,
-    embdDropout: 0,
-    attnDropout: 0,
-    residDropout: 0,
-  });
+const config = tinyDecodeConfig;
 
 /** A row: its prompt, its generated tokens, and whether it joined alone (add) rather than by prefillBatched. */
 interface Row {

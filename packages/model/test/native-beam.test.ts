@@ -3,7 +3,7 @@
 // (no tfjs kernel), its reorders gather nothing, each row's logits equal that row's sequence decoded alone natively
 // to the bit and the tfjs gather path's up to float rounding, and tfjs steps, truncate and clone still continue it.
 import { GPT, getPreset, enableNativeDecoding, disableNativeDecoding, NativeBatchedKVCache, NativeKVCache, type KVCache } from '../src';
-import { ids2d, maxAbsDiff, setup, tf } from './helpers';
+import { ids2d, maxAbsDiff, setup, tf, tinyDecodeConfig } from './helpers';
 
 /** Whether several-row steps run natively here (the addon built with the R-row step: native batched caches). */
 let available = false;
@@ -18,8 +18,7 @@ beforeAll(async () => {
   if (!available) console.warn('SKIPPED native beam checks: no native R-row decode step here');
 });
 
-const SHAPE = { nLayer: 2, nHead: 4, nEmbd: 64, nPositions: 48, vocabSize: 300, embdDropout: 0, attnDropout: 0, residDropout: 0 };
-const tiny = (postLN: boolean) => getPreset('gpt2-small', { ...SHAPE, postLN });
+const tiny = tinyDecodeConfig;
 
 /** Last-position logits of every row of one forward of `ids` with `cache`, one array per row. */
 function step(model: GPT, ids: number[][], cache: KVCache): Float32Array[] {

@@ -13,7 +13,7 @@ import {
   NativeKVCache,
   type KVCache,
 } from '../src';
-import { FIXTURES, ids2d, logSoftmaxRows, maxAbsDiff, reference, setup, tf } from './helpers';
+import { FIXTURES, ids2d, logSoftmaxRows, maxAbsDiff, reference, setup, tf, tinyDecodeConfig } from './helpers';
 
 let available = false;
 beforeAll(async () => {
@@ -26,18 +26,7 @@ beforeAll(async () => {
   probe.dispose();
 });
 
-const tiny = (postLN: boolean) =>
-  getPreset('gpt2-small', {
-    nLayer: 2,
-    nHead: 4,
-    nEmbd: 64,
-    nPositions: 48,
-    vocabSize: 300,
-    postLN,
-    embdDropout: 0,
-    attnDropout: 0,
-    residDropout: 0,
-  });
+const tiny = tinyDecodeConfig;
 
 /** Prompt through forward, then `n` greedy one-token steps; the last-position logits of every call. */
 function run(model: GPT, prompt: number[], n: number, cache: KVCache = model.createCache(1)): { ids: number[]; logits: Float32Array[] } {
